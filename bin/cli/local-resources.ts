@@ -1,0 +1,48 @@
+import { CreateTableCommand, DescribeTableCommand, DynamoDBClient, ResourceNotFoundException } from '@aws-sdk/client-dynamodb';
+import { CreateEventBusCommand, DescribeEventBusCommand, EventBridgeClient, ResourceNotFoundException as BusNotFound } from '@aws-sdk/client-eventbridge';
+import type { AwsClientOptions } from '../../lambdas/core/deps';
+
+/** What a deployment would have created and a local run needs: the request table and the event bus. */
+export interface LocalResources {
+  readonly tableName: string;
+  readonly eventBusName: string;
+}
+
+function clientConfig(aws: AwsClientOptions, region: string) {
+  return {
+    region,
+    ...(aws.endpoint ? { endpoint: aws.endpoint } : {}),
+    ...(aws.credentials ? { credentials: aws.credentials } : {}),
+  };
+}
+
+/** Creates the request table (same keys as the stack's) and the event bus in the target endpoint when missing. */
+export async function ensureLocalResources(aws: AwsClientOptions, region: string, resources: LocalResources): Promise<void> {
+  const dynamodb = new DynamoDBClient(clientConfig(aws, region));
+  try {
+    await dynamodb.send(new DescribeTableCommand({ TableName: resources.tableName }));
+  } catch (error) {
+    if (!(error instanceof ResourceNotFoundException)) throw error;
+    await dynamodb.send(
+      new CreateTableCommand({
+        TableName: resources.tableName,
+        AttributeDefinitions: [
+          { AttributeName: 'pk', AttributeType: 'S' },
+          { AttributeName: 'sk', AttributeType: 'S' },
+        ],
+        KeySchema: [
+          { AttributeName: 'pk', KeyType: 'HASH' },
+          { AttributeName: 'sk', KeyType: 'RANGE' },
+        ],
+        BillingMode: 'PAY_PER_REQUEST',
+      }),
+    );
+  }
+  const events = new EventBridgeClient(clientConfig(aws, region));
+  try {
+    await events.send(new DescribeEventBusCommand({ Name: resources.eventBusName }));
+  } catch (error) {
+    if (!(error instanceof BusNotFound)) throw error;
+    await events.send(new CreateEventBusCommand({ Name: resources.eventBusName }));
+  }
+}

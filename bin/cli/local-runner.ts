@@ -1,0 +1,277 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { EventBridgeClient, PutEventsCommand, type PutEventsRequestEntry } from '@aws-sdk/client-eventbridge';
+import { ExecutionError, StateMachine, type StateMachineDefinition } from 'aws-local-stepfunctions';
+import { type AwsClientOptions, makeStepDeps, type StepDeps } from '../../lambdas/core/deps';
+import type { Settings } from '../../lambdas/core/settings';
+import { EVENT_BUS_SUBSTITUTION, STEPS } from '../../lambdas/core/steps';
+import type { StatusRecord } from '../../lambdas/core/types';
+
+/** Where the one workflow definition lives. */
+export const ASL_PATH = join(__dirname, '..', '..', 'statemachine', 'certificate-workflow.asl.json');
+
+/** Account id the local runner puts in the ARNs it makes up (moto's default account). */
+const LOCAL_ACCOUNT_ID = '123456789012';
+
+const PUT_EVENTS_RESOURCE = 'arn:aws:states:::events:putEvents';
+
+type JsonValue = null | boolean | number | string | JsonValue[] | { [key: string]: JsonValue };
+
+/** A clock the local runner can move forward, so that hours of waiting take milliseconds. */
+export class SimulatedClock {
+  private offsetMs = 0;
+  /** The simulated time. */
+  now = (): Date => new Date(Date.now() + this.offsetMs);
+  /** Moves the clock forward as a Wait state of `seconds` would have. */
+  advance(seconds: number): void {
+    this.offsetMs += seconds * 1000;
+  }
+  /** Seconds the clock was moved forward in all. */
+  get simulatedSeconds(): number {
+    return this.offsetMs / 1000;
+  }
+}
+
+/** One step of progress, as the CLI shows it. */
+export interface ProgressEvent {
+  readonly state: string;
+  readonly type: string;
+  /** What the step is waiting for, on Wait states. */
+  readonly waitingFor?: string;
+  readonly waitSeconds?: number;
+  readonly attempt?: number;
+  /** The status record as it stands after this state, when the state carries one. */
+  readonly status?: StatusRecord;
+  readonly retry?: { readonly error: string; readonly attempt: number };
+}
+
+/** Options of {@link runLocally}. */
+export interface LocalRunOptions {
+  readonly settings: Settings;
+  /** AWS client settings; unset fields come from the standard SDK environment (AWS_ENDPOINT_URL, ...). */
+  readonly aws?: AwsClientOptions;
+  readonly eventBusName: string;
+  /** Real milliseconds each Wait state pauses. @default 100 */
+  readonly waitMs?: number;
+  /** Real milliseconds before each Retry. @default 50 */
+  readonly retryMs?: number;
+  /** A clock that Wait states move forward (simulated time); the system clock when absent. */
+  readonly clock?: SimulatedClock;
+  readonly executionName?: string;
+  readonly onProgress?: (event: ProgressEvent) => void;
+}
+
+/** An event the workflow published. */
+export interface PublishedEvent {
+  readonly detailType: string;
+  readonly detail: { requestId: string; status: StatusRecord };
+}
+
+/** The outcome of a local run. */
+export interface LocalRunResult {
+  readonly status: StatusRecord | undefined;
+  readonly succeeded: boolean;
+  /** The Fail state's Error and Cause when the execution failed. */
+  readonly error?: { readonly code: string; readonly message: string };
+  readonly publishedEvents: PublishedEvent[];
+  /** States entered (Step Functions bills state transitions). */
+  readonly stateTransitions: number;
+  /** The history events Step Functions would have recorded for this run (its 25,000 limit). */
+  readonly historyEvents: number;
+  /** Lambda invocations, retries included. */
+  readonly lambdaInvocations: number;
+  readonly retries: number;
+  readonly executionArn: string;
+}
+
+/** Reads the ASL file and fills its `${...}` substitutions as CDK's definitionSubstitutions would. */
+export function loadDefinition(substitutions: Record<string, string>): StateMachineDefinition {
+  const text = readFileSync(ASL_PATH, 'utf8').replace(/\$\{(\w+)\}/g, (match, key: string) => {
+    const value = substitutions[key];
+    if (value === undefined) throw new Error(`no value for substitution ${match} in ${ASL_PATH}`);
+    return value;
+  });
+  return JSON.parse(text) as StateMachineDefinition;
+}
+
+/** The ARN a step's function gets in local runs. */
+function localFunctionArn(region: string, folder: string): string {
+  return `arn:aws:lambda:${region}:${LOCAL_ACCOUNT_ID}:function:certflow-${folder}`;
+}
+
+/** The substitutions of a local run: made-up function ARNs and the real bus name. */
+export function localSubstitutions(region: string, eventBusName: string): Record<string, string> {
+  return {
+    ...Object.fromEntries(STEPS.map((step) => [step.substitution, localFunctionArn(region, step.folder)])),
+    [EVENT_BUS_SUBSTITUTION]: eventBusName,
+  };
+}
+
+/** Lambda serializes payloads and errors as JSON; the local handlers do the same, so nothing non-JSON slips through. */
+function lambdaError(error: unknown): Error {
+  const name = error instanceof Error ? error.name : 'Error';
+  const message = error instanceof Error ? error.message : String(error);
+  const failure = new Error(JSON.stringify({ errorType: name, errorMessage: message }));
+  failure.name = name;
+  return failure;
+}
+
+type Handler = (event: JsonValue) => Promise<unknown>;
+
+async function loadHandlers(depsOf: () => StepDeps): Promise<Map<string, Handler>> {
+  const handlers = new Map<string, Handler>();
+  for (const step of STEPS) {
+    const module = (await import(`../../lambdas/${step.folder}/handler`)) as { createHandler: (deps: () => StepDeps) => (event: unknown, context: unknown) => Promise<unknown> };
+    const handler = module.createHandler(depsOf);
+    handlers.set(step.substitution, (event) => handler(event, {}));
+  }
+  return handlers;
+}
+
+interface PutEventsParameters {
+  Entries: (Omit<PutEventsRequestEntry, 'Detail'> & { Detail?: unknown })[];
+}
+
+/**
+ * Runs the workflow's ASL, unchanged, with aws-local-stepfunctions: Lambda
+ * tasks call the real handlers in-process, the EventBridge integration calls
+ * PutEvents on the configured endpoint, and Wait states are shortened.
+ */
+export async function runLocally(input: unknown, options: LocalRunOptions): Promise<LocalRunResult> {
+  const { settings } = options;
+  const region = options.aws?.region ?? settings.defaultRegion;
+  const clock = options.clock;
+  const deps = makeStepDeps(settings, options.aws, clock ? clock.now : undefined);
+  const handlers = await loadHandlers(() => deps);
+  const eventBridge = new EventBridgeClient({
+    region,
+    ...(options.aws?.endpoint ? { endpoint: options.aws.endpoint } : {}),
+    ...(options.aws?.credentials ? { credentials: options.aws.credentials } : {}),
+    maxAttempts: options.aws?.maxAttempts ?? 3,
+  });
+  const definition = loadDefinition(localSubstitutions(region, options.eventBusName));
+  const publishedEvents: PublishedEvent[] = [];
+  let lambdaInvocations = 0;
+
+  const taskResourceLocalHandlers: Record<string, (input: JsonValue) => Promise<JsonValue>> = {};
+  const waitTimeOverrides: Record<string, number> = {};
+  const retryIntervalOverrides: Record<string, number> = {};
+  for (const [name, state] of Object.entries(definition.States)) {
+    if (state.Type === 'Wait') waitTimeOverrides[name] = options.waitMs ?? 100;
+    if ('Retry' in state && state.Retry) retryIntervalOverrides[name] = options.retryMs ?? 50;
+    if (state.Type !== 'Task') continue;
+    if (state.Resource === PUT_EVENTS_RESOURCE) {
+      taskResourceLocalHandlers[name] = async (parameters) => {
+        const entries = (parameters as unknown as PutEventsParameters).Entries.map((entry) => ({
+          ...entry,
+          // The optimized integration serializes a JSON Detail object; the API takes a string.
+          Detail: typeof entry.Detail === 'string' ? entry.Detail : JSON.stringify(entry.Detail),
+        }));
+        const result = await eventBridge.send(new PutEventsCommand({ Entries: entries })).catch((error: unknown) => {
+          throw lambdaError(error);
+        });
+        if ((result.FailedEntryCount ?? 0) > 0) {
+          const failure = new Error(`PutEvents rejected ${result.FailedEntryCount} entries: ${JSON.stringify(result.Entries)}`);
+          failure.name = 'EventBridge.FailedEntry';
+          throw failure;
+        }
+        for (const entry of entries) {
+          publishedEvents.push({ detailType: entry.DetailType ?? '', detail: JSON.parse(entry.Detail ?? '{}') as PublishedEvent['detail'] });
+        }
+        return { Entries: (result.Entries ?? []).map((e) => ({ EventId: e.EventId ?? null })), FailedEntryCount: 0 } as JsonValue;
+      };
+      continue;
+    }
+    const substitution = STEPS.find((step) => state.Resource === localFunctionArn(region, step.folder))?.substitution;
+    const handler = substitution ? handlers.get(substitution) : undefined;
+    if (!handler) throw new Error(`state ${name} calls ${state.Resource}, which is no certflow step`);
+    taskResourceLocalHandlers[name] = async (event) => {
+      lambdaInvocations += 1;
+      const poll = (event as { poll?: { done?: boolean; waitSeconds?: number } } | null)?.poll;
+      // The Wait state before this check lasted poll.waitSeconds: simulated time moves by as much.
+      if (clock && poll && !poll.done && typeof poll.waitSeconds === 'number') clock.advance(poll.waitSeconds);
+      try {
+        const output = await handler(JSON.parse(JSON.stringify(event)) as JsonValue);
+        return JSON.parse(JSON.stringify(output ?? null)) as JsonValue;
+      } catch (error) {
+        throw lambdaError(error);
+      }
+    };
+  }
+
+  const executionName = options.executionName ?? `local-${Date.now()}`;
+  const executionArn = `arn:aws:states:${region}:${LOCAL_ACCOUNT_ID}:execution:certflow-local:${executionName}`;
+  const machine = new StateMachine(definition, { validationOptions: { checkArn: true, checkPaths: true } });
+  const execution = machine.run(input as JsonValue, {
+    overrides: { taskResourceLocalHandlers, waitTimeOverrides, retryIntervalOverrides },
+    context: { Execution: { Id: executionArn, Name: executionName } },
+  });
+
+  let status: StatusRecord | undefined;
+  let stateTransitions = 0;
+  let historyEvents = 0;
+  let retries = 0;
+  const stateTypes = new Map(Object.entries(definition.States).map(([name, state]) => [name, state.Type]));
+  const consume = (async () => {
+    for await (const event of execution.eventLogs) {
+      switch (event.type) {
+        case 'ExecutionStarted':
+        case 'ExecutionSucceeded':
+        case 'ExecutionFailed':
+          historyEvents += 1;
+          break;
+        case 'StateEntered': {
+          stateTransitions += 1;
+          // Entered + exited, plus scheduled/started/succeeded for a task.
+          historyEvents += event.state.type === 'Task' ? 5 : 2;
+          const poll = (event.state.input as { poll?: ProgressEvent & { waitingFor?: string } } | null)?.poll;
+          options.onProgress?.({
+            state: event.state.name,
+            type: event.state.type,
+            ...(event.state.type === 'Wait' && poll ? { waitingFor: poll.waitingFor, waitSeconds: poll.waitSeconds, attempt: poll.attempt } : {}),
+          });
+          break;
+        }
+        case 'StateExited': {
+          const output = event.state.output as { status?: StatusRecord } | null;
+          if (output && typeof output === 'object' && output.status && typeof output.status === 'object') {
+            status = output.status;
+            options.onProgress?.({ state: event.state.name, type: event.state.type, status });
+          } else if (stateTypes.get(event.state.name) === 'Succeed' && output && typeof output === 'object' && 'requestId' in output) {
+            status = output as unknown as StatusRecord;
+          }
+          break;
+        }
+        case 'StateRetried':
+          retries += 1;
+          // A failed attempt: failed + scheduled + started again.
+          historyEvents += 3;
+          options.onProgress?.({ state: event.state.name, type: event.state.type, retry: { error: 'retry', attempt: event.retry.attempt } });
+          break;
+        default:
+          break;
+      }
+    }
+  })();
+
+  try {
+    const output = (await execution.result) as unknown as StatusRecord;
+    await consume;
+    return { status: output ?? status, succeeded: true, publishedEvents, stateTransitions, historyEvents, lambdaInvocations, retries, executionArn };
+  } catch (error) {
+    await consume;
+    if (!(error instanceof ExecutionError)) throw error;
+    const failure = error.cause as Error;
+    return {
+      status,
+      succeeded: false,
+      error: { code: failure.name, message: failure.message },
+      publishedEvents,
+      stateTransitions,
+      historyEvents,
+      lambdaInvocations,
+      retries,
+      executionArn,
+    };
+  }
+}

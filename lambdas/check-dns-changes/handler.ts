@@ -1,0 +1,10 @@
+import { checkDnsChangesStep } from '../core/dns';
+import { defineStep } from '../shared/step-handler';
+
+const step = defineStep('check-dns-changes', checkDnsChangesStep);
+
+/** Lambda entry point; clients and settings come from the environment, once per container. */
+export const handler = step.handler;
+
+/** The same handler over injected dependencies (the local runner and tests). */
+export const createHandler = step.create;

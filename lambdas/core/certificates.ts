@@ -1,0 +1,273 @@
+import {
+  type ACMClient,
+  type CertificateDetail,
+  type CertificateSummary,
+  type KeyAlgorithm as AcmKeyAlgorithm,
+  DescribeCertificateCommand,
+  ListCertificatesCommand,
+  RequestCertificateCommand,
+} from '@aws-sdk/client-acm';
+import { CertificateFailedError, DeadlineExceededError, ValidationTimedOutError, translateAwsError } from './errors';
+import { type Clock, isPastDeadline, nextPoll } from './poll';
+import type { Settings } from './settings';
+import { canonicalName, namesOf } from './status';
+import type { RequestStore } from './store';
+import type { CertificateStatus, NormalizedRequest, StatusRecord, ValidationRecord, WorkflowState } from './types';
+
+/** Every key type ACM issues: ListCertificates returns only RSA_2048 unless told otherwise. */
+const ALL_KEY_TYPES: AcmKeyAlgorithm[] = ['RSA_1024', 'RSA_2048', 'RSA_3072', 'RSA_4096', 'EC_prime256v1', 'EC_secp384r1', 'EC_secp521r1'];
+
+/** Statuses a certificate may be reused in. */
+const REUSABLE_STATUSES = ['ISSUED', 'PENDING_VALIDATION'] as const;
+
+/** Tag that ties a certificate to the request that created it. */
+export const REQUEST_ID_TAG = 'certflow:request-id';
+
+/** Dependencies of the certificate steps. */
+export interface CertificateDeps {
+  /** ACM client for a region (the certificate's region is per request). */
+  readonly acm: (region: string) => ACMClient;
+  readonly store: RequestStore;
+  readonly settings: Settings;
+  readonly now: Clock;
+}
+
+function sameNameSet(a: readonly string[], b: readonly string[]): boolean {
+  const left = new Set(a.map(canonicalName));
+  const right = new Set(b.map(canonicalName));
+  return left.size === right.size && [...left].every((name) => right.has(name));
+}
+
+async function describe(acm: ACMClient, arn: string): Promise<CertificateDetail> {
+  try {
+    const result = await acm.send(new DescribeCertificateCommand({ CertificateArn: arn }));
+    if (!result.Certificate) throw new Error(`DescribeCertificate returned no certificate for ${arn}`);
+    return result.Certificate;
+  } catch (error) {
+    throw translateAwsError(error, `DescribeCertificate ${arn}`);
+  }
+}
+
+async function listReusable(acm: ACMClient): Promise<CertificateSummary[]> {
+  const summaries: CertificateSummary[] = [];
+  let nextToken: string | undefined;
+  do {
+    const page = await acm.send(
+      new ListCertificatesCommand({
+        CertificateStatuses: [...REUSABLE_STATUSES],
+        Includes: { keyTypes: ALL_KEY_TYPES },
+        MaxItems: 1000,
+        NextToken: nextToken,
+      }),
+    );
+    summaries.push(...(page.CertificateSummaryList ?? []));
+    nextToken = page.NextToken;
+  } while (nextToken);
+  return summaries;
+}
+
+/** Whether a summary could be an exact match; the summary's SAN list may be truncated, so a describe confirms. */
+function mightMatch(summary: CertificateSummary, names: readonly string[]): boolean {
+  if (!summary.DomainName || !names.map(canonicalName).includes(canonicalName(summary.DomainName))) return false;
+  if (summary.Type !== undefined && summary.Type !== 'AMAZON_ISSUED') return false;
+  const sans = summary.SubjectAlternativeNameSummaries;
+  if (sans === undefined || summary.HasAdditionalSubjectAlternativeNames) return true;
+  return sameNameSet([summary.DomainName, ...sans], names);
+}
+
+/** ListCertificates says `RSA_2048`, DescribeCertificate `RSA-2048`. */
+function sameKeyAlgorithm(actual: string | undefined, wanted: string): boolean {
+  return (actual ?? 'RSA_2048').replace('-', '_') === wanted;
+}
+
+function certificateStatusOf(detail: CertificateDetail, region: string, reused: boolean): CertificateStatus {
+  return {
+    arn: detail.CertificateArn ?? '',
+    region,
+    status: detail.Status ?? 'UNKNOWN',
+    reused,
+    notAfter: detail.NotAfter ? detail.NotAfter.toISOString() : null,
+  };
+}
+
+/**
+ * Finds a certificate whose name set is exactly the requested one (any key
+ * type, every page; ISSUED preferred over PENDING_VALIDATION), or requests one.
+ * The IdempotencyToken is the request id: ACM returns the same certificate
+ * for an identical request within an hour, which covers concurrent and retried
+ * calls; the lookup is what prevents duplicates after that hour.
+ */
+export async function findOrRequestCertificate(deps: CertificateDeps, request: NormalizedRequest): Promise<CertificateStatus> {
+  const acm = deps.acm(request.region);
+  const names = namesOf(request);
+  try {
+    const candidates = (await listReusable(acm)).filter((summary) => mightMatch(summary, names));
+    const matches: CertificateDetail[] = [];
+    for (const candidate of candidates) {
+      const detail = await describe(acm, candidate.CertificateArn ?? '');
+      const detailNames = [detail.DomainName ?? '', ...(detail.SubjectAlternativeNames ?? [])];
+      const reusable = (REUSABLE_STATUSES as readonly string[]).includes(detail.Status ?? '');
+      if (reusable && sameKeyAlgorithm(detail.KeyAlgorithm, request.keyAlgorithm) && sameNameSet(detailNames, names)) {
+        matches.push(detail);
+      }
+    }
+    const best = matches.find((detail) => detail.Status === 'ISSUED') ?? matches[0];
+    if (best) return certificateStatusOf(best, request.region, true);
+    const requested = await acm.send(
+      new RequestCertificateCommand({
+        DomainName: request.domainName,
+        SubjectAlternativeNames: names,
+        ValidationMethod: 'DNS',
+        IdempotencyToken: request.requestId.slice(0, 32),
+        KeyAlgorithm: request.keyAlgorithm,
+        Tags: [
+          { Key: REQUEST_ID_TAG, Value: request.requestId },
+          ...Object.entries(request.tags).map(([Key, Value]) => ({ Key, Value })),
+        ],
+      }),
+    );
+    const arn = requested.CertificateArn;
+    if (!arn) throw new Error(`RequestCertificate returned no ARN for ${request.domainName}`);
+    return { arn, region: request.region, status: 'PENDING_VALIDATION', reused: false, notAfter: null };
+  } catch (error) {
+    throw translateAwsError(error, `finding or requesting the certificate for ${names.join(', ')} in ${request.region}`);
+  }
+}
+
+/** Explanations of ACM's FailureReason values: what happened and what to do. */
+const FAILURE_ADVICE: Record<string, string> = {
+  CAA_ERROR: 'a CAA record on one of the names does not allow Amazon to issue; add a CAA record `0 issue "amazon.com"` (or remove the restrictive one) and request again',
+  ADDITIONAL_VERIFICATION_REQUIRED: 'ACM needs more information before issuing for one of these names; open a case with AWS Support',
+  DOMAIN_NOT_ALLOWED: 'one of the names is on a list ACM does not issue for; remove it from the request',
+  INVALID_PUBLIC_DOMAIN: 'one of the names is not a valid public domain; check the spelling and the top-level domain',
+  DOMAIN_VALIDATION_DENIED: 'Amazon is not allowed to issue for one of these names; contact AWS Support',
+  NO_AVAILABLE_CONTACTS: 'ACM found no contact for email validation; certflow uses DNS validation, so request again',
+  SLR_NOT_FOUND: 'the ACM service-linked role is missing in this account; create it and request again',
+  OTHER: 'ACM gave no detail; check the certificate in the ACM console and request again',
+};
+
+function failureMessage(detail: CertificateDetail, names: readonly string[]): string {
+  const reason = detail.FailureReason ?? 'OTHER';
+  const advice = FAILURE_ADVICE[reason] ?? FAILURE_ADVICE.OTHER;
+  return `ACM ended certificate ${detail.CertificateArn} for ${names.join(', ')} as ${detail.Status} (FailureReason ${reason}): ${advice}.`;
+}
+
+/** Groups ACM's per-name validation options into one record per CNAME (a wildcard and its apex share one). */
+export function validationRecordsOf(detail: CertificateDetail): { records: ValidationRecord[]; missing: string[] } {
+  const byName = new Map<string, { type: string; value: string; domains: string[] }>();
+  const missing: string[] = [];
+  for (const option of detail.DomainValidationOptions ?? []) {
+    const record = option.ResourceRecord;
+    if (!record?.Name || !record.Value) {
+      missing.push(option.DomainName ?? '?');
+      continue;
+    }
+    const name = record.Name.toLowerCase();
+    const existing = byName.get(name);
+    if (existing) existing.domains.push(option.DomainName ?? '');
+    else byName.set(name, { type: record.Type ?? 'CNAME', value: record.Value, domains: [option.DomainName ?? ''] });
+  }
+  const records = [...byName.entries()].map(([name, r]) => ({
+    name,
+    type: r.type,
+    value: r.value,
+    domains: r.domains,
+    hostedZoneId: null,
+    hostedZoneName: null,
+    accountId: null,
+    manual: false,
+  }));
+  return { records, missing };
+}
+
+function requireCertificate(status: StatusRecord): CertificateStatus {
+  if (!status.certificate) throw new Error(`request ${status.requestId} has no certificate yet; the workflow runs this step only after one was found or requested`);
+  return status.certificate;
+}
+
+/** Step: find or request the certificate, and record it. */
+export async function findOrRequestCertificateStep(deps: CertificateDeps, state: WorkflowState): Promise<WorkflowState> {
+  const certificate = await findOrRequestCertificate(deps, state.request);
+  const status: StatusRecord = {
+    ...state.status,
+    state: certificate.status === 'ISSUED' ? 'ISSUED' : 'PENDING_VALIDATION',
+    certificate,
+  };
+  await deps.store.saveStatus(status);
+  return { request: state.request, status };
+}
+
+/**
+ * Step: reads the validation CNAMEs. ACM adds them seconds to minutes after
+ * the request, so this is polled until every name has its record.
+ */
+export async function readValidationRecordsStep(deps: CertificateDeps, state: WorkflowState): Promise<WorkflowState> {
+  const certificate = requireCertificate(state.status);
+  const detail = await describe(deps.acm(certificate.region), certificate.arn);
+  const names = namesOf(state.request);
+  const { records, missing } = validationRecordsOf(detail);
+  const expected = new Set(names);
+  const covered = new Set(records.flatMap((r) => r.domains));
+  const absent = [...expected].filter((name) => !covered.has(name));
+  const pending = [...new Set([...absent, ...missing])];
+  const done = pending.length === 0;
+  const now = deps.now();
+  const poll = nextPoll(
+    state.poll,
+    { kind: 'validationRecords', done, waitingFor: done ? 'nothing' : `ACM to publish the validation records of ${pending.join(', ')}` },
+    deps.settings.waits.validationRecords,
+    now,
+  );
+  if (isPastDeadline(poll, now)) {
+    throw new DeadlineExceededError(
+      `ACM gave no validation records for ${pending.join(', ')} of certificate ${certificate.arn} by ${poll.deadline}; check the certificate in the ACM console and request again.`,
+    );
+  }
+  const status: StatusRecord = { ...state.status, certificate: certificateStatusOf(detail, certificate.region, certificate.reused), validationRecords: done ? records : state.status.validationRecords };
+  return { request: state.request, status, poll };
+}
+
+/** Step: polls until ISSUED; FAILED, VALIDATION_TIMED_OUT and REVOKED end the request with ACM's reason. */
+export async function checkCertificateStep(deps: CertificateDeps, state: WorkflowState): Promise<WorkflowState> {
+  const certificate = requireCertificate(state.status);
+  const detail = await describe(deps.acm(certificate.region), certificate.arn);
+  const names = namesOf(state.request);
+  switch (detail.Status) {
+    case 'FAILED':
+    case 'REVOKED':
+    case 'EXPIRED':
+    case 'INACTIVE':
+      throw new CertificateFailedError(failureMessage(detail, names));
+    case 'VALIDATION_TIMED_OUT':
+      throw new ValidationTimedOutError(
+        `ACM stopped validating certificate ${certificate.arn} for ${names.join(', ')} after 72 hours (VALIDATION_TIMED_OUT): ${pendingRecordsText(state.status)}. Create the records, then request again.`,
+      );
+    default:
+      break;
+  }
+  const done = detail.Status === 'ISSUED';
+  const pendingDomains = (detail.DomainValidationOptions ?? []).filter((o) => o.ValidationStatus !== 'SUCCESS').map((o) => o.DomainName ?? '?');
+  const now = deps.now();
+  const poll = nextPoll(
+    state.poll,
+    { kind: 'issuance', done, waitingFor: done ? 'nothing' : `ACM to validate ${pendingDomains.length > 0 ? pendingDomains.join(', ') : names.join(', ')} (${pendingRecordsText(state.status)})` },
+    deps.settings.waits.issuance,
+    now,
+  );
+  if (isPastDeadline(poll, now)) {
+    throw new ValidationTimedOutError(
+      `certificate ${certificate.arn} for ${names.join(', ')} was not issued by ${poll.deadline}: ${pendingRecordsText(state.status)}. Check that the records resolve publicly, then request again.`,
+    );
+  }
+  const updated = certificateStatusOf(detail, certificate.region, certificate.reused);
+  const status: StatusRecord = { ...state.status, state: done ? 'ISSUED' : 'PENDING_VALIDATION', certificate: updated };
+  if (done || state.status.certificate?.status !== updated.status) await deps.store.saveStatus(status);
+  return { request: state.request, status, poll };
+}
+
+/** A sentence naming the validation records someone must still create by hand, or saying where they went. */
+export function pendingRecordsText(status: StatusRecord): string {
+  const manual = status.validationRecords.filter((r) => r.manual);
+  if (manual.length === 0) return 'the validation records are in Route 53';
+  return `create ${manual.map((r) => `CNAME ${r.name} -> ${r.value}`).join(' and ')} in your DNS provider`;
+}

@@ -1,0 +1,345 @@
+import {
+  type Change,
+  ChangeResourceRecordSetsCommand,
+  GetChangeCommand,
+  type HostedZone as Route53HostedZone,
+  ListHostedZonesCommand,
+  type Route53Client,
+} from '@aws-sdk/client-route-53';
+import { AssumeRoleCommand, GetCallerIdentityCommand, type STSClient } from '@aws-sdk/client-sts';
+import { DeadlineExceededError, DnsRoleDeniedError, HostedZoneAmbiguousError, RequestConflictError, translateAwsError } from './errors';
+import { type Clock, isPastDeadline, nextPoll } from './poll';
+import type { DnsRole, Settings } from './settings';
+import { canonicalName, fqdn } from './status';
+import type { RequestStore } from './store';
+import type { PendingChange, StatusRecord, ValidationRecord, WorkflowState } from './types';
+
+/** CloudFront's hosted zone id for alias records (the same in every partition's commercial regions). */
+export const CLOUDFRONT_HOSTED_ZONE_ID = 'Z2FDTNDATAQYW2';
+
+/** TTL of the validation CNAMEs: ACM re-checks them at renewal, so they stay. */
+const VALIDATION_RECORD_TTL = 300;
+
+/** A public hosted zone and the account (and role) it is reached through. */
+export interface HostedZone {
+  readonly id: string;
+  /** Lower case, without the trailing dot. */
+  readonly name: string;
+  readonly accountId: string;
+  /** Null for a zone in the workflow's own account. */
+  readonly role: DnsRole | null;
+}
+
+/** Route 53 access to one DNS account. */
+export interface DnsAccount {
+  readonly role: DnsRole | null;
+  readonly accountId: string;
+  readonly route53: Route53Client;
+}
+
+/** Gives Route 53 clients for DNS roles, assuming each role as needed. */
+export interface DnsAccess {
+  /** Assumes `role` (or uses the workflow's own credentials for null) with a traceable session name. */
+  account(role: DnsRole | null, sessionName: string): Promise<DnsAccount>;
+}
+
+/** Dependencies of {@link makeDnsAccess}. */
+export interface DnsAccessDeps {
+  readonly sts: STSClient;
+  /** Route 53 client with the given credentials, or the default ones when undefined. */
+  readonly route53: (credentials?: { accessKeyId: string; secretAccessKey: string; sessionToken?: string }) => Route53Client;
+  readonly now: Clock;
+}
+
+/** Account id of an IAM role ARN (`arn:aws:iam::111111111111:role/name`). */
+export function accountIdOfRole(roleArn: string): string {
+  const accountId = roleArn.split(':')[4];
+  if (!accountId || !/^\d{12}$/.test(accountId)) throw new Error(`not an IAM role ARN: ${roleArn}`);
+  return accountId;
+}
+
+/** A session name STS accepts ([\w+=,.@-], at most 64) that says which request assumed the role. */
+export function sessionNameFor(requestId: string): string {
+  return `certflow-${requestId}`.replace(/[^\w+=,.@-]/g, '-').slice(0, 64);
+}
+
+/**
+ * Creates {@link DnsAccess}: assumed-role clients are kept until five minutes
+ * before their credentials expire, so a warm Lambda does not assume a role on
+ * every poll.
+ */
+export function makeDnsAccess(deps: DnsAccessDeps): DnsAccess {
+  const cache = new Map<string, { account: DnsAccount; expiresAt: number }>();
+  let ownAccount: DnsAccount | undefined;
+  return {
+    async account(role, sessionName) {
+      if (role === null) {
+        if (!ownAccount) {
+          const identity = await deps.sts.send(new GetCallerIdentityCommand({}));
+          ownAccount = { role: null, accountId: identity.Account ?? 'unknown', route53: deps.route53() };
+        }
+        return ownAccount;
+      }
+      const key = `${role.roleArn}|${sessionName}`;
+      const cached = cache.get(key);
+      if (cached && cached.expiresAt - 5 * 60 * 1000 > deps.now().getTime()) return cached.account;
+      const accountId = accountIdOfRole(role.roleArn);
+      let credentials;
+      try {
+        const assumed = await deps.sts.send(
+          new AssumeRoleCommand({ RoleArn: role.roleArn, RoleSessionName: sessionName, ExternalId: role.externalId, DurationSeconds: 900 }),
+        );
+        credentials = assumed.Credentials;
+      } catch (error) {
+        const translated = translateAwsError(error, `AssumeRole ${role.roleArn}`);
+        if (translated !== error) throw translated;
+        const name = error instanceof Error ? error.name : '';
+        if (name === 'AccessDenied' || name === 'AccessDeniedException' || name === 'InvalidClientTokenId') {
+          throw new DnsRoleDeniedError(
+            `certflow could not assume DNS role ${role.roleArn} in account ${accountId} (${(error as Error).message}). ` +
+              `Check that the DNS-account stack is deployed there, that its trust policy names this workflow account, and that the external id in certflow's configuration matches the role's.`,
+            { cause: error },
+          );
+        }
+        throw error;
+      }
+      if (!credentials?.AccessKeyId || !credentials.SecretAccessKey) throw new Error(`AssumeRole ${role.roleArn} returned no credentials`);
+      const account: DnsAccount = {
+        role,
+        accountId,
+        route53: deps.route53({ accessKeyId: credentials.AccessKeyId, secretAccessKey: credentials.SecretAccessKey, sessionToken: credentials.SessionToken }),
+      };
+      cache.set(key, { account, expiresAt: credentials.Expiration?.getTime() ?? deps.now().getTime() + 15 * 60 * 1000 });
+      return account;
+    },
+  };
+}
+
+function labels(name: string): string[] {
+  return canonicalName(name).split('.');
+}
+
+/** True when `zoneName` is `name` or a parent of it, compared label by label (never as a raw string suffix). */
+export function isWithinZone(name: string, zoneName: string): boolean {
+  const nameLabels = labels(name);
+  const zoneLabels = labels(zoneName);
+  if (zoneLabels.length > nameLabels.length) return false;
+  const offset = nameLabels.length - zoneLabels.length;
+  return zoneLabels.every((label, index) => label === nameLabels[offset + index]);
+}
+
+/** Lists every public hosted zone of an account, page by page (Route 53 returns at most 100 a page). */
+export async function listPublicZones(account: DnsAccount): Promise<HostedZone[]> {
+  const zones: HostedZone[] = [];
+  let marker: string | undefined;
+  try {
+    do {
+      const page = await account.route53.send(new ListHostedZonesCommand({ Marker: marker, MaxItems: 100 }));
+      zones.push(
+        ...(page.HostedZones ?? [])
+          .filter((zone: Route53HostedZone) => zone.Config?.PrivateZone !== true)
+          .map((zone: Route53HostedZone) => ({
+            id: (zone.Id ?? '').replace(/^\/hostedzone\//, ''),
+            name: canonicalName(zone.Name ?? ''),
+            accountId: account.accountId,
+            role: account.role,
+          })),
+      );
+      marker = page.IsTruncated ? page.NextMarker : undefined;
+    } while (marker);
+  } catch (error) {
+    throw deniedOrTranslated(error, account, 'ListHostedZones', 'list its hosted zones');
+  }
+  return zones;
+}
+
+function deniedOrTranslated(error: unknown, account: DnsAccount, operation: string, what: string): unknown {
+  const translated = translateAwsError(error, `${operation} in account ${account.accountId}`);
+  if (translated !== error) return translated;
+  if (error instanceof Error && (error.name === 'AccessDenied' || error.name === 'AccessDeniedException')) {
+    const who = account.role ? `DNS role ${account.role.roleArn}` : 'the workflow role';
+    return new DnsRoleDeniedError(
+      `${who} in account ${account.accountId} may not ${what} (${error.message}). Deploy the DNS-account stack with this zone among its hostedZoneIds, or fix the role's policy.`,
+      { cause: error },
+    );
+  }
+  return error;
+}
+
+/**
+ * Picks the most specific public zone holding `name` across all accounts.
+ * Two zones of that same name are ambiguous unless `pinnedZones` names one.
+ */
+export function chooseZone(name: string, zones: readonly HostedZone[], pinnedZones: Readonly<Record<string, string>>): HostedZone | undefined {
+  const candidates = zones.filter((zone) => isWithinZone(name, zone.name));
+  if (candidates.length === 0) return undefined;
+  const depth = Math.max(...candidates.map((zone) => labels(zone.name).length));
+  const deepest = candidates.filter((zone) => labels(zone.name).length === depth);
+  const distinct = [...new Map(deepest.map((zone) => [zone.id, zone])).values()];
+  if (distinct.length === 1) return distinct[0];
+  const zoneName = distinct[0]?.name ?? '';
+  const pinned = distinct.find((zone) => zone.id === pinnedZones[zoneName]);
+  if (pinned) return pinned;
+  throw new HostedZoneAmbiguousError(
+    `${distinct.length} public hosted zones named ${zoneName} could hold ${canonicalName(name)}: ` +
+      `${distinct.map((zone) => `${zone.id} (account ${zone.accountId})`).join(', ')}. ` +
+      `Pin one in certflow's configuration: "pinnedZones": { "${zoneName}": "<zone id>" }.`,
+  );
+}
+
+/** Dependencies of the DNS steps. */
+export interface DnsDeps {
+  readonly dns: DnsAccess;
+  readonly store: RequestStore;
+  readonly settings: Settings;
+  readonly now: Clock;
+}
+
+/** Every public zone reachable through the configured DNS roles (or the own account when none is configured). */
+export async function discoverZones(deps: Pick<DnsDeps, 'dns' | 'settings'>, requestId: string): Promise<{ zones: HostedZone[]; accounts: DnsAccount[] }> {
+  const roles: (DnsRole | null)[] = deps.settings.dnsRoles.length > 0 ? [...deps.settings.dnsRoles] : [null];
+  const accounts = await Promise.all(roles.map((role) => deps.dns.account(role, sessionNameFor(requestId))));
+  const zones = (await Promise.all(accounts.map((account) => listPublicZones(account)))).flat();
+  return { zones, accounts };
+}
+
+function accountOf(zone: HostedZone, accounts: readonly DnsAccount[]): DnsAccount {
+  const account = accounts.find((a) => a.role?.roleArn === zone.role?.roleArn);
+  if (!account) throw new Error(`no DNS account for zone ${zone.id}`);
+  return account;
+}
+
+/** UPSERTs one batch of changes into one zone and returns the change to wait on. */
+async function upsert(account: DnsAccount, zone: HostedZone, changes: Change[], comment: string): Promise<PendingChange> {
+  try {
+    const result = await account.route53.send(
+      new ChangeResourceRecordSetsCommand({ HostedZoneId: zone.id, ChangeBatch: { Comment: comment, Changes: changes } }),
+    );
+    return { changeId: (result.ChangeInfo?.Id ?? '').replace(/^\/change\//, ''), hostedZoneId: zone.id, roleArn: zone.role?.roleArn ?? null };
+  } catch (error) {
+    if (error instanceof Error && error.name === 'InvalidChangeBatch') {
+      throw new RequestConflictError(
+        `Route 53 refused the records for zone ${zone.name} (${zone.id}, account ${zone.accountId}): ${error.message}. Remove the conflicting records, then request again.`,
+        { cause: error },
+      );
+    }
+    throw deniedOrTranslated(error, account, 'ChangeResourceRecordSets', `change records in zone ${zone.name} (${zone.id})`);
+  }
+}
+
+/** Groups items by the zone they go to. */
+function byZone<T>(items: readonly { zone: HostedZone; item: T }[]): Map<string, { zone: HostedZone; items: T[] }> {
+  const groups = new Map<string, { zone: HostedZone; items: T[] }>();
+  for (const { zone, item } of items) {
+    const group = groups.get(zone.id) ?? { zone, items: [] };
+    group.items.push(item);
+    groups.set(zone.id, group);
+  }
+  return groups;
+}
+
+/**
+ * Step: puts each validation CNAME in the most specific public zone of its
+ * name, one UPSERT batch per zone. A name no account has a zone for becomes a
+ * manual record: the status says exactly what to create, and the workflow
+ * keeps waiting for issuance.
+ */
+export async function publishValidationRecordsStep(deps: DnsDeps, state: WorkflowState): Promise<WorkflowState> {
+  const { requestId } = state.request;
+  const { zones, accounts } = await discoverZones(deps, requestId);
+  const placed: { zone: HostedZone; item: ValidationRecord }[] = [];
+  const records: ValidationRecord[] = state.status.validationRecords.map((record) => {
+    const zone = chooseZone(record.name, zones, deps.settings.pinnedZones);
+    if (!zone) return { ...record, hostedZoneId: null, hostedZoneName: null, accountId: null, manual: true };
+    const annotated = { ...record, hostedZoneId: zone.id, hostedZoneName: zone.name, accountId: zone.accountId, manual: false };
+    placed.push({ zone, item: annotated });
+    return annotated;
+  });
+  const changes = await Promise.all(
+    [...byZone(placed).values()].map(({ zone, items }) =>
+      upsert(
+        accountOf(zone, accounts),
+        zone,
+        items.map((record) => ({
+          Action: 'UPSERT',
+          ResourceRecordSet: { Name: fqdn(record.name), Type: 'CNAME', TTL: VALIDATION_RECORD_TTL, ResourceRecords: [{ Value: record.value }] },
+        })),
+        `certflow ${requestId}: ACM validation`,
+      ),
+    ),
+  );
+  // A reused certificate may be ISSUED already; its records still go in, for renewal.
+  const status: StatusRecord = { ...state.status, state: state.status.certificate?.status === 'ISSUED' ? 'ISSUED' : 'PENDING_VALIDATION', validationRecords: records };
+  await deps.store.saveStatus(status);
+  return { request: state.request, status, changes };
+}
+
+/** Step: polls GetChange (through the role that made each change) until every change is INSYNC. */
+export async function checkDnsChangesStep(deps: DnsDeps, state: WorkflowState): Promise<WorkflowState> {
+  const changes = state.changes ?? [];
+  const sessionName = sessionNameFor(state.request.requestId);
+  const pending: PendingChange[] = [];
+  for (const change of changes) {
+    const role = change.roleArn === null ? null : (deps.settings.dnsRoles.find((r) => r.roleArn === change.roleArn) ?? { roleArn: change.roleArn });
+    const account = await deps.dns.account(role, sessionName);
+    try {
+      const result = await account.route53.send(new GetChangeCommand({ Id: change.changeId }));
+      if (result.ChangeInfo?.Status !== 'INSYNC') pending.push(change);
+    } catch (error) {
+      throw deniedOrTranslated(error, account, 'GetChange', `read change ${change.changeId}`);
+    }
+  }
+  const done = pending.length === 0;
+  const now = deps.now();
+  const poll = nextPoll(
+    state.poll,
+    { kind: 'dnsChanges', done, waitingFor: done ? 'nothing' : `Route 53 to apply ${pending.map((c) => `change ${c.changeId} in zone ${c.hostedZoneId}`).join(', ')}` },
+    deps.settings.waits.dnsChanges,
+    now,
+  );
+  if (isPastDeadline(poll, now)) {
+    throw new DeadlineExceededError(
+      `Route 53 did not apply ${pending.map((c) => `change ${c.changeId} in zone ${c.hostedZoneId}`).join(', ')} by ${poll.deadline}; check the zone in the Route 53 console and request again.`,
+    );
+  }
+  return { ...state, poll };
+}
+
+/** The outcome of {@link upsertAliasRecords}. */
+export interface AliasRecordsResult {
+  readonly changes: PendingChange[];
+  /** Names no DNS account has a zone for: a person must point them at the distribution. */
+  readonly manualNames: string[];
+}
+
+/** UPSERTs A and AAAA alias records to a CloudFront distribution for each name, in each name's zone. */
+export async function upsertAliasRecords(deps: Pick<DnsDeps, 'dns' | 'settings'>, requestId: string, names: readonly string[], distributionDomainName: string): Promise<AliasRecordsResult> {
+  const { zones, accounts } = await discoverZones(deps, requestId);
+  const placed: { zone: HostedZone; item: string }[] = [];
+  const manualNames: string[] = [];
+  for (const name of names) {
+    const zone = chooseZone(name, zones, deps.settings.pinnedZones);
+    if (zone) placed.push({ zone, item: name });
+    else manualNames.push(name);
+  }
+  const changes = await Promise.all(
+    [...byZone(placed).values()].map(({ zone, items }) =>
+      upsert(
+        accountOf(zone, accounts),
+        zone,
+        items.flatMap((name) =>
+          (['A', 'AAAA'] as const).map((type) => ({
+            Action: 'UPSERT' as const,
+            ResourceRecordSet: {
+              Name: fqdn(name),
+              Type: type,
+              AliasTarget: { HostedZoneId: CLOUDFRONT_HOSTED_ZONE_ID, DNSName: fqdn(distributionDomainName), EvaluateTargetHealth: false },
+            },
+          })),
+        ),
+        `certflow ${requestId}: CloudFront aliases`,
+      ),
+    ),
+  );
+  return { changes, manualNames };
+}

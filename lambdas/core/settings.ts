@@ -1,0 +1,107 @@
+/**
+ * Runtime settings of the workflow's Lambda steps, read from the environment
+ * once per container. The CDK stack and the local runner both produce them
+ * from the deployment configuration (lib/config.ts).
+ */
+
+/** A role in a DNS account that certflow assumes to read zones and write records. */
+export interface DnsRole {
+  readonly roleArn: string;
+  /** Required by the role's trust policy when set. */
+  readonly externalId?: string;
+}
+
+/** How a poll loop spaces its checks and when it gives up. */
+export interface WaitPolicy {
+  /** First pause between checks, seconds. */
+  readonly initialSeconds: number;
+  /** The growing pause never exceeds this, seconds. */
+  readonly maxSeconds: number;
+  /** The whole wait fails after this many seconds. */
+  readonly deadlineSeconds: number;
+}
+
+/** The four waits of the workflow (SPEC §3). */
+export interface WaitPolicies {
+  readonly validationRecords: WaitPolicy;
+  readonly dnsChanges: WaitPolicy;
+  readonly issuance: WaitPolicy;
+  readonly distribution: WaitPolicy;
+}
+
+/** Everything a step needs to know about its deployment. */
+export interface Settings {
+  /** Region of the deployment; the default certificate region. */
+  readonly defaultRegion: string;
+  /** DNS roles to search for hosted zones; empty means the workflow's own account. */
+  readonly dnsRoles: readonly DnsRole[];
+  /** Domain suffixes this deployment may issue for; empty allows any. */
+  readonly allowedDomainSuffixes: readonly string[];
+  /** ACM's names-per-certificate quota (default 10). */
+  readonly maxNamesPerCertificate: number;
+  /** Zone name → hosted zone id, to settle two public zones of the same name. */
+  readonly pinnedZones: Readonly<Record<string, string>>;
+  readonly waits: WaitPolicies;
+  /** DynamoDB table of requests and their status records. */
+  readonly tableName: string;
+}
+
+/** Defaults: polls start at 5 s and cap at 5 min; ACM itself gives up validation after 72 h. */
+export const DEFAULT_WAITS: WaitPolicies = {
+  validationRecords: { initialSeconds: 5, maxSeconds: 30, deadlineSeconds: 15 * 60 },
+  dnsChanges: { initialSeconds: 10, maxSeconds: 60, deadlineSeconds: 30 * 60 },
+  issuance: { initialSeconds: 15, maxSeconds: 300, deadlineSeconds: 72 * 60 * 60 },
+  distribution: { initialSeconds: 30, maxSeconds: 120, deadlineSeconds: 2 * 60 * 60 },
+};
+
+/** ACM's default quota of names per certificate. */
+export const DEFAULT_MAX_NAMES_PER_CERTIFICATE = 10;
+
+/** Environment variable that carries the JSON-encoded {@link Settings}. */
+export const SETTINGS_ENV = 'CERTFLOW_SETTINGS';
+
+/** Thrown when the environment does not carry usable settings: a deployment bug. */
+export class SettingsError extends Error {
+  override readonly name = 'SettingsError';
+}
+
+/** Reads a required environment variable or fails with a message saying which. */
+export function requireEnv(env: NodeJS.ProcessEnv, name: string): string {
+  const value = env[name];
+  if (value === undefined || value.trim() === '') {
+    throw new SettingsError(`environment variable ${name} is not set; the stack sets it on every certflow function`);
+  }
+  return value;
+}
+
+/** Parses {@link SETTINGS_ENV}; fails with a clear message when missing or malformed. */
+export function settingsFromEnv(env: NodeJS.ProcessEnv = process.env): Settings {
+  const raw = requireEnv(env, SETTINGS_ENV);
+  let parsed: Partial<Settings>;
+  try {
+    parsed = JSON.parse(raw) as Partial<Settings>;
+  } catch (error) {
+    throw new SettingsError(`${SETTINGS_ENV} is not valid JSON`, { cause: error });
+  }
+  return withDefaults(parsed);
+}
+
+/** Fills every unset field of partial settings with its default. */
+export function withDefaults(partial: Partial<Settings>): Settings {
+  if (!partial.tableName) throw new SettingsError('settings.tableName is required');
+  if (!partial.defaultRegion) throw new SettingsError('settings.defaultRegion is required');
+  return {
+    defaultRegion: partial.defaultRegion,
+    dnsRoles: partial.dnsRoles ?? [],
+    allowedDomainSuffixes: partial.allowedDomainSuffixes ?? [],
+    maxNamesPerCertificate: partial.maxNamesPerCertificate ?? DEFAULT_MAX_NAMES_PER_CERTIFICATE,
+    pinnedZones: partial.pinnedZones ?? {},
+    waits: {
+      validationRecords: { ...DEFAULT_WAITS.validationRecords, ...partial.waits?.validationRecords },
+      dnsChanges: { ...DEFAULT_WAITS.dnsChanges, ...partial.waits?.dnsChanges },
+      issuance: { ...DEFAULT_WAITS.issuance, ...partial.waits?.issuance },
+      distribution: { ...DEFAULT_WAITS.distribution, ...partial.waits?.distribution },
+    },
+    tableName: partial.tableName,
+  };
+}

@@ -1,0 +1,47 @@
+/**
+ * The catalogue of the workflow's Lambda steps: one folder under lambdas/,
+ * one `${...}` substitution in statemachine/certificate-workflow.asl.json.
+ * The CDK stack, the local runner and the tests all read this one list.
+ */
+
+/** A Lambda step of the workflow. */
+export interface StepDefinition {
+  /** Folder under lambdas/ holding handler.ts. */
+  readonly folder: string;
+  /** Name of the ASL substitution that receives the function ARN. */
+  readonly substitution: string;
+  /** What the function does, for its description. */
+  readonly description: string;
+}
+
+/** Every Lambda step, in workflow order. */
+export const STEPS = [
+  { folder: 'validate-request', substitution: 'ValidateRequestFunctionArn', description: 'Validates, normalizes and stores a certificate request' },
+  { folder: 'find-or-request-certificate', substitution: 'FindOrRequestCertificateFunctionArn', description: 'Reuses a matching ACM certificate or requests one' },
+  { folder: 'read-validation-records', substitution: 'ReadValidationRecordsFunctionArn', description: 'Reads the DNS validation records of a certificate' },
+  { folder: 'publish-validation-records', substitution: 'PublishValidationRecordsFunctionArn', description: 'Upserts validation CNAMEs into the most specific hosted zones' },
+  { folder: 'check-dns-changes', substitution: 'CheckDnsChangesFunctionArn', description: 'Checks whether Route 53 changes are INSYNC' },
+  { folder: 'check-certificate', substitution: 'CheckCertificateFunctionArn', description: 'Checks whether the certificate is ISSUED' },
+  { folder: 'create-distribution', substitution: 'CreateDistributionFunctionArn', description: 'Creates the CloudFront distribution once the certificate is issued' },
+  { folder: 'check-distribution', substitution: 'CheckDistributionFunctionArn', description: 'Checks whether the distribution is Deployed' },
+  { folder: 'complete-distribution', substitution: 'CompleteDistributionFunctionArn', description: 'Upserts alias records and marks the request DEPLOYED' },
+  { folder: 'record-failure', substitution: 'RecordFailureFunctionArn', description: 'Turns a caught error into the FAILED status record' },
+] as const satisfies readonly StepDefinition[];
+
+/** Folder names of the Lambda steps. */
+export type StepFolder = (typeof STEPS)[number]['folder'];
+
+/** ASL substitution holding the event bus name. */
+export const EVENT_BUS_SUBSTITUTION = 'EventBusName';
+
+/** `source` of every certflow event. */
+export const EVENT_SOURCE = 'certflow';
+
+/** `detail-type`s of certflow events (SPEC §6). */
+export const EVENT_DETAIL_TYPES = {
+  requested: 'Certificate Requested',
+  recordsPublished: 'Validation Records Published',
+  issued: 'Certificate Issued',
+  deployed: 'Distribution Deployed',
+  failed: 'Certificate Request Failed',
+} as const;
