@@ -59,6 +59,8 @@ export interface LocalRunOptions {
   readonly clock?: SimulatedClock;
   readonly executionName?: string;
   readonly onProgress?: (event: ProgressEvent) => void;
+  /** Receives the steps' structured error lines (Lambda would send them to CloudWatch). @default discarded */
+  readonly log?: (line: string) => void;
 }
 
 /** An event the workflow published. */
@@ -118,11 +120,13 @@ function lambdaError(error: unknown): Error {
 
 type Handler = (event: JsonValue) => Promise<unknown>;
 
-async function loadHandlers(depsOf: () => StepDeps): Promise<Map<string, Handler>> {
+async function loadHandlers(depsOf: () => StepDeps, log: (line: string) => void): Promise<Map<string, Handler>> {
   const handlers = new Map<string, Handler>();
   for (const step of STEPS) {
-    const module = (await import(`../../lambdas/${step.folder}/handler`)) as { createHandler: (deps: () => StepDeps) => (event: unknown, context: unknown) => Promise<unknown> };
-    const handler = module.createHandler(depsOf);
+    const module = (await import(`../../lambdas/${step.folder}/handler`)) as {
+      createHandler: (deps: () => StepDeps, log: (line: string) => void) => (event: unknown, context: unknown) => Promise<unknown>;
+    };
+    const handler = module.createHandler(depsOf, log);
     handlers.set(step.substitution, (event) => handler(event, {}));
   }
   return handlers;
@@ -142,7 +146,7 @@ export async function runLocally(input: unknown, options: LocalRunOptions): Prom
   const region = options.aws?.region ?? settings.defaultRegion;
   const clock = options.clock;
   const deps = makeStepDeps(settings, options.aws, clock ? clock.now : undefined);
-  const handlers = await loadHandlers(() => deps);
+  const handlers = await loadHandlers(() => deps, options.log ?? (() => undefined));
   const eventBridge = new EventBridgeClient({
     region,
     ...(options.aws?.endpoint ? { endpoint: options.aws.endpoint } : {}),

@@ -250,7 +250,7 @@ export async function checkCertificateStep(deps: CertificateDeps, state: Workflo
   const now = deps.now();
   const poll = nextPoll(
     state.poll,
-    { kind: 'issuance', done, waitingFor: done ? 'nothing' : `ACM to validate ${pendingDomains.length > 0 ? pendingDomains.join(', ') : names.join(', ')} (${pendingRecordsText(state.status)})` },
+    { kind: 'issuance', done, waitingFor: done ? 'nothing' : `ACM to validate ${pendingDomains.length > 0 ? pendingDomains.join(', ') : names.join(', ')}${manualNote(state.status)}` },
     deps.settings.waits.issuance,
     now,
   );
@@ -263,6 +263,11 @@ export async function checkCertificateStep(deps: CertificateDeps, state: Workflo
   const status: StatusRecord = { ...state.status, state: done ? 'ISSUED' : 'PENDING_VALIDATION', certificate: updated };
   if (done || state.status.certificate?.status !== updated.status) await deps.store.saveStatus(status);
   return { request: state.request, status, poll };
+}
+
+function manualNote(status: StatusRecord): string {
+  const manual = status.validationRecords.filter((r) => r.manual).length;
+  return manual === 0 ? '' : ` (${manual} validation record${manual === 1 ? '' : 's'} to create by hand: certflow status shows them)`;
 }
 
 /** A sentence naming the validation records someone must still create by hand, or saying where they went. */

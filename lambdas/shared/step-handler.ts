@@ -9,17 +9,18 @@ export type Step<I, O> = (deps: StepDeps, event: I) => Promise<O>;
 /** A step's Lambda handler, and a way to build the same handler over other dependencies (local runs, tests). */
 export interface StepModule<I, O> {
   readonly handler: middy.MiddyfiedHandler<I, O>;
-  create(deps: () => StepDeps): middy.MiddyfiedHandler<I, O>;
+  /** `log` receives the structured error line (console.error in Lambda, where CloudWatch keeps it). */
+  create(deps: () => StepDeps, log?: (line: string) => void): middy.MiddyfiedHandler<I, O>;
 }
 
 /**
  * Logs a failing step as one structured line before the error reaches Step
  * Functions, whose history keeps only the name and message.
  */
-const errorLogger = <I, O>(step: string): middy.MiddlewareObj<I, O> => ({
+const errorLogger = <I, O>(step: string, log: (line: string) => void): middy.MiddlewareObj<I, O> => ({
   onError: async (request) => {
     const error = request.error;
-    console.error(
+    log(
       JSON.stringify({
         level: 'error',
         step,
@@ -41,6 +42,7 @@ function depsFromEnvironment(): StepDeps {
 
 /** Defines a step's handler: parse nothing, call the core function, return its result. */
 export function defineStep<I, O>(name: string, step: Step<I, O>): StepModule<I, O> {
-  const create = (deps: () => StepDeps) => middy<I, O>(async (event: I) => step(deps(), event)).use(errorLogger<I, O>(name));
+  const create = (deps: () => StepDeps, log: (line: string) => void = console.error) =>
+    middy<I, O>(async (event: I) => step(deps(), event)).use(errorLogger<I, O>(name, log));
   return { handler: create(depsFromEnvironment), create };
 }

@@ -1,0 +1,163 @@
+#!/usr/bin/env node
+import { Command, CommanderError, Option } from 'commander';
+import { ConfigError, settingsFor } from '../lib/config';
+import { CertflowError } from '../lambdas/core/errors';
+import { describeAwsError } from './cli/aws-errors';
+import { type Deployment, findDeployment } from './cli/deployment';
+import { type CliIo, cliConfig, environmentAws, environmentRegion, LOCAL_TABLE_NAME, requestLocally } from './cli/local-command';
+import { listRequests, sfnOf, showStatus, startRemote, storeOf, waitForRequest } from './cli/remote-command';
+import { buildRequest, type RequestFlags, UsageError } from './cli/request-input';
+
+const collect = (value: string, previous: string[] = []) => [...previous, value];
+
+/** Exit statuses: documented in --help and the README. */
+const EXIT = { ok: 0, failed: 1, usage: 2, aws: 3 } as const;
+
+interface CommonFlags {
+  readonly config?: string;
+  readonly local?: boolean;
+  readonly json?: boolean;
+  readonly stack?: string;
+  readonly stateMachineArn?: string;
+  readonly table?: string;
+}
+
+async function deploymentOf(flags: CommonFlags, io: CliIo): Promise<{ deployment: Deployment; aws: ReturnType<typeof environmentAws> & { region: string } }> {
+  const config = cliConfig(flags.config);
+  const region = environmentRegion(io.env, config);
+  const aws = { ...environmentAws(io.env, region), region };
+  if (flags.local) return { deployment: { tableName: LOCAL_TABLE_NAME, region }, aws };
+  const deployment = await findDeployment({ stack: flags.stack ?? config.stackName, stateMachineArn: flags.stateMachineArn, table: flags.table }, aws);
+  return { deployment, aws };
+}
+
+/** Builds the `certflow` program; `io` is where it writes and what environment it reads. */
+export function buildProgram(io: CliIo, setExitCode: (code: number) => void): Command {
+  const program = new Command('certflow')
+    .description('Provision DNS-validated ACM certificates (and CloudFront distributions) without a human copying DNS records.')
+    .configureOutput({ writeOut: (s) => io.stdout(s.trimEnd()), writeErr: (s) => io.stderr(s.trimEnd()) })
+    .exitOverride()
+    .addHelpText(
+      'after',
+      `
+Exit status: 0 the request ended ISSUED or DEPLOYED; 1 it ended FAILED (code and message on stderr);
+2 bad usage or configuration; 3 AWS could not be reached or refused (one line on stderr).
+
+The AWS SDK environment decides where calls go: AWS_PROFILE or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY,
+AWS_REGION, and AWS_ENDPOINT_URL for an emulator (for example moto: pip install "moto[server]").`,
+    );
+
+  const deploymentOptions = (command: Command) =>
+    command
+      .option('--config <file>', 'deployment configuration (certflow.config.json): DNS roles, default region, deadlines, allowed suffixes')
+      .option('--local', 'use the local run\'s table at AWS_ENDPOINT_URL instead of a deployed stack')
+      .option('--stack <name>', 'workflow stack to read the deployment from (default: the config\'s stackName, else Certflow)')
+      .option('--state-machine-arn <arn>', 'the state machine, instead of reading the stack')
+      .option('--table <name>', 'the request table, instead of reading the stack')
+      .option('--json', 'print the status record (SPEC section 5) as JSON on stdout');
+
+  deploymentOptions(
+    program
+      .command('request')
+      .description('request (or reuse) a certificate for a name and its SANs, optionally with a CloudFront distribution')
+      .argument('[domainName]', 'primary name of the certificate (or give it in --input)')
+      .option('--san <name>', 'subject alternative name; repeat for more (wildcards: *.example.com)', collect)
+      .option('--region <region>', 'certificate region (default: the deployment\'s; us-east-1 with a distribution)')
+      .option('--origin <host>', 'create a CloudFront distribution in front of this origin once the certificate is issued')
+      .option('--origin-path <path>', 'path prefix on the origin (with --origin)')
+      .option('--alias-records', 'also UPSERT A/AAAA alias records to the distribution (with --origin)')
+      .addOption(new Option('--key-algorithm <alg>', 'key algorithm').choices(['RSA_2048', 'EC_prime256v1', 'EC_secp384r1']))
+      .option('--input <file>', 'the request as JSON (SPEC section 2); - reads stdin; flags add to it')
+      .option('--dns-role <arn>', 'DNS role to look for hosted zones with (no external id); repeat for more', collect)
+      .option('--wait', 'against a deployment: wait for the request to end, showing progress')
+      .option('--poll-ms <ms>', 'with --local: real milliseconds each Wait state lasts', (v) => Number.parseInt(v, 10)),
+  ).action(async (domainName: string | undefined, flags: CommonFlags & Record<string, unknown>) => {
+    const request = buildRequest(domainName, flags as RequestFlags);
+    if (flags.local) {
+      setExitCode(
+        await requestLocally(request, { config: flags.config, dnsRole: flags.dnsRole as string[] | undefined, json: flags.json, pollMs: flags.pollMs as number | undefined }, io),
+      );
+      return;
+    }
+    const { deployment, aws } = await deploymentOf(flags, io);
+    const sfn = sfnOf(aws);
+    const config = cliConfig(flags.config, (flags.dnsRole as string[] | undefined) ?? []);
+    const settings = settingsFor(config, { tableName: deployment.tableName, defaultRegion: aws.region });
+    const started = await startRemote(request, deployment, sfn, { settings });
+    io.stderr(`${started.started ? 'started' : 'already running or done'}: request ${started.requestId}, execution ${started.executionArn}`);
+    if (!flags.wait) {
+      if (flags.json) io.stdout(JSON.stringify({ requestId: started.requestId, executionArn: started.executionArn }, null, 2));
+      return;
+    }
+    setExitCode(await waitForRequest(storeOf(deployment, aws), started.requestId, { json: Boolean(flags.json), sfn, executionArn: started.executionArn }, io));
+  });
+
+  deploymentOptions(program.command('status').description('show a request\'s status record, with the DNS records someone must still create').argument('<requestId>')).action(
+    async (requestId: string, flags: CommonFlags) => {
+      const { deployment, aws } = await deploymentOf(flags, io);
+      setExitCode(await showStatus(storeOf(deployment, aws), requestId, Boolean(flags.json), io));
+    },
+  );
+
+  deploymentOptions(program.command('list').description('list the requests that cover a name, newest first').requiredOption('--domain <name>', 'a certificate name')).action(
+    async (flags: CommonFlags & { domain: string }) => {
+      const { deployment, aws } = await deploymentOf(flags, io);
+      setExitCode(await listRequests(storeOf(deployment, aws), flags.domain, Boolean(flags.json), io));
+    },
+  );
+
+  deploymentOptions(
+    program
+      .command('wait')
+      .description('wait for a request to end, showing what it waits for and which records are missing')
+      .argument('<requestId>')
+      .option('--timeout <seconds>', 'give up waiting (the request goes on) after this long', (v) => Number.parseInt(v, 10))
+      .option('--interval <seconds>', 'seconds between checks', (v) => Number.parseInt(v, 10), 5),
+  ).action(async (requestId: string, flags: CommonFlags & { timeout?: number; interval: number }) => {
+    const { deployment, aws } = await deploymentOf(flags, io);
+    setExitCode(await waitForRequest(storeOf(deployment, aws), requestId, { json: Boolean(flags.json), timeoutSeconds: flags.timeout, intervalMs: flags.interval * 1000 }, io));
+  });
+
+  return program;
+}
+
+/** Runs the CLI; returns the exit status. Errors become one line on stderr. */
+export async function main(argv: readonly string[], io: CliIo): Promise<number> {
+  let exitCode: number = EXIT.ok;
+  const program = buildProgram(io, (code) => {
+    exitCode = code;
+  });
+  try {
+    await program.parseAsync([...argv], { from: 'user' });
+    return exitCode;
+  } catch (error) {
+    if (error instanceof CommanderError) return error.exitCode === 0 ? EXIT.ok : EXIT.usage;
+    if (error instanceof UsageError || error instanceof ConfigError) {
+      io.stderr(`certflow: ${error.message}`);
+      return EXIT.usage;
+    }
+    if (error instanceof CertflowError) {
+      io.stderr(`certflow: ${error.code}: ${error.message}`);
+      return EXIT.failed;
+    }
+    const line = describeAwsError(error, { endpoint: io.env.AWS_ENDPOINT_URL, region: io.env.AWS_REGION });
+    if (line) {
+      io.stderr(`certflow: ${line}`);
+      return EXIT.aws;
+    }
+    throw error;
+  }
+}
+
+if (require.main === module) {
+  const io: CliIo = { stdout: (s) => process.stdout.write(`${s}\n`), stderr: (s) => process.stderr.write(`${s}\n`), env: process.env };
+  main(process.argv.slice(2), io).then(
+    (code) => {
+      process.exitCode = code;
+    },
+    (error: unknown) => {
+      process.stderr.write(`certflow: unexpected error: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+      process.exitCode = 1;
+    },
+  );
+}

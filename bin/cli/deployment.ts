@@ -1,0 +1,35 @@
+import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
+import { WORKFLOW_STACK_OUTPUTS } from '../../lib/stack-outputs';
+import type { AwsClientOptions } from '../../lambdas/core/deps';
+import { UsageError } from './request-input';
+
+/** What the CLI needs to know about a deployed (or local) certflow. */
+export interface Deployment {
+  readonly tableName: string;
+  readonly stateMachineArn?: string;
+  readonly region: string;
+}
+
+/** How the user named the deployment. */
+export interface DeploymentFlags {
+  readonly stack: string;
+  readonly stateMachineArn?: string;
+  readonly table?: string;
+}
+
+/**
+ * Finds the deployment: explicit flags win; otherwise the workflow stack's
+ * CloudFormation outputs (lib/stack-outputs.ts) are read by stack name.
+ */
+export async function findDeployment(flags: DeploymentFlags, aws: AwsClientOptions & { region: string }): Promise<Deployment> {
+  if (flags.table && flags.stateMachineArn) return { tableName: flags.table, stateMachineArn: flags.stateMachineArn, region: aws.region };
+  const cloudformation = new CloudFormationClient({ region: aws.region, ...(aws.endpoint ? { endpoint: aws.endpoint } : {}) });
+  const result = await cloudformation.send(new DescribeStacksCommand({ StackName: flags.stack }));
+  const outputs = new Map((result.Stacks?.[0]?.Outputs ?? []).map((o) => [o.OutputKey, o.OutputValue]));
+  const tableName = flags.table ?? outputs.get(WORKFLOW_STACK_OUTPUTS.tableName);
+  const stateMachineArn = flags.stateMachineArn ?? outputs.get(WORKFLOW_STACK_OUTPUTS.stateMachineArn);
+  if (!tableName) {
+    throw new UsageError(`stack ${flags.stack} in ${aws.region} has no ${WORKFLOW_STACK_OUTPUTS.tableName} output: is it a certflow workflow stack? Name it with --stack, or pass --table`);
+  }
+  return { tableName, region: aws.region, ...(stateMachineArn ? { stateMachineArn } : {}) };
+}

@@ -1,0 +1,159 @@
+import { DescribeExecutionCommand, GetExecutionHistoryCommand, SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import type { AwsClientOptions } from '../../lambdas/core/deps';
+import { normalizeRequest } from '../../lambdas/core/request';
+import type { Settings } from '../../lambdas/core/settings';
+import { makeRequestStore, type RequestStore, type StoredRequest } from '../../lambdas/core/store';
+import type { StatusRecord } from '../../lambdas/core/types';
+import type { Deployment } from './deployment';
+import type { CliIo } from './local-command';
+import { exitStatusOf } from './local-command';
+import { describeRecord, formatDuration, renderStatus } from './render';
+import { UsageError } from './request-input';
+
+const TERMINAL_STATES = new Set(['ISSUED', 'DEPLOYED', 'FAILED']);
+
+/** The request store of a deployment, for reading. */
+export function storeOf(deployment: Deployment, aws: AwsClientOptions): RequestStore {
+  const documentClient = DynamoDBDocumentClient.from(
+    new DynamoDBClient({ region: deployment.region, ...(aws.endpoint ? { endpoint: aws.endpoint } : {}), ...(aws.credentials ? { credentials: aws.credentials } : {}) }),
+  );
+  return makeRequestStore({ documentClient, tableName: deployment.tableName, now: () => new Date() });
+}
+
+/** `certflow status <id>`. */
+export async function showStatus(store: RequestStore, requestId: string, json: boolean, io: CliIo): Promise<number> {
+  const stored = await store.getRequest(requestId);
+  if (!stored) {
+    io.stderr(`no request ${requestId} in this deployment (certflow list --domain NAME finds requests by name)`);
+    return 1;
+  }
+  if (json) io.stdout(JSON.stringify(stored.status, null, 2));
+  else io.stdout(renderStatus(stored.status));
+  return 0;
+}
+
+/** `certflow list --domain NAME`. */
+export async function listRequests(store: RequestStore, domain: string, json: boolean, io: CliIo): Promise<number> {
+  const requests = await store.listByName(domain.trim().toLowerCase().replace(/\.$/, ''));
+  if (json) {
+    io.stdout(JSON.stringify(requests.map((r) => r.status), null, 2));
+    return 0;
+  }
+  if (requests.length === 0) {
+    io.stdout(`no requests cover ${domain}`);
+    return 0;
+  }
+  for (const r of requests) {
+    io.stdout(`${r.status.requestId}  ${r.status.state.padEnd(18)}  ${r.createdAt}  ${[r.status.domainName, ...r.status.subjectAlternativeNames].join(', ')}`);
+  }
+  return 0;
+}
+
+/** The execution name of a request's n-th run: a retried start never makes a second execution. */
+export function executionNameOf(requestId: string, run: number): string {
+  return run <= 1 ? requestId : `${requestId}-${run}`;
+}
+
+/** Options of {@link startRemote}. */
+export interface StartOptions {
+  readonly settings: Pick<Settings, 'defaultRegion' | 'allowedDomainSuffixes' | 'maxNamesPerCertificate'>;
+}
+
+/**
+ * `certflow request` against a deployment: checks the request with the
+ * workflow's own rules (so a bad request never starts an execution), then
+ * StartExecution under a name derived from the request id. The same request
+ * started again attaches to its running or finished execution; after a failed
+ * run, it starts the next run.
+ */
+export async function startRemote(raw: Record<string, unknown>, deployment: Deployment, sfn: SFNClient, options: StartOptions): Promise<{ requestId: string; executionArn: string; started: boolean }> {
+  if (!deployment.stateMachineArn) throw new UsageError('the deployment has no state machine ARN: pass --state-machine-arn or name the stack with --stack');
+  const { requestId, ...canonical } = normalizeRequest(raw, options.settings);
+  const input = JSON.stringify(canonical);
+  const executionArnOf = (name: string) => `${deployment.stateMachineArn?.replace(':stateMachine:', ':execution:')}:${name}`;
+  for (let run = 1; run <= 100; run += 1) {
+    const name = executionNameOf(requestId, run);
+    try {
+      const started = await sfn.send(new StartExecutionCommand({ stateMachineArn: deployment.stateMachineArn, name, input }));
+      return { requestId, executionArn: started.executionArn ?? executionArnOf(name), started: true };
+    } catch (error) {
+      if (!(error instanceof Error) || error.name !== 'ExecutionAlreadyExists') throw error;
+      const existing = await sfn.send(new DescribeExecutionCommand({ executionArn: executionArnOf(name) }));
+      if (existing.status === 'RUNNING' || existing.status === 'SUCCEEDED') return { requestId, executionArn: executionArnOf(name), started: false };
+    }
+  }
+  throw new Error(`request ${requestId} failed 100 times; look at its executions before starting it again`);
+}
+
+async function waitingFor(sfn: SFNClient, executionArn: string): Promise<string | undefined> {
+  const history = await sfn.send(new GetExecutionHistoryCommand({ executionArn, reverseOrder: true, maxResults: 25, includeExecutionData: true }));
+  for (const event of history.events ?? []) {
+    if (event.type === 'WaitStateEntered' && event.stateEnteredEventDetails?.input) {
+      const poll = (JSON.parse(event.stateEnteredEventDetails.input) as { poll?: { waitingFor?: string } }).poll;
+      if (poll?.waitingFor) return poll.waitingFor;
+    }
+  }
+  return undefined;
+}
+
+/** Options of {@link waitForRequest}. */
+export interface WaitOptions {
+  readonly intervalMs?: number;
+  readonly timeoutSeconds?: number;
+  readonly executionArn?: string;
+  readonly sfn?: SFNClient;
+  readonly json: boolean;
+}
+
+/**
+ * `certflow wait <id>`: follows the stored status (and, with an execution,
+ * what the workflow is waiting for) until the request ends, printing each
+ * change with the elapsed time and the records still missing.
+ */
+export async function waitForRequest(store: RequestStore, requestId: string, options: WaitOptions, io: CliIo): Promise<number> {
+  const started = Date.now();
+  const deadline = started + (options.timeoutSeconds ?? 4 * 24 * 3600) * 1000;
+  let last = '';
+  let stored: StoredRequest | undefined;
+  for (;;) {
+    stored = await store.getRequest(requestId);
+    if (!stored && !options.executionArn) {
+      io.stderr(`no request ${requestId} in this deployment`);
+      return 1;
+    }
+    const status: StatusRecord | undefined = stored?.status;
+    let line = status ? `${status.state}` : 'starting';
+    if (status?.state === 'PENDING_VALIDATION') {
+      const manual = status.validationRecords.filter((r) => r.manual);
+      if (manual.length > 0) line += `; missing DNS records:\n${manual.map((r) => `    ${describeRecord(r)}`).join('\n')}`;
+    }
+    if (options.sfn && options.executionArn && status && !TERMINAL_STATES.has(status.state)) {
+      const what = await waitingFor(options.sfn, options.executionArn).catch(() => undefined);
+      if (what) line += `; waiting for ${what}`;
+    }
+    if (line !== last) {
+      io.stderr(`[${formatDuration((Date.now() - started) / 1000)}] ${line}`);
+      last = line;
+    }
+    if (status && TERMINAL_STATES.has(status.state)) break;
+    if (Date.now() > deadline) {
+      io.stderr(`gave up waiting after ${formatDuration((Date.now() - started) / 1000)}; the request goes on: certflow wait ${requestId}`);
+      return 3;
+    }
+    await new Promise((resolve) => setTimeout(resolve, options.intervalMs ?? 5000));
+  }
+  const status = stored?.status;
+  if (!status) return 1;
+  io.stderr(renderStatus(status));
+  if (status.error) io.stderr(`error ${status.error.code}: ${status.error.message}`);
+  if (options.json) io.stdout(JSON.stringify(status, null, 2));
+  return exitStatusOf(status);
+}
+
+/** An SFN client for the environment. */
+export function sfnOf(aws: AwsClientOptions & { region: string }): SFNClient {
+  return new SFNClient({ region: aws.region, ...(aws.endpoint ? { endpoint: aws.endpoint } : {}) });
+}
+
