@@ -97,8 +97,10 @@ async function findOwnDistribution(cloudfront: CloudFrontClient, request: Normal
     const page = await cloudfront.send(new ListDistributionsCommand({ Marker: marker }));
     const list = page.DistributionList;
     for (const summary of list?.Items ?? []) {
+      // CloudFront's summaries carry Aliases and Comment; an emulator's may not, and then every one is checked.
+      const incomplete = summary.Aliases === undefined && summary.Comment === undefined;
       const servesOurNames = (summary.Aliases?.Items ?? []).some((alias) => names.has(alias.toLowerCase()));
-      if (!servesOurNames && summary.Comment !== `certflow ${request.requestId}`) continue;
+      if (!incomplete && !servesOurNames && summary.Comment !== `certflow ${request.requestId}`) continue;
       const config = await cloudfront.send(new GetDistributionConfigCommand({ Id: summary.Id }));
       if (config.DistributionConfig?.CallerReference === reference) return summary;
     }
