@@ -7,7 +7,9 @@ import {
   ListCertificatesCommand,
   RequestCertificateCommand,
 } from '@aws-sdk/client-acm';
-import { CertificateFailedError, DeadlineExceededError, ValidationTimedOutError, translateAwsError } from './errors';
+import { createHash } from 'node:crypto';
+import type { Claims } from './claims';
+import { CertificateFailedError, DeadlineExceededError, RequestInProgressError, ValidationTimedOutError, translateAwsError } from './errors';
 import { type Clock, isPastDeadline, nextPoll } from './poll';
 import type { Settings } from './settings';
 import { canonicalName, namesOf } from './status';
@@ -28,8 +30,17 @@ export interface CertificateDeps {
   /** ACM client for a region (the certificate's region is per request). */
   readonly acm: (region: string) => ACMClient;
   readonly store: RequestStore;
+  /** Makes sure concurrent identical requests request one certificate. */
+  readonly claims: Claims;
   readonly settings: Settings;
   readonly now: Clock;
+}
+
+/** The claim key of a name set in a region with a key algorithm: what "the same certificate" means. */
+export function certificateClaimKey(request: Pick<NormalizedRequest, 'region' | 'keyAlgorithm' | 'domainName' | 'subjectAlternativeNames'>): string {
+  const names = namesOf(request).map(canonicalName).sort();
+  const digest = createHash('sha256').update(JSON.stringify([request.region, request.keyAlgorithm, names])).digest('hex').slice(0, 32);
+  return `CERTIFICATE#${digest}`;
 }
 
 function sameNameSet(a: readonly string[], b: readonly string[]): boolean {
@@ -113,6 +124,17 @@ export async function findOrRequestCertificate(deps: CertificateDeps, request: N
     }
     const best = matches.find((detail) => detail.Status === 'ISSUED') ?? matches[0];
     if (best) return certificateStatusOf(best, request.region, true);
+    const key = certificateClaimKey(request);
+    const claim = await deps.claims.claim(key);
+    if (!claim.owned) {
+      if (claim.resourceId) {
+        const detail = await describe(acm, claim.resourceId);
+        if ((REUSABLE_STATUSES as readonly string[]).includes(detail.Status ?? '')) return certificateStatusOf(detail, request.region, true);
+        // Requested before and since FAILED, revoked or expired: let the next attempt request anew.
+        await deps.claims.release(key, claim.resourceId);
+      }
+      throw new RequestInProgressError(`another execution is requesting the certificate for ${names.join(', ')} in ${request.region}; this step is retried shortly and then reuses it.`);
+    }
     const requested = await acm.send(
       new RequestCertificateCommand({
         DomainName: request.domainName,
@@ -122,12 +144,16 @@ export async function findOrRequestCertificate(deps: CertificateDeps, request: N
         KeyAlgorithm: request.keyAlgorithm,
         Tags: [
           { Key: REQUEST_ID_TAG, Value: request.requestId },
-          ...Object.entries(request.tags).map(([Key, Value]) => ({ Key, Value })),
+          // ACM rejects a repeated tag key, and this tag must name the real request.
+          ...Object.entries(request.tags)
+            .filter(([Key]) => Key !== REQUEST_ID_TAG)
+            .map(([Key, Value]) => ({ Key, Value })),
         ],
       }),
     );
     const arn = requested.CertificateArn;
     if (!arn) throw new Error(`RequestCertificate returned no ARN for ${request.domainName}`);
+    await deps.claims.complete(key, claim.token, arn);
     return { arn, region: request.region, status: 'PENDING_VALIDATION', reused: false, notAfter: null };
   } catch (error) {
     throw translateAwsError(error, `finding or requesting the certificate for ${names.join(', ')} in ${request.region}`);

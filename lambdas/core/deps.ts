@@ -5,6 +5,7 @@ import { Route53Client } from '@aws-sdk/client-route-53';
 import { STSClient } from '@aws-sdk/client-sts';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { CertificateDeps } from './certificates';
+import { type Claims, makeClaims } from './claims';
 import { type DnsAccess, type DnsDeps, makeDnsAccess } from './dns';
 import type { DistributionDeps } from './distributions';
 import type { Clock } from './poll';
@@ -15,6 +16,7 @@ import { makeRequestStore, type RequestStore } from './store';
 export interface StepDeps extends CertificateDeps, DnsDeps, DistributionDeps {
   readonly settings: Settings;
   readonly store: RequestStore;
+  readonly claims: Claims;
   readonly dns: DnsAccess;
   readonly now: Clock;
 }
@@ -60,6 +62,7 @@ export function makeStepDeps(settings: Settings, options: AwsClientOptions = {},
     marshallOptions: { removeUndefinedValues: true, convertClassInstanceToMap: false },
   });
   const store = makeRequestStore({ documentClient, tableName: settings.tableName, now });
+  const claims = makeClaims({ documentClient, tableName: settings.tableName, now });
   const cloudfront = new CloudFrontClient({ ...base, region: GLOBAL_REGION });
-  return { settings, store, dns, acm, cloudfront, now };
+  return { settings, store, claims, dns, acm, cloudfront, now };
 }

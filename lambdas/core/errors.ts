@@ -17,6 +17,7 @@ export const ERROR_NAMES = {
   aliasConflict: 'AliasConflictError',
   requestConflict: 'RequestConflictError',
   transientAws: 'TransientAwsError',
+  requestInProgress: 'RequestInProgressError',
 } as const;
 
 /** Stable error codes of the status record. */
@@ -31,6 +32,7 @@ export const ERROR_CODES = {
   aliasConflict: 'AliasConflict',
   requestConflict: 'RequestConflict',
   transientAws: 'AwsUnavailable',
+  requestInProgress: 'RequestInProgress',
   internal: 'InternalError',
 } as const;
 
@@ -109,6 +111,12 @@ export class TransientAwsError extends CertflowError {
   readonly code = ERROR_CODES.transientAws;
 }
 
+/** A concurrent execution is creating the same resource; the state machine retries this step shortly. */
+export class RequestInProgressError extends CertflowError {
+  override readonly name = ERROR_NAMES.requestInProgress;
+  readonly code = ERROR_CODES.requestInProgress;
+}
+
 /** Error names (as AWS SDK v3 sets them) that mean "try again later". */
 const TRANSIENT_NAMES = new Set([
   'ThrottlingException',
@@ -146,6 +154,9 @@ export function isTransientAwsError(error: unknown): boolean {
   const e = error as Error & SdkLikeError;
   if (error instanceof CertflowError) return error instanceof TransientAwsError;
   if (TRANSIENT_NAMES.has(e.name) || (e.code !== undefined && TRANSIENT_NAMES.has(e.code))) return true;
+  // When a network error crosses a realm boundary (a test sandbox), the SDK wraps it and keeps only the name in the message.
+  const wrapped = /^AWS SDK error wrapper for (\w+)/.exec(e.message)?.[1];
+  if (wrapped !== undefined && TRANSIENT_NAMES.has(wrapped)) return true;
   if (e.$retryable !== undefined) return true;
   const status = e.$metadata?.httpStatusCode;
   if (status !== undefined && status >= 500) return true;

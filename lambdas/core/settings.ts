@@ -46,11 +46,15 @@ export interface Settings {
   readonly tableName: string;
 }
 
-/** Defaults: polls start at 5 s and cap at 5 min; ACM itself gives up validation after 72 h. */
+/**
+ * Defaults: polls start at 5 s and cap at 5 min. ACM itself gives up
+ * validation after 72 h; the issuance deadline is an hour later, so that ACM's
+ * own VALIDATION_TIMED_OUT (with its reason) is what a user normally sees.
+ */
 export const DEFAULT_WAITS: WaitPolicies = {
   validationRecords: { initialSeconds: 5, maxSeconds: 30, deadlineSeconds: 15 * 60 },
   dnsChanges: { initialSeconds: 10, maxSeconds: 60, deadlineSeconds: 30 * 60 },
-  issuance: { initialSeconds: 15, maxSeconds: 300, deadlineSeconds: 72 * 60 * 60 },
+  issuance: { initialSeconds: 15, maxSeconds: 300, deadlineSeconds: 73 * 60 * 60 },
   distribution: { initialSeconds: 30, maxSeconds: 120, deadlineSeconds: 2 * 60 * 60 },
 };
 

@@ -1,6 +1,6 @@
 import middy from '@middy/core';
 import { makeStepDeps, type StepDeps } from '../core/deps';
-import { CertflowError } from '../core/errors';
+import { CertflowError, translateAwsError } from '../core/errors';
 import { settingsFromEnv } from '../core/settings';
 
 /** A workflow step: core logic over its dependencies and the execution state. */
@@ -14,12 +14,15 @@ export interface StepModule<I, O> {
 }
 
 /**
- * Logs a failing step as one structured line before the error reaches Step
- * Functions, whose history keeps only the name and message.
+ * Turns transient AWS errors into TransientAwsError (retried by the state
+ * machine) and logs a failing step as one structured line before the error
+ * reaches Step Functions, whose history keeps only the name and message.
  */
-const errorLogger = <I, O>(step: string, log: (line: string) => void): middy.MiddlewareObj<I, O> => ({
+const errorBoundary = <I, O>(step: string, log: (line: string) => void): middy.MiddlewareObj<I, O> => ({
   onError: async (request) => {
-    const error = request.error;
+    // Boundary translation: whatever AWS call failed transiently, the state machine retries the step.
+    const error = translateAwsError(request.error, `step ${step}`) as Error | null;
+    request.error = error;
     log(
       JSON.stringify({
         level: 'error',
@@ -43,6 +46,6 @@ function depsFromEnvironment(): StepDeps {
 /** Defines a step's handler: parse nothing, call the core function, return its result. */
 export function defineStep<I, O>(name: string, step: Step<I, O>): StepModule<I, O> {
   const create = (deps: () => StepDeps, log: (line: string) => void = console.error) =>
-    middy<I, O>(async (event: I) => step(deps(), event)).use(errorLogger<I, O>(name, log));
+    middy<I, O>(async (event: I) => step(deps(), event)).use(errorBoundary<I, O>(name, log));
   return { handler: create(depsFromEnvironment), create };
 }
