@@ -96,6 +96,18 @@ export function loadDefinition(substitutions: Record<string, string>): StateMach
   return JSON.parse(text) as StateMachineDefinition;
 }
 
+/** Validating a definition costs ~100 ms; a definition is validated once per process. */
+const machines = new Map<string, StateMachine>();
+
+function machineFor(definition: StateMachineDefinition, key: string): StateMachine {
+  let machine = machines.get(key);
+  if (!machine) {
+    machine = new StateMachine(definition, { validationOptions: { checkArn: true, checkPaths: true } });
+    machines.set(key, machine);
+  }
+  return machine;
+}
+
 /** The ARN a step's function gets in local runs. */
 function localFunctionArn(region: string, folder: string): string {
   return `arn:aws:lambda:${region}:${LOCAL_ACCOUNT_ID}:function:certflow-${folder}`;
@@ -205,7 +217,7 @@ export async function runLocally(input: unknown, options: LocalRunOptions): Prom
 
   const executionName = options.executionName ?? `local-${Date.now()}`;
   const executionArn = `arn:aws:states:${region}:${LOCAL_ACCOUNT_ID}:execution:certflow-local:${executionName}`;
-  const machine = new StateMachine(definition, { validationOptions: { checkArn: true, checkPaths: true } });
+  const machine = machineFor(definition, `${region}|${options.eventBusName}`);
   const execution = machine.run(input as JsonValue, {
     overrides: { taskResourceLocalHandlers, waitTimeOverrides, retryIntervalOverrides },
     context: { Execution: { Id: executionArn, Name: executionName } },

@@ -136,7 +136,12 @@ export async function createDistribution(deps: Pick<DistributionDeps, 'cloudfron
   } catch (error) {
     const name = error instanceof Error ? error.name : '';
     if (name === 'DistributionAlreadyExists' || name === 'CNAMEAlreadyExists') {
-      const own = await findOwnDistribution(deps.cloudfront, request);
+      let own: DistributionSummary | undefined;
+      try {
+        own = await findOwnDistribution(deps.cloudfront, request);
+      } catch (lookupError) {
+        throw translateAwsError(lookupError, `looking for the CloudFront distribution of ${request.domainName} after ${name}`);
+      }
       if (own) return statusOfSummary(own);
       if (name === 'CNAMEAlreadyExists') {
         throw new AliasConflictError(

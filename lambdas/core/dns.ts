@@ -75,7 +75,12 @@ export function makeDnsAccess(deps: DnsAccessDeps): DnsAccess {
     async account(role, sessionName) {
       if (role === null) {
         if (!ownAccount) {
-          const identity = await deps.sts.send(new GetCallerIdentityCommand({}));
+          let identity;
+          try {
+            identity = await deps.sts.send(new GetCallerIdentityCommand({}));
+          } catch (error) {
+            throw translateAwsError(error, 'GetCallerIdentity');
+          }
           ownAccount = { role: null, accountId: identity.Account ?? 'unknown', route53: deps.route53() };
         }
         return ownAccount;

@@ -1,0 +1,224 @@
+/**
+ * Shared fixtures of the unit tests: an in-memory {@link RequestStore}, a
+ * controllable clock, requests and status records, settings, SDK-shaped
+ * errors and a {@link DnsAccess} over mocked Route 53 clients.
+ */
+import { Route53Client } from '@aws-sdk/client-route-53';
+import type { Claims, ClaimResult } from '../../lambdas/core/claims';
+import type { DnsAccess, DnsAccount } from '../../lambdas/core/dns';
+import type { Clock } from '../../lambdas/core/poll';
+import { DEFAULT_WAITS, type DnsRole, type Settings, type WaitPolicies, withDefaults } from '../../lambdas/core/settings';
+import { initialStatus } from '../../lambdas/core/status';
+import type { RequestStore, StoredRequest } from '../../lambdas/core/store';
+import type { DistributionRequest, NormalizedRequest, StatusRecord, ValidationRecord } from '../../lambdas/core/types';
+
+/** A request id shaped like the real ones: 32 lower-case hex digits. */
+export const REQUEST_ID = '0123456789abcdef0123456789abcdef';
+
+/** The instant every test starts at. */
+export const T0 = new Date('2030-01-01T00:00:00.000Z');
+
+/** A clock tests move by hand. */
+export interface TestClock {
+  readonly now: Clock;
+  /** Moves the clock forward by `seconds`. */
+  advance(seconds: number): void;
+  set(date: Date): void;
+}
+
+/** A clock standing at `start` until moved. */
+export function testClock(start: Date = T0): TestClock {
+  let current = start.getTime();
+  return {
+    now: () => new Date(current),
+    advance: (seconds) => {
+      current += seconds * 1000;
+    },
+    set: (date) => {
+      current = date.getTime();
+    },
+  };
+}
+
+/** A request's distribution part with the defaults of SPEC §2. */
+export function makeDistributionRequest(overrides: Partial<DistributionRequest> = {}): DistributionRequest {
+  return {
+    originDomainName: 'origin.example.com',
+    originPath: '/site',
+    originProtocolPolicy: 'https-only',
+    viewerProtocolPolicy: 'redirect-to-https',
+    forwardCookies: 'none',
+    forwardHeaders: [],
+    priceClass: 'PriceClass_100',
+    createAliasRecords: false,
+    ...overrides,
+  };
+}
+
+/** A normalized request for `www.example.com` + SANs. */
+export function makeRequest(overrides: Partial<NormalizedRequest> = {}): NormalizedRequest {
+  return {
+    requestId: REQUEST_ID,
+    domainName: 'www.example.com',
+    subjectAlternativeNames: ['example.com'],
+    region: 'us-east-1',
+    keyAlgorithm: 'RSA_2048',
+    tags: { team: 'web' },
+    ...overrides,
+  };
+}
+
+/** The initial status of `request`, with `overrides` applied. */
+export function makeStatus(request: NormalizedRequest, overrides: Partial<StatusRecord> = {}): StatusRecord {
+  return { ...initialStatus(request), ...overrides };
+}
+
+/** A validation record as ACM hands it out (no zone yet). */
+export function makeValidationRecord(name: string, domains: readonly string[], value = `${name.replace(/^_/, '_v')}acm-validations.aws.`): ValidationRecord {
+  return { name, type: 'CNAME', value, domains, hostedZoneId: null, hostedZoneName: null, accountId: null, manual: false };
+}
+
+/** Settings overrides; each wait may be given alone, the others keep their defaults. */
+export type SettingsOverrides = Partial<Omit<Settings, 'waits'>> & { readonly waits?: Partial<WaitPolicies> };
+
+/** Deployment settings with the defaults, `overrides` applied. */
+export function makeSettings(overrides: SettingsOverrides = {}): Settings {
+  const { waits, ...rest } = overrides;
+  return withDefaults({ tableName: 'certflow-test', defaultRegion: 'us-east-1', ...rest, waits: { ...DEFAULT_WAITS, ...waits } });
+}
+
+/** One recorded {@link RequestStore.saveStatus} call. */
+export interface SavedStatus {
+  readonly status: StatusRecord;
+  readonly extra?: { distributionId?: string };
+}
+
+/** An in-memory {@link RequestStore} that records every write. */
+export class InMemoryRequestStore implements RequestStore {
+  readonly items = new Map<string, StoredRequest>();
+  readonly savedStatuses: SavedStatus[] = [];
+  readonly savedRequests: NormalizedRequest[] = [];
+
+  constructor(private readonly now: Clock = () => T0) {}
+
+  /** Puts a stored request in place, as an earlier step would have. */
+  seed(request: NormalizedRequest, extra: Partial<StoredRequest> = {}): StoredRequest {
+    const at = this.now().toISOString();
+    const stored: StoredRequest = { request, status: initialStatus(request), createdAt: at, updatedAt: at, ...extra };
+    this.items.set(request.requestId, stored);
+    return stored;
+  }
+
+  async saveRequest(request: NormalizedRequest, status: StatusRecord, executionArn?: string): Promise<StoredRequest> {
+    this.savedRequests.push(request);
+    const existing = this.items.get(request.requestId);
+    if (existing) return existing;
+    const at = this.now().toISOString();
+    const stored: StoredRequest = { request, status, createdAt: at, updatedAt: at, ...(executionArn ? { executionArn } : {}) };
+    this.items.set(request.requestId, stored);
+    return stored;
+  }
+
+  async saveStatus(status: StatusRecord, extra?: { distributionId?: string }): Promise<void> {
+    this.savedStatuses.push(extra ? { status, extra } : { status });
+    const existing = this.items.get(status.requestId);
+    if (!existing) return;
+    this.items.set(status.requestId, {
+      ...existing,
+      status,
+      updatedAt: this.now().toISOString(),
+      ...(extra?.distributionId ? { distributionId: extra.distributionId } : {}),
+    });
+  }
+
+  async getRequest(requestId: string): Promise<StoredRequest | undefined> {
+    return this.items.get(requestId);
+  }
+
+  async listByName(name: string, limit = 20): Promise<StoredRequest[]> {
+    return [...this.items.values()]
+      .filter((item) => [item.request.domainName, ...item.request.subjectAlternativeNames].includes(name))
+      .sort((a, b) => b.createdAt.localeCompare(a.createdAt))
+      .slice(0, limit);
+  }
+
+  /** The status of the last saveStatus call. */
+  get lastStatus(): StatusRecord | undefined {
+    return this.savedStatuses.at(-1)?.status;
+  }
+}
+
+/** Options of {@link awsError}. */
+export interface AwsErrorShape {
+  readonly status?: number;
+  readonly fault?: 'client' | 'server';
+  readonly retryable?: { throttling?: boolean };
+  readonly code?: string;
+}
+
+/** An error shaped like the ones AWS SDK v3 throws (name, $fault, $metadata, optional $retryable). */
+export function awsError(name: string, message = `${name} (test)`, shape: AwsErrorShape = {}): Error {
+  const status = shape.status ?? 400;
+  const error = new Error(message) as Error & Record<string, unknown>;
+  error.name = name;
+  error.$fault = shape.fault ?? (status >= 500 ? 'server' : 'client');
+  error.$metadata = { httpStatusCode: status, requestId: 'test-request', attempts: 1, totalRetryDelay: 0 };
+  if (shape.retryable) error.$retryable = shape.retryable;
+  if (shape.code) error.code = shape.code;
+  return error;
+}
+
+/** A DNS account: its role, id and (mocked) Route 53 client. */
+export interface FakeDnsAccount {
+  readonly role: DnsRole | null;
+  readonly accountId: string;
+  readonly route53: Route53Client;
+}
+
+/** A {@link DnsAccess} that hands out prepared accounts and records each `account()` call. */
+export class FakeDnsAccess implements DnsAccess {
+  readonly calls: { role: DnsRole | null; sessionName: string }[] = [];
+
+  constructor(private readonly accounts: readonly FakeDnsAccount[]) {}
+
+  async account(role: DnsRole | null, sessionName: string): Promise<DnsAccount> {
+    this.calls.push({ role, sessionName });
+    const found = this.accounts.find((a) => (a.role?.roleArn ?? null) === (role?.roleArn ?? null));
+    if (!found) throw new Error(`FakeDnsAccess: no account for role ${role?.roleArn ?? '(own account)'}`);
+    return { role, accountId: found.accountId, route53: found.route53 };
+  }
+}
+
+/** A Route 53 client that is never meant to reach AWS (wrap it in `mockClient`). */
+export function route53Client(): Route53Client {
+  return new Route53Client({ region: 'us-east-1', credentials: { accessKeyId: 'test', secretAccessKey: 'test' }, maxAttempts: 1 });
+}
+
+/** An in-memory {@link Claims}: one holder per key, recording every call. */
+export class InMemoryClaims implements Claims {
+  readonly entries = new Map<string, { token: string; resourceId?: string }>();
+  readonly calls: { op: 'claim' | 'complete' | 'release'; key: string; resourceId?: string }[] = [];
+  private counter = 0;
+
+  async claim(key: string): Promise<ClaimResult> {
+    this.calls.push({ op: 'claim', key });
+    const existing = this.entries.get(key);
+    if (existing) return { owned: false, resourceId: existing.resourceId };
+    this.counter += 1;
+    const token = `token-${this.counter}`;
+    this.entries.set(key, { token });
+    return { owned: true, token };
+  }
+
+  async complete(key: string, token: string, resourceId: string): Promise<void> {
+    this.calls.push({ op: 'complete', key, resourceId });
+    const entry = this.entries.get(key);
+    if (entry?.token === token) entry.resourceId = resourceId;
+  }
+
+  async release(key: string, resourceId: string): Promise<void> {
+    this.calls.push({ op: 'release', key, resourceId });
+    const entry = this.entries.get(key);
+    if (entry?.resourceId === resourceId) this.entries.delete(key);
+  }
+}
