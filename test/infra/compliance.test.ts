@@ -1,0 +1,114 @@
+/**
+ * cdk-nag (AWS Solutions) and cfn-lint over every shape of deployment:
+ * cross-account DNS with the DNS-account stack (alias records on), and
+ * own-account DNS.
+ */
+import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { App, Stack, Validations } from 'aws-cdk-lib';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import type { IConstruct } from 'constructs';
+import { WORKFLOW_DEFINITION_FILE } from '../../lib/certificate-workflow';
+import {
+  awsSolutionsFindings,
+  CROSS_ACCOUNT_CONFIG,
+  OWN_ACCOUNT_CONFIG,
+  synthCertflow,
+  type SynthesizedCertflow,
+} from '../support/synth';
+
+let deployments: Record<'crossAccount' | 'ownAccount', SynthesizedCertflow>;
+beforeAll(() => {
+  deployments = {
+    crossAccount: synthCertflow({ ...CROSS_ACCOUNT_CONFIG, dnsAccount: { ...CROSS_ACCOUNT_CONFIG.dnsAccount, allowAliasRecords: true } }),
+    ownAccount: synthCertflow(OWN_ACCOUNT_CONFIG),
+  };
+});
+const each = () => Object.entries(deployments);
+
+describe('cdk-nag AwsSolutions', () => {
+  it.each(['crossAccount', 'ownAccount'] as const)('has no unacknowledged error or warning (%s)', (name) => {
+    const findings = awsSolutionsFindings(deployments[name].app);
+    expect(findings.map((f) => `${f.severity} ${f.rule} at ${f.path}: ${f.description}`)).toEqual([]);
+  });
+
+  it('still reports what is not acknowledged (the pack is live)', () => {
+    const app = new App();
+    const role = new iam.Role(new Stack(app, 'Probe'), 'Role', { assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com') });
+    role.addToPolicy(new iam.PolicyStatement({ actions: ['route53:ChangeResourceRecordSets'], resources: ['*'] }));
+    expect(awsSolutionsFindings(app).map((f) => f.rule)).toContain('AwsSolutions-IAM5[Resource::*]');
+  });
+
+  it('gives every acknowledgement a specific written reason', () => {
+    for (const [, deployment] of each()) {
+      const acknowledgements = collectAcknowledgements(deployment.app);
+      expect(acknowledgements.length).toBeGreaterThan(0);
+      for (const { path, id, reason } of acknowledgements) {
+        expect({ path, id, reason }).toEqual({ path, id, reason: expect.stringMatching(/^\S.{39,}/) });
+      }
+    }
+  });
+});
+
+describe('cfn-lint', () => {
+  /**
+   * Known false positive: cfn-lint's Step Functions schema allows only
+   * Comment/Output on Succeed states, but the States Language allows
+   * InputPath and OutputPath there, and the workflow's terminal states use
+   * OutputPath to return the status record. Nothing else is tolerated.
+   */
+  function isKnownFalsePositive(finding: CfnLintFinding): boolean {
+    const path = finding.Location.Path;
+    const states = (JSON.parse(readFileSync(WORKFLOW_DEFINITION_FILE, 'utf8')) as { States: Record<string, { Type: string }> }).States;
+    const i = path.indexOf('DefinitionString');
+    return (
+      finding.Rule.Id === 'E3601' &&
+      i >= 0 &&
+      path[i + 1] === 'States' &&
+      states[String(path[i + 2])]?.Type === 'Succeed' &&
+      path[i + 3] === 'OutputPath' &&
+      path.length === i + 4
+    );
+  }
+
+  it('passes on every synthesized template', () => {
+    // The synthesized templates of both deployments, as written to the tests' temporary cloud
+    // assemblies, linted in one run (cfn-lint's start-up dominates its run time).
+    const files = each().flatMap(([, deployment]) =>
+      [deployment.workflowStack, ...(deployment.dnsStack ? [deployment.dnsStack] : [])].map((stack) => join(deployment.outdir, stack.templateFile)),
+    );
+    expect(files).toHaveLength(3);
+    // W3005 (DependsOn already implied by a GetAtt) is how CDK always renders a function's or a
+    // state machine's dependency on its role; it is redundant, not wrong.
+    const run = spawnSync('cfn-lint', ['--format', 'json', '--ignore-checks', 'W3005', '--', ...files], { encoding: 'utf8' });
+    if (run.error) throw new Error(`cfn-lint could not be run (is it installed and on PATH?): ${run.error.message}`);
+    expect(run.stderr).toBe('');
+    const findings = JSON.parse(run.stdout || '[]') as CfnLintFinding[];
+    const unexpected = findings.filter((f) => !isKnownFalsePositive(f));
+    expect(unexpected.map((f) => `${f.Rule.Id} ${f.Filename} ${f.Location.Path.join('/')}: ${f.Message}`)).toEqual([]);
+    // Exit status 0 unless the only findings are the known false positives above.
+    if (findings.length === 0) expect(run.status).toBe(0);
+  });
+});
+
+interface CfnLintFinding {
+  readonly Filename: string;
+  readonly Message: string;
+  readonly Rule: { readonly Id: string };
+  readonly Location: { readonly Path: (string | number)[] };
+}
+
+interface Acknowledgement {
+  readonly path: string;
+  readonly id: string;
+  readonly reason: string;
+}
+
+function collectAcknowledgements(root: IConstruct): Acknowledgement[] {
+  return root.node.findAll().flatMap((construct) =>
+    construct.node.metadata
+      .filter((entry) => entry.type === Validations.ACKNOWLEDGED_RULES_METADATA_KEY)
+      .flatMap((entry) => Object.entries(entry.data as Record<string, string>).map(([id, reason]) => ({ path: construct.node.path, id, reason }))),
+  );
+}

@@ -1,0 +1,310 @@
+import { readFileSync } from 'node:fs';
+import { EVENT_BUS_SUBSTITUTION, STEPS, type StepFolder } from '../../lambdas/core/steps';
+import { WORKFLOW_DEFINITION_FILE } from '../../lib/certificate-workflow';
+import { settingsFor } from '../../lib/config';
+import { WORKFLOW_STACK_OUTPUTS } from '../../lib/stack-outputs';
+import { STEP_RUNTIME } from '../../lib/workflow-functions';
+import {
+  CROSS_ACCOUNT_CONFIG,
+  flatten,
+  logicalId,
+  roleStatements,
+  synthCertflow,
+  type FlatStatement,
+  type SynthesizedCertflow,
+} from '../support/synth';
+
+let s: SynthesizedCertflow;
+beforeAll(() => {
+  s = synthCertflow(CROSS_ACCOUNT_CONFIG);
+});
+
+const workflow = () => s.workflowStack.workflow;
+const resources = (): Record<string, { Type: string; Properties: Record<string, unknown>; DeletionPolicy?: string; UpdateReplacePolicy?: string }> =>
+  s.workflow.toJSON().Resources;
+const roleId = (folder: StepFolder): string => logicalId(workflow().functions.roles[folder]);
+const functionId = (folder: StepFolder): string => logicalId(workflow().functions.byStep[folder]);
+const stepStatements = (folder: StepFolder): FlatStatement[] => roleStatements(s.workflow, roleId(folder));
+const statementsWith = (statements: FlatStatement[], action: string): FlatStatement[] => statements.filter((st) => st.Action.includes(action));
+
+const CERTIFICATE_ARNS = 'arn:<AWS::Partition>:acm:*:<AWS::AccountId>:certificate/*';
+const DISTRIBUTION_ARNS = 'arn:<AWS::Partition>:cloudfront::<AWS::AccountId>:distribution/*';
+const DNS_ROLE_ARNS = CROSS_ACCOUNT_CONFIG.dnsRoles.map((r) => r.roleArn);
+
+/** Every step's own AWS actions, beyond its logs, its traces and the table. */
+const STEP_ACTIONS: Record<StepFolder, string[]> = {
+  'validate-request': [],
+  'find-or-request-certificate': ['acm:AddTagsToCertificate', 'acm:DescribeCertificate', 'acm:ListCertificates', 'acm:RequestCertificate'],
+  'read-validation-records': ['acm:DescribeCertificate'],
+  'publish-validation-records': ['sts:AssumeRole'],
+  'check-dns-changes': ['sts:AssumeRole'],
+  'check-certificate': ['acm:DescribeCertificate'],
+  'create-distribution': [
+    'acm:DescribeCertificate',
+    'cloudfront:CreateDistribution',
+    'cloudfront:GetDistribution',
+    'cloudfront:GetDistributionConfig',
+    'cloudfront:ListDistributions',
+    'cloudfront:TagResource',
+  ],
+  'check-distribution': ['cloudfront:GetDistribution'],
+  'complete-distribution': ['sts:AssumeRole'],
+  'record-failure': [],
+};
+
+/** Actions that support no resource-level permissions, the only ones allowed on "*". */
+const UNSCOPABLE_ACTIONS = new Set([
+  'xray:PutTraceSegments',
+  'xray:PutTelemetryRecords',
+  'xray:GetSamplingRules',
+  'xray:GetSamplingTargets',
+  'logs:CreateLogDelivery',
+  'logs:GetLogDelivery',
+  'logs:UpdateLogDelivery',
+  'logs:DeleteLogDelivery',
+  'logs:ListLogDeliveries',
+  'logs:PutResourcePolicy',
+  'logs:DescribeResourcePolicies',
+  'logs:DescribeLogGroups',
+  'acm:ListCertificates',
+  'acm:RequestCertificate',
+  'cloudfront:ListDistributions',
+]);
+
+function allWorkflowStatements(): FlatStatement[] {
+  return Object.keys(s.workflow.findResources('AWS::IAM::Role')).flatMap((id) => roleStatements(s.workflow, id));
+}
+
+describe('step functions', () => {
+  it('creates one function per step, on the newest Node.js LTS, ARM64, traced', () => {
+    expect(STEP_RUNTIME.name).toBe('nodejs24.x');
+    s.workflow.resourceCountIs('AWS::Lambda::Function', STEPS.length);
+    for (const step of STEPS) {
+      expect(resources()[functionId(step.folder)]?.Properties).toMatchObject({
+        Runtime: STEP_RUNTIME.name,
+        Architectures: ['arm64'],
+        Handler: 'index.handler',
+        TracingConfig: { Mode: 'Active' },
+        Description: `certflow: ${step.description}`,
+      });
+    }
+  });
+
+  it('times out before the state machine task does', () => {
+    const asl = JSON.parse(readFileSync(WORKFLOW_DEFINITION_FILE, 'utf8')) as { States: Record<string, { Type: string; Resource?: string; TimeoutSeconds?: number }> };
+    const taskTimeouts = Object.values(asl.States)
+      .filter((state) => state.Type === 'Task' && /^\$\{\w+FunctionArn\}$/.test(state.Resource ?? ''))
+      .map((state) => state.TimeoutSeconds ?? Number.POSITIVE_INFINITY);
+    expect(taskTimeouts).toHaveLength(STEPS.length);
+    for (const step of STEPS) {
+      const timeout = resources()[functionId(step.folder)]?.Properties.Timeout as number;
+      expect(timeout).toBeLessThan(Math.min(...taskTimeouts));
+      expect(timeout).toBeLessThanOrEqual(60);
+    }
+  });
+
+  it('logs each function to its own log group with a retention', () => {
+    const groups = new Set<string>();
+    for (const step of STEPS) {
+      const logGroup = (resources()[functionId(step.folder)]?.Properties.LoggingConfig as { LogGroup: unknown }).LogGroup;
+      const groupId = flatten(logGroup).replace(/^<|>$/g, '');
+      expect(resources()[groupId]).toMatchObject({ Type: 'AWS::Logs::LogGroup', Properties: { RetentionInDays: 30 } });
+      groups.add(groupId);
+      // The function writes only to that group.
+      const logStatements = stepStatements(step.folder).filter((st) => st.Action.some((a) => a.startsWith('logs:')));
+      expect(logStatements).toEqual([expect.objectContaining({ Action: ['logs:CreateLogStream', 'logs:PutLogEvents'], Resource: [`<${groupId}.Arn>`] })]);
+    }
+    expect(groups.size).toBe(STEPS.length);
+  });
+
+  it('passes the deployment settings in CERTFLOW_SETTINGS, with the table name resolved by CloudFormation', () => {
+    const tableId = logicalId(workflow().table);
+    const expected = settingsFor(s.config, { tableName: `<${tableId}>`, defaultRegion: '<AWS::Region>' });
+    for (const step of STEPS) {
+      const env = (resources()[functionId(step.folder)]?.Properties.Environment as { Variables: Record<string, unknown> }).Variables;
+      expect(JSON.parse(flatten(env.CERTFLOW_SETTINGS))).toEqual(expected);
+    }
+  });
+
+  it('gives every function its own role, named by CloudFormation and trusted by Lambda only', () => {
+    const roleIds = new Set(STEPS.map((step) => roleId(step.folder)));
+    expect(roleIds.size).toBe(STEPS.length);
+    for (const id of roleIds) {
+      const role = resources()[id]!.Properties;
+      // No RoleName: CloudFormation names it "<stackName>-<logicalId>-<suffix>", which the DNS role's
+      // aws:PrincipalArn prefix condition relies on.
+      expect(role.RoleName).toBeUndefined();
+      expect(role.ManagedPolicyArns).toBeUndefined();
+      expect(role.AssumeRolePolicyDocument).toEqual({
+        Version: '2012-10-17',
+        Statement: [{ Action: 'sts:AssumeRole', Effect: 'Allow', Principal: { Service: 'lambda.amazonaws.com' } }],
+      });
+    }
+  });
+});
+
+describe('least privilege', () => {
+  it.each(STEPS.map((step) => step.folder))('%s has exactly its own actions', (folder) => {
+    const actions = stepStatements(folder)
+      .flatMap((st) => st.Action)
+      .filter((a) => !/^(logs|xray|dynamodb):/.test(a));
+    expect([...new Set(actions)].sort()).toEqual(STEP_ACTIONS[folder]);
+  });
+
+  it('grants the table to every step, and nothing else in DynamoDB', () => {
+    const tableArn = `<${logicalId(workflow().table)}.Arn>`;
+    for (const step of STEPS) {
+      const statements = stepStatements(step.folder).filter((st) => st.Action.some((a) => a.startsWith('dynamodb:')));
+      expect(statements.length).toBeGreaterThan(0);
+      for (const st of statements) expect(st.Resource).toEqual([tableArn]);
+      expect(statements.flatMap((st) => st.Action)).toEqual(expect.arrayContaining(['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:Query']));
+    }
+  });
+
+  it('scopes certificate reads to certificates of this account', () => {
+    for (const folder of ['read-validation-records', 'check-certificate', 'create-distribution', 'find-or-request-certificate'] as const) {
+      for (const st of statementsWith(stepStatements(folder), 'acm:DescribeCertificate')) expect(st.Resource).toEqual([CERTIFICATE_ARNS]);
+    }
+    expect(statementsWith(stepStatements('find-or-request-certificate'), 'acm:AddTagsToCertificate')[0]?.Resource).toEqual([CERTIFICATE_ARNS]);
+  });
+
+  it('lets RequestCertificate ask only for DNS-validated certificates under the allowed suffixes', () => {
+    const [statement] = statementsWith(stepStatements('find-or-request-certificate'), 'acm:RequestCertificate');
+    expect(statement).toMatchObject({
+      Action: ['acm:RequestCertificate'],
+      Resource: ['*'],
+      Condition: {
+        StringEquals: { 'acm:ValidationMethod': 'DNS' },
+        'ForAllValues:StringLike': { 'acm:DomainNames': ['example.com', '*.example.com', 'example.org', '*.example.org'] },
+      },
+    });
+  });
+
+  it('scopes CloudFront writes and reads to distributions of this account', () => {
+    for (const folder of ['create-distribution', 'check-distribution'] as const) {
+      for (const st of stepStatements(folder).filter((x) => x.Action.some((a) => a.startsWith('cloudfront:') && a !== 'cloudfront:ListDistributions'))) {
+        expect(st.Resource).toEqual([DISTRIBUTION_ARNS]);
+      }
+    }
+  });
+
+  it('lets the DNS steps assume exactly the configured DNS roles', () => {
+    for (const folder of ['publish-validation-records', 'check-dns-changes', 'complete-distribution'] as const) {
+      const statements = statementsWith(stepStatements(folder), 'sts:AssumeRole');
+      expect(statements).toHaveLength(1);
+      expect(statements[0]).toMatchObject({ Action: ['sts:AssumeRole'], Resource: DNS_ROLE_ARNS });
+      expect(statements[0]?.Condition).toBeUndefined();
+    }
+    const assumers = allWorkflowStatements().filter((st) => st.Action.some((a) => a.startsWith('sts:')));
+    expect(assumers).toHaveLength(3);
+  });
+
+  it('grants no Route 53 action in the workflow account when DNS roles are configured', () => {
+    const route53 = allWorkflowStatements().filter((st) => st.Action.some((a) => a.startsWith('route53:')));
+    expect(route53).toEqual([]);
+  });
+
+  it('uses "*" only for actions that support no resource-level permissions', () => {
+    const unscoped = allWorkflowStatements()
+      .filter((st) => st.Resource.includes('*'))
+      .flatMap((st) => st.Action)
+      .filter((action) => !UNSCOPABLE_ACTIONS.has(action));
+    expect(unscoped).toEqual([]);
+    expect(allWorkflowStatements().flatMap((st) => st.Action).filter((a) => a.includes('*'))).toEqual([]);
+  });
+});
+
+describe('request table', () => {
+  it('is pay-per-request, point-in-time recoverable, KMS-encrypted and retained', () => {
+    const [table] = Object.values(s.workflow.findResources('AWS::DynamoDB::Table'));
+    expect(table).toMatchObject({
+      DeletionPolicy: 'Retain',
+      UpdateReplacePolicy: 'Retain',
+      Properties: {
+        KeySchema: [
+          { AttributeName: 'pk', KeyType: 'HASH' },
+          { AttributeName: 'sk', KeyType: 'RANGE' },
+        ],
+        AttributeDefinitions: [
+          { AttributeName: 'pk', AttributeType: 'S' },
+          { AttributeName: 'sk', AttributeType: 'S' },
+        ],
+        BillingMode: 'PAY_PER_REQUEST',
+        PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
+        // SSEEnabled: the AWS managed KMS key (aws/dynamodb) instead of the AWS owned default.
+        SSESpecification: { SSEEnabled: true },
+      },
+    });
+    s.workflow.resourceCountIs('AWS::DynamoDB::Table', 1);
+  });
+});
+
+describe('state machine', () => {
+  const stateMachine = () => Object.values(s.workflow.findResources('AWS::StepFunctions::StateMachine'))[0]!.Properties as Record<string, unknown>;
+  const stateMachineRoleId = () => logicalId(workflow().stateMachine.role);
+
+  it('deploys the ASL file verbatim, as a STANDARD workflow', () => {
+    expect(stateMachine().DefinitionString).toBe(readFileSync(WORKFLOW_DEFINITION_FILE, 'utf8'));
+    expect(stateMachine().StateMachineType).toBe('STANDARD');
+  });
+
+  it('fills every ${...} of the ASL file, with each step function and the event bus', () => {
+    const definition = stateMachine().DefinitionString as string;
+    const placeholders = [...new Set([...definition.matchAll(/\$\{(\w+)\}/g)].map((m) => m[1]))].sort();
+    const substitutions = stateMachine().DefinitionSubstitutions as Record<string, unknown>;
+    expect(Object.keys(substitutions).sort()).toEqual(placeholders);
+    for (const step of STEPS) expect(substitutions[step.substitution]).toEqual({ 'Fn::GetAtt': [functionId(step.folder), 'Arn'] });
+    expect(substitutions[EVENT_BUS_SUBSTITUTION]).toEqual({ Ref: logicalId(workflow().eventBus) });
+  });
+
+  it('refuses waits whose deadlines exceed the workflow timeout', () => {
+    expect(() => synthCertflow({ ...CROSS_ACCOUNT_CONFIG, waits: { issuance: { deadlineSeconds: 96 * 3600 } } })).toThrow(/more than the workflow's TimeoutSeconds/);
+  });
+
+  it('is traced and logs everything to a dedicated vended-logs group with a retention', () => {
+    expect(stateMachine().TracingConfiguration).toEqual({ Enabled: true });
+    const logGroupId = logicalId(workflow().stateMachineLogGroup);
+    expect(stateMachine().LoggingConfiguration).toEqual({
+      Level: 'ALL',
+      IncludeExecutionData: true,
+      Destinations: [{ CloudWatchLogsLogGroup: { LogGroupArn: { 'Fn::GetAtt': [logGroupId, 'Arn'] } } }],
+    });
+    const logGroup = resources()[logGroupId]?.Properties;
+    expect(logGroup?.RetentionInDays).toBe(90);
+    expect(logGroup?.LogGroupName).toMatch(/^\/aws\/vendedlogs\/states\/CertflowTest-/);
+  });
+
+  it('can invoke exactly the step functions and put events only on the certflow bus', () => {
+    const statements = roleStatements(s.workflow, stateMachineRoleId());
+    const invoke = statementsWith(statements, 'lambda:InvokeFunction');
+    expect(invoke).toHaveLength(1);
+    expect(invoke[0]?.Action).toEqual(['lambda:InvokeFunction']);
+    expect([...(invoke[0]?.Resource ?? [])].sort()).toEqual(STEPS.map((step) => `<${functionId(step.folder)}.Arn>`).sort());
+    const putEvents = statementsWith(statements, 'events:PutEvents');
+    expect(putEvents).toEqual([expect.objectContaining({ Action: ['events:PutEvents'], Resource: [`<${logicalId(workflow().eventBus)}.Arn>`] })]);
+    const others = statements.filter((st) => !st.Action.includes('lambda:InvokeFunction') && !st.Action.includes('events:PutEvents'));
+    for (const st of others) {
+      expect(st.Resource).toEqual(['*']);
+      for (const action of st.Action) expect(UNSCOPABLE_ACTIONS.has(action) && /^(logs|xray):/.test(action)).toBe(true);
+    }
+  });
+
+  it('is assumable by Step Functions only', () => {
+    const trust = (resources()[stateMachineRoleId()]?.Properties.AssumeRolePolicyDocument as { Statement: FlatStatement[] }).Statement;
+    expect(trust).toEqual([expect.objectContaining({ Action: 'sts:AssumeRole', Principal: { Service: 'states.amazonaws.com' } })]);
+  });
+});
+
+describe('event bus and outputs', () => {
+  it('creates the configured event bus', () => {
+    s.workflow.hasResourceProperties('AWS::Events::EventBus', { Name: CROSS_ACCOUNT_CONFIG.eventBusName });
+  });
+
+  it('outputs what the CLI needs under stable keys', () => {
+    const outputs = s.workflow.toJSON().Outputs as Record<string, { Value: unknown }>;
+    expect(Object.keys(outputs).sort()).toEqual(Object.values(WORKFLOW_STACK_OUTPUTS).sort());
+    expect(outputs[WORKFLOW_STACK_OUTPUTS.stateMachineArn]?.Value).toEqual({ Ref: logicalId(workflow().stateMachine) });
+    expect(outputs[WORKFLOW_STACK_OUTPUTS.eventBusName]?.Value).toEqual({ Ref: logicalId(workflow().eventBus) });
+    expect(outputs[WORKFLOW_STACK_OUTPUTS.tableName]?.Value).toEqual({ Ref: logicalId(workflow().table) });
+  });
+});
