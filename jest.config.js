@@ -8,4 +8,6 @@ module.exports = {
   transform: { '^.+\\.[tj]s$': ['ts-jest', { tsconfig: { allowJs: true, isolatedModules: true }, diagnostics: false }] },
   transformIgnorePatterns: ['/node_modules/(?!@middy/)'],
   testTimeout: 120000,
+  // Workflow suites wait on the emulator more than they use the CPU; two workers halve the run on a 2-core machine.
+  maxWorkers: 2,
 };

@@ -108,7 +108,7 @@ function certificateStatusOf(detail: CertificateDetail, region: string, reused: 
  * for an identical request within an hour, which covers concurrent and retried
  * calls; the lookup is what prevents duplicates after that hour.
  */
-export async function findOrRequestCertificate(deps: CertificateDeps, request: NormalizedRequest): Promise<CertificateStatus> {
+export async function findOrRequestCertificate(deps: CertificateDeps, request: NormalizedRequest, holder?: string): Promise<CertificateStatus> {
   const acm = deps.acm(request.region);
   const names = namesOf(request);
   try {
@@ -125,7 +125,7 @@ export async function findOrRequestCertificate(deps: CertificateDeps, request: N
     const best = matches.find((detail) => detail.Status === 'ISSUED') ?? matches[0];
     if (best) return certificateStatusOf(best, request.region, true);
     const key = certificateClaimKey(request);
-    const claim = await deps.claims.claim(key);
+    const claim = await deps.claims.claim(key, holder);
     if (!claim.owned) {
       if (claim.resourceId) {
         const detail = await describe(acm, claim.resourceId);
@@ -213,7 +213,7 @@ function requireCertificate(status: StatusRecord): CertificateStatus {
 
 /** Step: find or request the certificate, and record it. */
 export async function findOrRequestCertificateStep(deps: CertificateDeps, state: WorkflowState): Promise<WorkflowState> {
-  const certificate = await findOrRequestCertificate(deps, state.request);
+  const certificate = await findOrRequestCertificate(deps, state.request, state.executionArn);
   const status: StatusRecord = {
     ...state.status,
     state: certificate.status === 'ISSUED' ? 'ISSUED' : 'PENDING_VALIDATION',

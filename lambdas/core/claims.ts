@@ -12,9 +12,10 @@ export interface Claims {
   /**
    * Claims the right to create the resource for `key`, or returns what a
    * concurrent or earlier holder created. An unfinished claim older than the
-   * lease (a holder that crashed) may be taken over.
+   * lease (a holder that crashed) may be taken over, and a holder (an
+   * execution retrying its step) may always claim again.
    */
-  claim(key: string): Promise<ClaimResult>;
+  claim(key: string, holder?: string): Promise<ClaimResult>;
   /** Records what the holder created under its claim. */
   complete(key: string, token: string, resourceId: string): Promise<void>;
   /** Forgets a created resource that turned out unusable (a FAILED certificate), so that the next claim creates anew. */
@@ -43,8 +44,8 @@ export function makeClaims(deps: ClaimsDeps): Claims {
   const { documentClient, tableName } = deps;
   const leaseMs = (deps.leaseSeconds ?? 120) * 1000;
   return {
-    async claim(key) {
-      const token = randomUUID();
+    async claim(key, holder) {
+      const token = holder ?? randomUUID();
       const now = deps.now().getTime();
       try {
         await documentClient.send(
@@ -52,7 +53,7 @@ export function makeClaims(deps: ClaimsDeps): Claims {
             TableName: tableName,
             Key: claimKey(key),
             UpdateExpression: 'SET #token = :token, claimedAt = :now',
-            ConditionExpression: 'attribute_not_exists(pk) OR (attribute_not_exists(resourceId) AND claimedAt < :expired)',
+            ConditionExpression: 'attribute_not_exists(pk) OR (attribute_not_exists(resourceId) AND (claimedAt < :expired OR #token = :token))',
             ExpressionAttributeNames: { '#token': 'token' },
             ExpressionAttributeValues: { ':token': token, ':now': now, ':expired': now - leaseMs },
           }),

@@ -25,5 +25,5 @@ export async function validateRequestStep(deps: IntakeDeps, event: IntakeEvent):
   const request = normalizeRequest(event.input, deps.settings);
   const status = initialStatus(request);
   await deps.store.saveRequest(request, status, event.executionArn);
-  return { request, status };
+  return { request, status, ...(event.executionArn ? { executionArn: event.executionArn } : {}) };
 }

@@ -121,4 +121,6 @@ export interface WorkflowState {
   readonly status: StatusRecord;
   readonly changes?: readonly PendingChange[];
   readonly poll?: PollState;
+  /** The execution running the request: a step retried by the same execution keeps its claims. */
+  readonly executionArn?: string;
 }
