@@ -5,7 +5,7 @@ import { CertflowError } from '../lambdas/core/errors';
 import { describeAwsError } from './cli/aws-errors';
 import { type Deployment, findDeployment } from './cli/deployment';
 import { type CliIo, cliConfig, environmentAws, environmentRegion, LOCAL_TABLE_NAME, requestLocally } from './cli/local-command';
-import { listRequests, sfnOf, showStatus, startRemote, storeOf, waitForRequest } from './cli/remote-command';
+import { listRequests, RequestRejectedError, sfnOf, showStatus, startRemote, storeOf, waitForRequest } from './cli/remote-command';
 import { buildRequest, type RequestFlags, UsageError } from './cli/request-input';
 
 const collect = (value: string, previous: string[] = []) => [...previous, value];
@@ -80,16 +80,16 @@ AWS_REGION, and AWS_ENDPOINT_URL for an emulator (for example moto: pip install 
       return;
     }
     const { deployment, aws } = await deploymentOf(flags, io);
-    const sfn = sfnOf(aws);
     const config = cliConfig(flags.config, (flags.dnsRole as string[] | undefined) ?? []);
     const settings = settingsFor(config, { tableName: deployment.tableName, defaultRegion: aws.region });
-    const started = await startRemote(request, deployment, sfn, { settings });
-    io.stderr(`${started.started ? 'started' : 'already running or done'}: request ${started.requestId}, execution ${started.executionArn}`);
+    const started = await startRemote(request, deployment, { settings, aws });
+    io.stderr(`request ${started.requestId} is ${started.status.state}; execution ${started.executionArn ?? 'none (already done)'}`);
     if (!flags.wait) {
-      if (flags.json) io.stdout(JSON.stringify({ requestId: started.requestId, executionArn: started.executionArn }, null, 2));
+      if (flags.json) io.stdout(JSON.stringify(started.status, null, 2));
       return;
     }
-    setExitCode(await waitForRequest(storeOf(deployment, aws), started.requestId, { json: Boolean(flags.json), sfn, executionArn: started.executionArn }, io));
+    const sfn = sfnOf(aws);
+    setExitCode(await waitForRequest(storeOf(deployment, aws), started.requestId, { json: Boolean(flags.json), sfn, ...(started.executionArn ? { executionArn: started.executionArn } : {}) }, io));
   });
 
   deploymentOptions(program.command('status').description('show a request\'s status record, with the DNS records someone must still create').argument('<requestId>')).action(
@@ -135,6 +135,10 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
     if (error instanceof UsageError || error instanceof ConfigError) {
       io.stderr(`certflow: ${error.message}`);
       return EXIT.usage;
+    }
+    if (error instanceof RequestRejectedError) {
+      io.stderr(`certflow: ${error.code}: ${error.message}`);
+      return EXIT.failed;
     }
     if (error instanceof CertflowError) {
       io.stderr(`certflow: ${error.code}: ${error.message}`);

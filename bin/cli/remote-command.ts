@@ -1,8 +1,8 @@
-import { DescribeExecutionCommand, GetExecutionHistoryCommand, SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
+import { GetExecutionHistoryCommand, SFNClient } from '@aws-sdk/client-sfn';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { AwsClientOptions } from '../../lambdas/core/deps';
-import { normalizeRequest } from '../../lambdas/core/request';
+import { type ApiErrorBody, makeApi, makeApiDeps, type SubmitResult } from '../../lambdas/core/api';
 import type { Settings } from '../../lambdas/core/settings';
 import { makeRequestStore, type RequestStore, type StoredRequest } from '../../lambdas/core/store';
 import type { StatusRecord } from '../../lambdas/core/types';
@@ -51,40 +51,47 @@ export async function listRequests(store: RequestStore, domain: string, json: bo
   return 0;
 }
 
-/** The execution name of a request's n-th run: a retried start never makes a second execution. */
-export function executionNameOf(requestId: string, run: number): string {
-  return run <= 1 ? requestId : `${requestId}-${run}`;
-}
-
 /** Options of {@link startRemote}. */
 export interface StartOptions {
-  readonly settings: Pick<Settings, 'defaultRegion' | 'allowedDomainSuffixes' | 'maxNamesPerCertificate'>;
+  readonly settings: Settings;
+  readonly aws: AwsClientOptions;
+}
+
+/** A request the deployment refused, with the API's code and message. */
+export class RequestRejectedError extends Error {
+  override readonly name = 'RequestRejectedError';
+  constructor(
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+  }
 }
 
 /**
- * `certflow request` against a deployment: checks the request with the
- * workflow's own rules (so a bad request never starts an execution), then
- * StartExecution under a name derived from the request id. The same request
- * started again attaches to its running or finished execution; after a failed
- * run, it starts the next run.
+ * `certflow request` against a deployment: the same submission as
+ * `POST /certificates`, run in-process with the caller's credentials. It
+ * validates with the workflow's rules (a bad request starts nothing), claims
+ * the name set in the request table and starts the execution under a name
+ * derived from the request id, so a repeated request attaches to its
+ * running or finished execution instead of starting a second one.
  */
-export async function startRemote(raw: Record<string, unknown>, deployment: Deployment, sfn: SFNClient, options: StartOptions): Promise<{ requestId: string; executionArn: string; started: boolean }> {
+export async function startRemote(raw: Record<string, unknown>, deployment: Deployment, options: StartOptions): Promise<SubmitResult> {
   if (!deployment.stateMachineArn) throw new UsageError('the deployment has no state machine ARN: pass --state-machine-arn or name the stack with --stack');
-  const { requestId, ...canonical } = normalizeRequest(raw, options.settings);
-  const input = JSON.stringify(canonical);
-  const executionArnOf = (name: string) => `${deployment.stateMachineArn?.replace(':stateMachine:', ':execution:')}:${name}`;
-  for (let run = 1; run <= 100; run += 1) {
-    const name = executionNameOf(requestId, run);
-    try {
-      const started = await sfn.send(new StartExecutionCommand({ stateMachineArn: deployment.stateMachineArn, name, input }));
-      return { requestId, executionArn: started.executionArn ?? executionArnOf(name), started: true };
-    } catch (error) {
-      if (!(error instanceof Error) || error.name !== 'ExecutionAlreadyExists') throw error;
-      const existing = await sfn.send(new DescribeExecutionCommand({ executionArn: executionArnOf(name) }));
-      if (existing.status === 'RUNNING' || existing.status === 'SUCCEEDED') return { requestId, executionArn: executionArnOf(name), started: false };
-    }
+  const api = makeApi({ ...makeApiDeps(options.settings, deployment.stateMachineArn, options.aws), log: () => undefined });
+  const response = await api.handle({
+    method: 'POST',
+    path: '/certificates',
+    headers: { 'content-type': 'application/json' },
+    query: {},
+    body: JSON.stringify(raw),
+    isBase64Encoded: false,
+  });
+  if (response.statusCode >= 400) {
+    const error = (response.body as ApiErrorBody).error;
+    throw new RequestRejectedError(error.code, error.message);
   }
-  throw new Error(`request ${requestId} failed 100 times; look at its executions before starting it again`);
+  return response.body as SubmitResult;
 }
 
 async function waitingFor(sfn: SFNClient, executionArn: string): Promise<string | undefined> {

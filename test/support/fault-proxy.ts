@@ -157,6 +157,15 @@ export interface FaultProxyOptions {
   readonly port?: number;
   /** Called when a call has been answered or dropped. */
   readonly onCall?: (record: CallRecord) => void;
+  /**
+   * Calls to forward one at a time. DynamoDB makes every request atomic and
+   * isolated; moto's threaded server does not (UpdateItem edits an item while
+   * other threads read it, and a cancelled TransactWriteItems restores a copy
+   * of the whole table, erasing what others wrote meanwhile). Serializing them
+   * at the emulator gives back DynamoDB's guarantee while clients still race.
+   * @default none
+   */
+  readonly serialize?: (call: CallInfo) => boolean;
 }
 
 /** A running fault-injecting proxy. */
@@ -575,6 +584,8 @@ export async function startFaultProxy(options: FaultProxyOptions): Promise<Fault
   const stopping = new AbortController();
   // Our own agent, so stop() can close the keep-alive connections to the emulator.
   const upstreamAgent = new Agent({ keepAlive: true });
+  // The tail of the chain of serialized calls (see FaultProxyOptions.serialize).
+  let serialQueue: Promise<void> = Promise.resolve();
 
   const addRule = (rule: FaultRule): void => {
     validateRule(rule);
@@ -655,10 +666,21 @@ export async function startFaultProxy(options: FaultProxyOptions): Promise<Fault
       return;
     }
 
+    let release = (): void => undefined;
+    if (options.serialize?.(call)) {
+      const previous = serialQueue;
+      serialQueue = new Promise<void>((resolve) => {
+        release = resolve;
+      });
+      await previous;
+      res.on('close', release);
+    }
+
     let upstream: IncomingMessage;
     try {
       upstream = await forward(call, body, action?.kind === 'rewrite');
     } catch (error) {
+      release();
       if (stopping.signal.aborted) throw error;
       send(res, { status: 502, headers: { 'content-type': 'text/plain' }, body: `fault proxy: ${String(error)}` });
       finish(502);
@@ -669,6 +691,7 @@ export async function startFaultProxy(options: FaultProxyOptions): Promise<Fault
     if (action?.kind === 'dropResponse') {
       // Read the whole answer first, so the emulator has certainly done the work.
       await readBody(upstream);
+      release();
       req.socket.destroy();
       finish(undefined);
       return;

@@ -74,7 +74,7 @@ export interface Harness {
 /** Starts moto, a fault proxy in front of it, and seeds the DNS account. */
 export async function startHarness(options: HarnessOptions = {}): Promise<Harness> {
   const moto = await startMoto({ acmValidationWaitSeconds: options.acmValidationWaitSeconds ?? 1 });
-  const proxy = await startFaultProxy({ target: moto.endpoint, seed: options.seed ?? 7 });
+  const proxy = await startFaultProxy({ target: moto.endpoint, seed: options.seed ?? 7, serialize: (call) => call.service === 'dynamodb' });
   const direct = { endpoint: moto.endpoint, region: REGION, credentials: TEST_CREDENTIALS };
   const zones = await seedZones(moto.endpoint, DNS_ROLE_ARN, options.zones ?? [{ name: 'example.com' }, { name: 'dev.example.com' }]);
   await ensureLocalResources(direct, REGION, { tableName: TABLE_NAME, eventBusName: EVENT_BUS_NAME });

@@ -1,0 +1,96 @@
+import middy from '@middy/core';
+import httpHeaderNormalizer from '@middy/http-header-normalizer';
+import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
+import { type Api, type ApiDeps, apiDepsFromEnv, type ApiRequest, type ApiResponse, makeApi } from '../core/api';
+
+/**
+ * The API Lambda behind API Gateway (REST API, Lambda proxy integration, IAM
+ * auth). It converts the proxy event, calls the core API, and converts back.
+ *
+ * Body parsing and error responses are done by the core instead of
+ * `@middy/http-json-body-parser` and `@middy/http-error-handler`: the parser
+ * runs on every route (a GET has no body, so it answers 415), refuses bad JSON
+ * with 415 instead of 400, parses before a size check could refuse a large
+ * body, and the error handler answers in plain text; every certflow error is
+ * JSON with a stable code. The small middleware below only catches what
+ * escapes the core (settings missing from the environment).
+ */
+
+/** Turns anything that escaped the core into a JSON 500, logged once. */
+const jsonErrorResponse = (): middy.MiddlewareObj<APIGatewayProxyEvent, APIGatewayProxyResult> => ({
+  onError: async (request) => {
+    const reference = request.context.awsRequestId;
+    console.error(JSON.stringify({ level: 'error', event: 'handler-failed', reference, name: request.error?.name, message: request.error?.message }));
+    request.response = toProxyResult({
+      statusCode: 500,
+      headers: { 'Content-Type': 'application/json; charset=utf-8', 'Cache-Control': 'no-store' },
+      body: {
+        error: {
+          code: 'InternalError',
+          message: `certflow's API is not working${reference ? ` (reference ${reference})` : ''}. Report the reference to the operator.`,
+          ...(reference ? { reference } : {}),
+        },
+      },
+    });
+  },
+});
+
+/** The resource path the request addressed, without stage or custom-domain base path. */
+function resourcePath(event: APIGatewayProxyEvent): string {
+  const resource = event.resource;
+  if (typeof resource === 'string' && resource.startsWith('/')) {
+    const params = event.pathParameters ?? {};
+    let complete = true;
+    // API Gateway hands over path parameters decoded; re-encoded, a "/" inside {id} stays inside one segment.
+    const path = resource.replace(/\{([^}]+?)(\+?)\}/g, (_match, name: string, greedy: string) => {
+      const value = params[name];
+      if (value === undefined) complete = false;
+      return greedy ? (value ?? '') : encodeURIComponent(value ?? '');
+    });
+    if (complete) return path;
+  }
+  return event.path ?? '/';
+}
+
+/** Converts an API Gateway REST proxy event into the core's request. */
+export function toApiRequest(event: APIGatewayProxyEvent, reference?: string): ApiRequest {
+  const path = resourcePath(event);
+  const fullPath = event.requestContext?.path;
+  const basePath = typeof fullPath === 'string' && fullPath.endsWith(path) ? fullPath.slice(0, fullPath.length - path.length) : '';
+  const query: Record<string, readonly string[]> = {};
+  for (const [key, values] of Object.entries(event.multiValueQueryStringParameters ?? {})) {
+    if (values !== undefined) query[key] = values;
+  }
+  for (const [key, value] of Object.entries(event.queryStringParameters ?? {})) {
+    if (value !== undefined && query[key] === undefined) query[key] = [value];
+  }
+  return {
+    method: (event.httpMethod ?? '').toUpperCase(),
+    path,
+    basePath,
+    headers: event.headers ?? {},
+    query,
+    body: event.body ?? null,
+    isBase64Encoded: event.isBase64Encoded === true,
+    ...(reference ? { reference } : {}),
+  };
+}
+
+/** Converts the core's response into a proxy result. */
+export function toProxyResult(response: ApiResponse): APIGatewayProxyResult {
+  return { statusCode: response.statusCode, headers: { ...response.headers }, body: JSON.stringify(response.body) };
+}
+
+/** The handler over injected dependencies (tests, local runs); the API is built on first use and kept. */
+export function createHandler(deps: () => ApiDeps): middy.MiddyfiedHandler<APIGatewayProxyEvent, APIGatewayProxyResult> {
+  let api: Api | undefined;
+  return middy<APIGatewayProxyEvent, APIGatewayProxyResult>(async (event: APIGatewayProxyEvent, context: Context) => {
+    api ??= makeApi(deps());
+    return toProxyResult(await api.handle(toApiRequest(event, context.awsRequestId)));
+  })
+    .use(httpHeaderNormalizer())
+    .use(jsonErrorResponse());
+}
+
+/** Lambda entry point: settings, table and state machine from the environment, once per container. */
+export const handler = createHandler(() => apiDepsFromEnv());

@@ -1,0 +1,147 @@
+import { CreateStateMachineCommand, ListExecutionsCommand, SFNClient } from '@aws-sdk/client-sfn';
+import { main } from '../../bin/certflow';
+import type { CliIo } from '../../bin/cli/local-command';
+import type { StatusRecord } from '../../lambdas/core/types';
+import { freePort, type MotoServer, startMoto } from '../support/moto';
+
+/** Runs the CLI in-process and collects what it prints. */
+async function cli(...argv: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  const out: string[] = [];
+  const err: string[] = [];
+  const io: CliIo = { stdout: (s) => out.push(s), stderr: (s) => err.push(s), env: process.env };
+  const code = await main(argv, io);
+  return { code, stdout: out.join('\n'), stderr: err.join('\n') };
+}
+
+describe('certflow CLI', () => {
+  let moto: MotoServer;
+  const saved = { ...process.env };
+
+  beforeAll(async () => {
+    moto = await startMoto({ acmValidationWaitSeconds: 0 });
+    Object.assign(process.env, {
+      AWS_ENDPOINT_URL: moto.endpoint,
+      AWS_ACCESS_KEY_ID: 'testing',
+      AWS_SECRET_ACCESS_KEY: 'testing',
+      AWS_REGION: 'us-east-1',
+      AWS_EC2_METADATA_DISABLED: 'true',
+    });
+  });
+  afterAll(async () => {
+    process.env = saved;
+    await moto.stop();
+  });
+
+  test('request --local --json: progress on stderr, exactly the status record on stdout, exit 0', async () => {
+    const { code, stdout, stderr } = await cli('request', 'WWW.Example.com.', '--san', '*.example.com', '--local', '--json', '--poll-ms', '10');
+    expect(code).toBe(0);
+    const status = JSON.parse(stdout) as StatusRecord;
+    expect(Object.keys(status).sort()).toEqual(['certificate', 'distribution', 'domainName', 'error', 'requestId', 'state', 'subjectAlternativeNames', 'validationRecords']);
+    expect(status).toMatchObject({ state: 'ISSUED', domainName: 'www.example.com', subjectAlternativeNames: ['*.example.com'], error: null });
+    expect(stderr).toContain('looking for a certificate with exactly these names');
+    // No configured DNS role and no zone in the account: every record is manual, and the progress says what to create.
+    expect(stderr).toMatch(/MANUAL {2}CNAME _\w+\.example\.com\. -> _\w+\.\w+\.acm-validations\.aws\./);
+    expect(stderr).toContain('create this record in your DNS provider');
+  });
+
+  test('status shows the manual DNS instructions; --json gives the stored record; list finds requests by name', async () => {
+    const first = JSON.parse((await cli('request', 'manual.example.com', '--local', '--json', '--poll-ms', '10')).stdout) as StatusRecord;
+
+    const human = await cli('status', first.requestId, '--local');
+    expect(human.code).toBe(0);
+    expect(human.stdout).toContain(`request ${first.requestId}: ISSUED`);
+    expect(human.stdout).toContain(`MANUAL  CNAME ${first.validationRecords[0]!.name} -> ${first.validationRecords[0]!.value}`);
+
+    const json = await cli('status', first.requestId, '--local', '--json');
+    expect(JSON.parse(json.stdout)).toEqual(first);
+
+    const listed = await cli('list', '--domain', 'MANUAL.example.com', '--local', '--json');
+    expect((JSON.parse(listed.stdout) as StatusRecord[]).map((s) => s.requestId)).toEqual([first.requestId]);
+  });
+
+  test('an invalid request ends FAILED: exit 1 and the code and message on stderr', async () => {
+    const { code, stdout, stderr } = await cli('request', 'bad..example.com', '--local', '--json', '--poll-ms', '10');
+    expect(code).toBe(1);
+    expect(stderr).toMatch(/error InvalidRequest: domainName: "bad\.\.example\.com": .*empty label/);
+    expect((JSON.parse(stdout) as StatusRecord).state).toBe('FAILED');
+  });
+
+  test('usage problems exit 2 with one line', async () => {
+    const missing = await cli('request', '--local');
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toContain('give a domain name');
+    const badInput = await cli('request', '--input', '/nonexistent/request.json', '--local');
+    expect(badInput.code).toBe(2);
+    expect(badInput.stderr).toContain('cannot read --input /nonexistent/request.json');
+    const unknown = await cli('status', 'no-such-request', '--local');
+    expect(unknown.code).toBe(1);
+    expect(unknown.stderr).toContain('no request no-such-request');
+  });
+
+  test('AWS errors become one line, not a stack trace', async () => {
+    const notDeployed = await cli('status', 'abc', '--stack', 'NoSuchCertflow');
+    expect(notDeployed.code).toBe(3);
+    expect(notDeployed.stderr).toMatch(/^certflow: .*NoSuchCertflow.*deploy the stack \(npx cdk deploy\) or name another with --stack$/);
+
+    const closed = await freePort();
+    process.env.AWS_ENDPOINT_URL = `http://127.0.0.1:${closed}`;
+    try {
+      const unreachable = await cli('status', 'abc', '--local');
+      expect(unreachable.code).toBe(3);
+      expect(unreachable.stderr.split('\n')).toHaveLength(1);
+      expect(unreachable.stderr).toContain(`cannot connect to http://127.0.0.1:${closed}`);
+    } finally {
+      process.env.AWS_ENDPOINT_URL = moto.endpoint;
+    }
+
+    delete process.env.AWS_ACCESS_KEY_ID;
+    delete process.env.AWS_SECRET_ACCESS_KEY;
+    const previousProfile = process.env.AWS_PROFILE;
+    process.env.AWS_SHARED_CREDENTIALS_FILE = '/nonexistent/credentials';
+    process.env.AWS_CONFIG_FILE = '/nonexistent/config';
+    try {
+      const noCredentials = await cli('status', 'abc', '--local');
+      expect(noCredentials.code).toBe(3);
+      expect(noCredentials.stderr).toContain('no AWS credentials found');
+    } finally {
+      Object.assign(process.env, { AWS_ACCESS_KEY_ID: 'testing', AWS_SECRET_ACCESS_KEY: 'testing' });
+      if (previousProfile !== undefined) process.env.AWS_PROFILE = previousProfile;
+    }
+  });
+
+  test('request against a deployment starts one execution per request, and refuses a bad request before starting anything', async () => {
+    const aws = { endpoint: moto.endpoint, region: 'us-east-1', credentials: { accessKeyId: 'testing', secretAccessKey: 'testing' } };
+    const sfn = new SFNClient(aws);
+    const { stateMachineArn } = await sfn.send(
+      new CreateStateMachineCommand({
+        name: 'certflow-cli-test',
+        roleArn: 'arn:aws:iam::123456789012:role/certflow-states',
+        definition: JSON.stringify({ StartAt: 'Done', States: { Done: { Type: 'Succeed' } } }),
+      }),
+    );
+    const deployment = ['--state-machine-arn', stateMachineArn!, '--table', 'certflow-requests'];
+
+    const first = await cli('request', 'remote.example.com', '--san', 'www.remote.example.com', ...deployment, '--json');
+    expect(first.code).toBe(0);
+    const status = JSON.parse(first.stdout) as StatusRecord;
+    expect(status).toMatchObject({ state: 'REQUESTED', domainName: 'remote.example.com' });
+    expect(first.stderr).toContain(`request ${status.requestId} is REQUESTED; execution arn:aws:states:us-east-1:123456789012:execution:certflow-cli-test:`);
+
+    const again = await cli('request', 'REMOTE.example.com.', '--san', 'www.remote.example.com', ...deployment, '--json');
+    expect((JSON.parse(again.stdout) as StatusRecord).requestId).toBe(status.requestId);
+    const executions = await sfn.send(new ListExecutionsCommand({ stateMachineArn }));
+    expect(executions.executions).toHaveLength(1);
+
+    const bad = await cli('request', '*.*.example.com', ...deployment);
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toMatch(/^certflow: InvalidRequest: domainName: "\*\.\*\.example\.com": a wildcard is only allowed as the whole left-most label/);
+    expect((await sfn.send(new ListExecutionsCommand({ stateMachineArn }))).executions).toHaveLength(1);
+  });
+
+  test('--help explains the commands and the exit statuses', async () => {
+    const help = await cli('--help');
+    expect(help.code).toBe(0);
+    expect(help.stdout).toContain('request [options] [domainName]');
+    expect(help.stdout).toContain('Exit status: 0 the request ended ISSUED or DEPLOYED');
+  });
+});
