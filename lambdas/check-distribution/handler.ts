@@ -1,7 +1,8 @@
+import { makeCloudFront, makeCoreDeps } from '../core/deps';
 import { checkDistributionStep } from '../core/distributions';
 import { defineStep } from '../shared/step-handler';
 
-const step = defineStep('check-distribution', checkDistributionStep);
+const step = defineStep('check-distribution', checkDistributionStep, (settings) => ({ ...makeCoreDeps(settings), cloudfront: makeCloudFront() }));
 
 /** Lambda entry point; clients and settings come from the environment, once per container. */
 export const handler = step.handler;

@@ -1,7 +1,8 @@
+import { makeCoreDeps, makeDns } from '../core/deps';
 import { checkDnsChangesStep } from '../core/dns';
 import { defineStep } from '../shared/step-handler';
 
-const step = defineStep('check-dns-changes', checkDnsChangesStep);
+const step = defineStep('check-dns-changes', checkDnsChangesStep, (settings) => ({ ...makeCoreDeps(settings), dns: makeDns(settings) }));
 
 /** Lambda entry point; clients and settings come from the environment, once per container. */
 export const handler = step.handler;

@@ -1,7 +1,8 @@
+import { makeCoreDeps, makeDns } from '../core/deps';
 import { completeDistributionStep } from '../core/distributions';
 import { defineStep } from '../shared/step-handler';
 
-const step = defineStep('complete-distribution', completeDistributionStep);
+const step = defineStep('complete-distribution', completeDistributionStep, (settings) => ({ ...makeCoreDeps(settings), dns: makeDns(settings) }));
 
 /** Lambda entry point; clients and settings come from the environment, once per container. */
 export const handler = step.handler;

@@ -34,35 +34,75 @@ export interface AwsClientOptions {
 /** Route 53 and CloudFront are global services, signed for us-east-1. */
 const GLOBAL_REGION = 'us-east-1';
 
-/** Builds the step dependencies: real AWS clients, the DynamoDB store, the system clock. */
-export function makeStepDeps(settings: Settings, options: AwsClientOptions = {}, now: Clock = () => new Date()): StepDeps {
-  const base = {
+/** What every step can have: settings, the request table (store and claims) and the clock. */
+export interface CoreDeps {
+  readonly settings: Settings;
+  readonly store: RequestStore;
+  readonly claims: Claims;
+  readonly now: Clock;
+}
+
+function clientConfig(options: AwsClientOptions) {
+  return {
     ...(options.endpoint ? { endpoint: options.endpoint } : {}),
     ...(options.credentials ? { credentials: options.credentials } : {}),
     maxAttempts: options.maxAttempts ?? 3,
   };
-  const region = options.region ?? settings.defaultRegion;
-  const acmByRegion = new Map<string, ACMClient>();
-  const acm = (certificateRegion: string) => {
-    let client = acmByRegion.get(certificateRegion);
+}
+
+/**
+ * The request table's store and claims. Each builder below creates one kind
+ * of client, so a handler that builds only what its step uses bundles only
+ * those SDK clients (the SDK packages are side-effect free and tree-shaken).
+ */
+export function makeCoreDeps(settings: Settings, options: AwsClientOptions = {}, now: Clock = () => new Date()): CoreDeps {
+  const documentClient = DynamoDBDocumentClient.from(new DynamoDBClient({ ...clientConfig(options), region: options.region ?? settings.defaultRegion }), {
+    marshallOptions: { removeUndefinedValues: true, convertClassInstanceToMap: false },
+  });
+  return {
+    settings,
+    store: makeRequestStore({ documentClient, tableName: settings.tableName, now }),
+    claims: makeClaims({ documentClient, tableName: settings.tableName, now }),
+    now,
+  };
+}
+
+/** ACM clients, one per certificate region, created on first use. */
+export function makeAcm(options: AwsClientOptions = {}): (region: string) => ACMClient {
+  const byRegion = new Map<string, ACMClient>();
+  return (region) => {
+    let client = byRegion.get(region);
     if (!client) {
-      client = new ACMClient({ ...base, region: certificateRegion });
-      acmByRegion.set(certificateRegion, client);
+      client = new ACMClient({ ...clientConfig(options), region });
+      byRegion.set(region, client);
     }
     return client;
   };
-  const sts = new STSClient({ ...base, region });
+}
+
+/** Route 53 access to the DNS accounts, through STS. */
+export function makeDns(settings: Settings, options: AwsClientOptions = {}, now: Clock = () => new Date()): DnsAccess {
+  const base = clientConfig(options);
+  const sts = new STSClient({ ...base, region: options.region ?? settings.defaultRegion });
   const defaultRoute53 = new Route53Client({ ...base, region: GLOBAL_REGION });
-  const dns = makeDnsAccess({
+  return makeDnsAccess({
     sts,
     route53: (credentials) => (credentials ? new Route53Client({ ...base, credentials, region: GLOBAL_REGION }) : defaultRoute53),
     now,
   });
-  const documentClient = DynamoDBDocumentClient.from(new DynamoDBClient({ ...base, region }), {
-    marshallOptions: { removeUndefinedValues: true, convertClassInstanceToMap: false },
-  });
-  const store = makeRequestStore({ documentClient, tableName: settings.tableName, now });
-  const claims = makeClaims({ documentClient, tableName: settings.tableName, now });
-  const cloudfront = new CloudFrontClient({ ...base, region: GLOBAL_REGION });
-  return { settings, store, claims, dns, acm, cloudfront, now };
+}
+
+/** The CloudFront client. */
+export function makeCloudFront(options: AwsClientOptions = {}): CloudFrontClient {
+  return new CloudFrontClient({ ...clientConfig(options), region: GLOBAL_REGION });
+}
+
+/** Every dependency of every step: the local runner's, which runs them all in one process. */
+export function makeStepDeps(settings: Settings, options: AwsClientOptions = {}, now: Clock = () => new Date()): StepDeps {
+  return {
+    ...makeCoreDeps(settings, options, now),
+    acm: makeAcm(options),
+    dns: makeDns(settings, options, now),
+    cloudfront: makeCloudFront(options),
+  };
 }

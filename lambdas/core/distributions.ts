@@ -165,7 +165,7 @@ function requireDistribution(status: StatusRecord): DistributionStatus {
 }
 
 /** Step: creates the distribution (only after issuance: CloudFront refuses aliases without a valid certificate). */
-export async function createDistributionStep(deps: DistributionDeps, state: WorkflowState): Promise<WorkflowState> {
+export async function createDistributionStep(deps: Omit<DistributionDeps, 'dns'>, state: WorkflowState): Promise<WorkflowState> {
   const certificateArn = state.status.certificate?.arn;
   if (!certificateArn) throw new Error(`request ${state.request.requestId} has no certificate; the workflow creates the distribution only after issuance`);
   const distribution = await createDistribution(deps, state.request, certificateArn);
@@ -175,7 +175,7 @@ export async function createDistributionStep(deps: DistributionDeps, state: Work
 }
 
 /** Step: polls GetDistribution until CloudFront reports Deployed. */
-export async function checkDistributionStep(deps: DistributionDeps, state: WorkflowState): Promise<WorkflowState> {
+export async function checkDistributionStep(deps: Omit<DistributionDeps, 'dns'>, state: WorkflowState): Promise<WorkflowState> {
   const current = requireDistribution(state.status);
   let distribution: DistributionStatus;
   try {
@@ -199,7 +199,7 @@ export async function checkDistributionStep(deps: DistributionDeps, state: Workf
 }
 
 /** Step: alias records when asked for, then DEPLOYED. */
-export async function completeDistributionStep(deps: DistributionDeps, state: WorkflowState): Promise<WorkflowState> {
+export async function completeDistributionStep(deps: Omit<DistributionDeps, 'cloudfront'>, state: WorkflowState): Promise<WorkflowState> {
   const distribution = requireDistribution(state.status);
   if (state.request.distribution?.createAliasRecords) {
     await upsertAliasRecords(deps, state.request.requestId, namesOf(state.request), distribution.domainName);

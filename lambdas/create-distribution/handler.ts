@@ -1,7 +1,8 @@
+import { makeCloudFront, makeCoreDeps } from '../core/deps';
 import { createDistributionStep } from '../core/distributions';
 import { defineStep } from '../shared/step-handler';
 
-const step = defineStep('create-distribution', createDistributionStep);
+const step = defineStep('create-distribution', createDistributionStep, (settings) => ({ ...makeCoreDeps(settings), cloudfront: makeCloudFront() }));
 
 /** Lambda entry point; clients and settings come from the environment, once per container. */
 export const handler = step.handler;

@@ -1,7 +1,8 @@
+import { makeAcm, makeCoreDeps } from '../core/deps';
 import { findOrRequestCertificateStep } from '../core/certificates';
 import { defineStep } from '../shared/step-handler';
 
-const step = defineStep('find-or-request-certificate', findOrRequestCertificateStep);
+const step = defineStep('find-or-request-certificate', findOrRequestCertificateStep, (settings) => ({ ...makeCoreDeps(settings), acm: makeAcm() }));
 
 /** Lambda entry point; clients and settings come from the environment, once per container. */
 export const handler = step.handler;

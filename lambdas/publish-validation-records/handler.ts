@@ -1,7 +1,8 @@
+import { makeCoreDeps, makeDns } from '../core/deps';
 import { publishValidationRecordsStep } from '../core/dns';
 import { defineStep } from '../shared/step-handler';
 
-const step = defineStep('publish-validation-records', publishValidationRecordsStep);
+const step = defineStep('publish-validation-records', publishValidationRecordsStep, (settings) => ({ ...makeCoreDeps(settings), dns: makeDns(settings) }));
 
 /** Lambda entry point; clients and settings come from the environment, once per container. */
 export const handler = step.handler;

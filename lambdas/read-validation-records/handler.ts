@@ -1,7 +1,8 @@
+import { makeAcm, makeCoreDeps } from '../core/deps';
 import { readValidationRecordsStep } from '../core/certificates';
 import { defineStep } from '../shared/step-handler';
 
-const step = defineStep('read-validation-records', readValidationRecordsStep);
+const step = defineStep('read-validation-records', readValidationRecordsStep, (settings) => ({ ...makeCoreDeps(settings), acm: makeAcm() }));
 
 /** Lambda entry point; clients and settings come from the environment, once per container. */
 export const handler = step.handler;

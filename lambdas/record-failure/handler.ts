@@ -1,7 +1,8 @@
+import { makeCoreDeps } from '../core/deps';
 import { recordFailureStep } from '../core/failure';
 import { defineStep } from '../shared/step-handler';
 
-const step = defineStep('record-failure', recordFailureStep);
+const step = defineStep('record-failure', recordFailureStep, (settings) => makeCoreDeps(settings));
 
 /** Lambda entry point; clients and settings come from the environment, once per container. */
 export const handler = step.handler;

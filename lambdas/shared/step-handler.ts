@@ -1,16 +1,16 @@
 import middy from '@middy/core';
-import { makeStepDeps, type StepDeps } from '../core/deps';
+import type { StepDeps } from '../core/deps';
 import { CertflowError, translateAwsError } from '../core/errors';
-import { settingsFromEnv } from '../core/settings';
+import { type Settings, settingsFromEnv } from '../core/settings';
 
 /** A workflow step: core logic over its dependencies and the execution state. */
-export type Step<I, O> = (deps: StepDeps, event: I) => Promise<O>;
+export type Step<D, I, O> = (deps: D, event: I) => Promise<O>;
 
 /** A step's Lambda handler, and a way to build the same handler over other dependencies (local runs, tests). */
-export interface StepModule<I, O> {
+export interface StepModule<D, I, O> {
   readonly handler: middy.MiddyfiedHandler<I, O>;
   /** `log` receives the structured error line (console.error in Lambda, where CloudWatch keeps it). */
-  create(deps: () => StepDeps, log?: (line: string) => void): middy.MiddyfiedHandler<I, O>;
+  create(deps: () => D, log?: (line: string) => void): middy.MiddyfiedHandler<I, O>;
 }
 
 /**
@@ -35,17 +35,21 @@ const errorBoundary = <I, O>(step: string, log: (line: string) => void): middy.M
   },
 });
 
-let environmentDeps: StepDeps | undefined;
-
-/** Dependencies from the Lambda environment, created once per container. */
-function depsFromEnvironment(): StepDeps {
-  environmentDeps ??= makeStepDeps(settingsFromEnv());
-  return environmentDeps;
-}
-
-/** Defines a step's handler: parse nothing, call the core function, return its result. */
-export function defineStep<I, O>(name: string, step: Step<I, O>): StepModule<I, O> {
-  const create = (deps: () => StepDeps, log: (line: string) => void = console.error) =>
+/**
+ * Defines a step's handler: call the core function, return its result.
+ * `depsOf` builds the step's dependencies from the Lambda environment's
+ * settings, once per container, on the first invocation.
+ */
+export function defineStep<D, I, O>(name: string, step: Step<D, I, O>, depsOf: (settings: Settings) => D): StepModule<D, I, O> {
+  const create = (deps: () => D, log: (line: string) => void = console.error) =>
     middy<I, O>(async (event: I) => step(deps(), event)).use(errorBoundary<I, O>(name, log));
-  return { handler: create(depsFromEnvironment), create };
+  let environmentDeps: D | undefined;
+  const fromEnvironment = () => {
+    environmentDeps ??= depsOf(settingsFromEnv());
+    return environmentDeps;
+  };
+  return { handler: create(fromEnvironment), create };
 }
+
+/** A step module over all dependencies, as the local runner loads them. */
+export type AnyStepModule = StepModule<StepDeps, unknown, unknown>;

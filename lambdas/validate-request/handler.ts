@@ -1,7 +1,8 @@
+import { makeCoreDeps } from '../core/deps';
 import { validateRequestStep } from '../core/intake';
 import { defineStep } from '../shared/step-handler';
 
-const step = defineStep('validate-request', validateRequestStep);
+const step = defineStep('validate-request', validateRequestStep, (settings) => makeCoreDeps(settings));
 
 /** Lambda entry point; clients and settings come from the environment, once per container. */
 export const handler = step.handler;
