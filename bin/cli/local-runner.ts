@@ -1,14 +1,14 @@
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { EventBridgeClient, PutEventsCommand, type PutEventsRequestEntry } from '@aws-sdk/client-eventbridge';
 import { ExecutionError, StateMachine, type StateMachineDefinition } from 'aws-local-stepfunctions';
 import { type AwsClientOptions, makeStepDeps, type StepDeps } from '../../lambdas/core/deps';
 import type { Settings } from '../../lambdas/core/settings';
 import { EVENT_BUS_SUBSTITUTION, STEPS } from '../../lambdas/core/steps';
 import type { StatusRecord } from '../../lambdas/core/types';
+import workflowDefinition from '../../statemachine/certificate-workflow.asl.json';
+import { STEP_MODULES } from './step-modules';
 
-/** Where the one workflow definition lives. */
-export const ASL_PATH = join(__dirname, '..', '..', 'statemachine', 'certificate-workflow.asl.json');
+/** The one workflow definition, as CDK deploys it (imported, so a bundled CLI carries it). */
+const ASL_TEXT = JSON.stringify(workflowDefinition);
 
 /** Account id the local runner puts in the ARNs it makes up (moto's default account). */
 const LOCAL_ACCOUNT_ID = '123456789012';
@@ -88,9 +88,9 @@ export interface LocalRunResult {
 
 /** Reads the ASL file and fills its `${...}` substitutions as CDK's definitionSubstitutions would. */
 export function loadDefinition(substitutions: Record<string, string>): StateMachineDefinition {
-  const text = readFileSync(ASL_PATH, 'utf8').replace(/\$\{(\w+)\}/g, (match, key: string) => {
+  const text = ASL_TEXT.replace(/\$\{(\w+)\}/g, (match, key: string) => {
     const value = substitutions[key];
-    if (value === undefined) throw new Error(`no value for substitution ${match} in ${ASL_PATH}`);
+    if (value === undefined) throw new Error(`no value for substitution ${match} in statemachine/certificate-workflow.asl.json`);
     return value;
   });
   return JSON.parse(text) as StateMachineDefinition;
@@ -132,14 +132,11 @@ function lambdaError(error: unknown): Error {
 
 type Handler = (event: JsonValue) => Promise<unknown>;
 
-async function loadHandlers(depsOf: () => StepDeps, log: (line: string) => void): Promise<Map<string, Handler>> {
+function loadHandlers(depsOf: () => StepDeps, log: (line: string) => void): Map<string, Handler> {
   const handlers = new Map<string, Handler>();
   for (const step of STEPS) {
-    const module = (await import(`../../lambdas/${step.folder}/handler`)) as {
-      createHandler: (deps: () => StepDeps, log: (line: string) => void) => (event: unknown, context: unknown) => Promise<unknown>;
-    };
-    const handler = module.createHandler(depsOf, log);
-    handlers.set(step.substitution, (event) => handler(event, {}));
+    const handler = STEP_MODULES[step.folder].createHandler(depsOf, log);
+    handlers.set(step.substitution, (event) => handler(event as never, {} as never));
   }
   return handlers;
 }
@@ -158,7 +155,7 @@ export async function runLocally(input: unknown, options: LocalRunOptions): Prom
   const region = options.aws?.region ?? settings.defaultRegion;
   const clock = options.clock;
   const deps = makeStepDeps(settings, options.aws, clock ? clock.now : undefined);
-  const handlers = await loadHandlers(() => deps, options.log ?? (() => undefined));
+  const handlers = loadHandlers(() => deps, options.log ?? (() => undefined));
   const eventBridge = new EventBridgeClient({
     region,
     ...(options.aws?.endpoint ? { endpoint: options.aws.endpoint } : {}),

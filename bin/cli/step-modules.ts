@@ -1,0 +1,34 @@
+import * as checkCertificate from '../../lambdas/check-certificate/handler';
+import * as checkDistribution from '../../lambdas/check-distribution/handler';
+import * as checkDnsChanges from '../../lambdas/check-dns-changes/handler';
+import * as completeDistribution from '../../lambdas/complete-distribution/handler';
+import * as createDistribution from '../../lambdas/create-distribution/handler';
+import * as findOrRequestCertificate from '../../lambdas/find-or-request-certificate/handler';
+import * as publishValidationRecords from '../../lambdas/publish-validation-records/handler';
+import * as readValidationRecords from '../../lambdas/read-validation-records/handler';
+import * as recordFailure from '../../lambdas/record-failure/handler';
+import * as validateRequest from '../../lambdas/validate-request/handler';
+import type { StepDeps } from '../../lambdas/core/deps';
+import type { StepFolder } from '../../lambdas/core/steps';
+
+/** What the local runner needs of a handler module: the same handler over its dependencies. */
+export interface StepModule {
+  createHandler(deps: () => StepDeps, log?: (line: string) => void): (event: never, context: never) => Promise<unknown>;
+}
+
+/**
+ * Every step's handler module, by folder. Imported statically, so the CLI
+ * bundles (npm run build:cli) and the type checker sees every step.
+ */
+export const STEP_MODULES: Record<StepFolder, StepModule> = {
+  'validate-request': validateRequest,
+  'find-or-request-certificate': findOrRequestCertificate,
+  'read-validation-records': readValidationRecords,
+  'publish-validation-records': publishValidationRecords,
+  'check-dns-changes': checkDnsChanges,
+  'check-certificate': checkCertificate,
+  'create-distribution': createDistribution,
+  'check-distribution': checkDistribution,
+  'complete-distribution': completeDistribution,
+  'record-failure': recordFailure,
+};
