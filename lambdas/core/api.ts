@@ -13,7 +13,7 @@ import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { AwsClientOptions } from './deps';
 import { DomainNotAllowedError, ERROR_CODES, InvalidRequestError, isTransientAwsError, type RequestProblem } from './errors';
 import { normalizeDomainName } from './names';
-import { normalizeRequest, type RequestSettings } from './request';
+import { canonicalJson, normalizeRequest, type RequestSettings } from './request';
 import { requireEnv, type Settings, settingsFromEnv } from './settings';
 import { conflictMessage, isFinalState, makeRequestStore, type RequestClaims, type RequestStore, type StoredRequest } from './store';
 import type { NormalizedRequest, StatusError, StatusRecord } from './types';
@@ -555,16 +555,3 @@ function quoteText(text: string): string {
   return JSON.stringify(truncate(text, 80));
 }
 
-/** JSON with object keys sorted at every level. */
-function canonicalJson(value: unknown): string {
-  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
-  if (typeof value === 'object' && value !== null) {
-    const record = value as Record<string, unknown>;
-    const members = Object.keys(record)
-      .filter((key) => record[key] !== undefined)
-      .sort()
-      .map((key) => `${JSON.stringify(key)}:${canonicalJson(record[key])}`);
-    return `{${members.join(',')}}`;
-  }
-  return JSON.stringify(value);
-}

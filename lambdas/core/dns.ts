@@ -8,6 +8,7 @@ import {
 } from '@aws-sdk/client-route-53';
 import { AssumeRoleCommand, GetCallerIdentityCommand, type STSClient } from '@aws-sdk/client-sts';
 import { DeadlineExceededError, DnsRoleDeniedError, HostedZoneAmbiguousError, RequestConflictError, translateAwsError } from './errors';
+import { isWithinDomain } from './names';
 import { type Clock, isPastDeadline, nextPoll } from './poll';
 import type { DnsRole, Settings } from './settings';
 import { canonicalName, fqdn } from './status';
@@ -126,11 +127,7 @@ function labels(name: string): string[] {
 
 /** True when `zoneName` is `name` or a parent of it, compared label by label (never as a raw string suffix). */
 export function isWithinZone(name: string, zoneName: string): boolean {
-  const nameLabels = labels(name);
-  const zoneLabels = labels(zoneName);
-  if (zoneLabels.length > nameLabels.length) return false;
-  const offset = nameLabels.length - zoneLabels.length;
-  return zoneLabels.every((label, index) => label === nameLabels[offset + index]);
+  return isWithinDomain(canonicalName(name), canonicalName(zoneName));
 }
 
 /** Lists every public hosted zone of an account, page by page (Route 53 returns at most 100 a page). */

@@ -587,7 +587,7 @@ function checkAllowedSuffixes(domainName: string, sans: readonly string[], allow
 }
 
 /** JSON with object keys sorted at every level and undefined members left out: the hash input. */
-function canonicalJson(value: unknown): string {
+export function canonicalJson(value: unknown): string {
   if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
   if (typeof value === 'object' && value !== null) {
     const record = value as Record<string, unknown>;
