@@ -173,6 +173,12 @@ const FAILURE_ADVICE: Record<string, string> = {
 };
 
 function failureMessage(detail: CertificateDetail, names: readonly string[]): string {
+  if (detail.Status === 'REVOKED') {
+    return `certificate ${detail.CertificateArn} for ${names.join(', ')} is REVOKED (RevocationReason ${detail.RevocationReason ?? 'UNSPECIFIED'}): request a new certificate; certflow never reuses a revoked one.`;
+  }
+  if (detail.Status === 'EXPIRED' || detail.Status === 'INACTIVE') {
+    return `certificate ${detail.CertificateArn} for ${names.join(', ')} is ${detail.Status}: request again; certflow reuses only ISSUED or PENDING_VALIDATION certificates.`;
+  }
   const reason = detail.FailureReason ?? 'OTHER';
   const advice = FAILURE_ADVICE[reason] ?? FAILURE_ADVICE.OTHER;
   return `ACM ended certificate ${detail.CertificateArn} for ${names.join(', ')} as ${detail.Status} (FailureReason ${reason}): ${advice}.`;

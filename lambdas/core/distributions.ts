@@ -125,8 +125,14 @@ export async function createDistribution(deps: Pick<DistributionDeps, 'cloudfron
   const stored = await deps.store.getRequest(request.requestId);
   try {
     if (stored?.distributionId) {
-      const existing = await deps.cloudfront.send(new GetDistributionCommand({ Id: stored.distributionId }));
-      if (existing.Distribution?.DistributionConfig?.CallerReference === callerReferenceOf(request.requestId)) {
+      const existing = await deps.cloudfront
+        .send(new GetDistributionCommand({ Id: stored.distributionId }))
+        // Deleted by someone since: create it again below.
+        .catch((error: unknown) => {
+          if (error instanceof Error && error.name === 'NoSuchDistribution') return undefined;
+          throw error;
+        });
+      if (existing?.Distribution?.DistributionConfig?.CallerReference === callerReferenceOf(request.requestId)) {
         return statusOfSummary(existing.Distribution);
       }
     }

@@ -171,7 +171,7 @@ export function translateAwsError(error: unknown, what: string): unknown {
   if (isTransientAwsError(error) && !(error instanceof TransientAwsError)) {
     const name = error instanceof Error ? error.name : 'Error';
     const message = error instanceof Error ? error.message : String(error);
-    return new TransientAwsError(`${what}: ${name}: ${message}. certflow retries this with backoff.`, { cause: error });
+    return new TransientAwsError(`${what}: ${name}: ${message}`, { cause: error });
   }
   return error;
 }

@@ -41,7 +41,7 @@ export function statusErrorOf(error: CaughtError): StatusError {
   const message = messageOfCause(error.Cause);
   const code = CODE_BY_NAME[error.Error];
   if (code === ERROR_CODES.transientAws) {
-    return { code, message: `AWS kept failing after several retries: ${message} Try again later.` };
+    return { code, message: `AWS kept failing after several retries with backoff (${message}). Start the request again later; it resumes without duplicating anything.` };
   }
   if (code) return { code, message };
   if (error.Error === 'States.Timeout') {

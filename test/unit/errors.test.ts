@@ -130,7 +130,7 @@ describe('translateAwsError', () => {
     expect(error.message).toContain('ListCertificates in us-east-1');
     expect(error.message).toContain('ThrottlingException');
     expect(error.message).toContain('Rate exceeded');
-    expect(error.message).toMatch(/retr/i);
+    expect(error.message).toBe('ListCertificates in us-east-1: ThrottlingException: Rate exceeded');
     expect(error.cause).toBe(cause);
   });
 

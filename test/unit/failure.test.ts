@@ -39,7 +39,7 @@ describe('statusErrorOf', () => {
     const result = statusErrorOf({ Error: ERROR_NAMES.transientAws, Cause: lambdaCause(ERROR_NAMES.transientAws, 'ListHostedZones: Throttling: Rate exceeded.') });
     expect(result.code).toBe(ERROR_CODES.transientAws);
     expect(result.message).toContain('ListHostedZones: Throttling: Rate exceeded.');
-    expect(result.message).toMatch(/try again later/i);
+    expect(result.message).toMatch(/start the request again later/i);
   });
 
   it('takes a plain-text cause as the message', () => {
