@@ -5,7 +5,9 @@ import { CertflowError } from '../lambdas/core/errors';
 import { describeAwsError } from './cli/aws-errors';
 import { type Deployment, findDeployment } from './cli/deployment';
 import { type CliIo, cliConfig, environmentAws, environmentRegion, LOCAL_TABLE_NAME, requestLocally } from './cli/local-command';
-import { listRequests, RequestRejectedError, sfnOf, showStatus, startRemote, storeOf, waitForRequest } from './cli/remote-command';
+import { apiSource, makeApiClient } from './cli/api-client';
+import { listRequests, RequestRejectedError, sfnOf, showStatus, startRemote, type StatusSource, storeOf, storeSource, waitForRequest } from './cli/remote-command';
+import type { SubmitResult } from '../lambdas/core/api';
 import { buildRequest, type RequestFlags, UsageError } from './cli/request-input';
 
 const collect = (value: string, previous: string[] = []) => [...previous, value];
@@ -20,6 +22,7 @@ interface CommonFlags {
   readonly stack?: string;
   readonly stateMachineArn?: string;
   readonly table?: string;
+  readonly api?: string;
 }
 
 async function deploymentOf(flags: CommonFlags, io: CliIo): Promise<{ deployment: Deployment; aws: ReturnType<typeof environmentAws> & { region: string } }> {
@@ -29,6 +32,16 @@ async function deploymentOf(flags: CommonFlags, io: CliIo): Promise<{ deployment
   if (flags.local) return { deployment: { tableName: LOCAL_TABLE_NAME, region }, aws };
   const deployment = await findDeployment({ stack: flags.stack ?? config.stackName, stateMachineArn: flags.stateMachineArn, table: flags.table }, aws);
   return { deployment, aws };
+}
+
+/** Where status records come from: the REST API with --api, else the deployment's (or the local run's) table. */
+async function statusSourceOf(flags: CommonFlags, io: CliIo): Promise<StatusSource> {
+  if (flags.api) {
+    const region = environmentRegion(io.env, cliConfig(flags.config));
+    return apiSource(makeApiClient({ url: flags.api, region }));
+  }
+  const { deployment, aws } = await deploymentOf(flags, io);
+  return storeSource(storeOf(deployment, aws));
 }
 
 /** Builds the `certflow` program; `io` is where it writes and what environment it reads. */
@@ -54,6 +67,7 @@ AWS_REGION, and AWS_ENDPOINT_URL for an emulator (for example moto: pip install 
       .option('--stack <name>', 'workflow stack to read the deployment from (default: the config\'s stackName, else Certflow)')
       .option('--state-machine-arn <arn>', 'the state machine, instead of reading the stack')
       .option('--table <name>', 'the request table, instead of reading the stack')
+      .option('--api <url>', 'use the REST API (the stack\'s ApiUrl output) with SigV4, instead of the table and StartExecution')
       .option('--json', 'print the status record (SPEC section 5) as JSON on stdout');
 
   deploymentOptions(
@@ -79,30 +93,36 @@ AWS_REGION, and AWS_ENDPOINT_URL for an emulator (for example moto: pip install 
       );
       return;
     }
-    const { deployment, aws } = await deploymentOf(flags, io);
-    const config = cliConfig(flags.config, (flags.dnsRole as string[] | undefined) ?? []);
-    const settings = settingsFor(config, { tableName: deployment.tableName, defaultRegion: aws.region });
-    const started = await startRemote(request, deployment, { settings, aws });
+    let started: SubmitResult;
+    if (flags.api) {
+      started = await makeApiClient({ url: flags.api, region: environmentRegion(io.env, cliConfig(flags.config)) }).submit(request);
+    } else {
+      const { deployment, aws } = await deploymentOf(flags, io);
+      const config = cliConfig(flags.config, (flags.dnsRole as string[] | undefined) ?? []);
+      const settings = settingsFor(config, { tableName: deployment.tableName, defaultRegion: aws.region });
+      started = await startRemote(request, deployment, { settings, aws });
+    }
     io.stderr(`request ${started.requestId} is ${started.status.state}; execution ${started.executionArn ?? 'none (already done)'}`);
     if (!flags.wait) {
       if (flags.json) io.stdout(JSON.stringify(started.status, null, 2));
       return;
     }
-    const sfn = sfnOf(aws);
-    setExitCode(await waitForRequest(storeOf(deployment, aws), started.requestId, { json: Boolean(flags.json), sfn, ...(started.executionArn ? { executionArn: started.executionArn } : {}) }, io));
+    const source = await statusSourceOf(flags, io);
+    const sfn = flags.api ? undefined : sfnOf({ ...environmentAws(io.env, environmentRegion(io.env)), region: environmentRegion(io.env) });
+    setExitCode(
+      await waitForRequest(source, started.requestId, { json: Boolean(flags.json), ...(sfn ? { sfn } : {}), ...(started.executionArn ? { executionArn: started.executionArn } : {}) }, io),
+    );
   });
 
   deploymentOptions(program.command('status').description('show a request\'s status record, with the DNS records someone must still create').argument('<requestId>')).action(
     async (requestId: string, flags: CommonFlags) => {
-      const { deployment, aws } = await deploymentOf(flags, io);
-      setExitCode(await showStatus(storeOf(deployment, aws), requestId, Boolean(flags.json), io));
+      setExitCode(await showStatus(await statusSourceOf(flags, io), requestId, Boolean(flags.json), io));
     },
   );
 
   deploymentOptions(program.command('list').description('list the requests that cover a name, newest first').requiredOption('--domain <name>', 'a certificate name')).action(
     async (flags: CommonFlags & { domain: string }) => {
-      const { deployment, aws } = await deploymentOf(flags, io);
-      setExitCode(await listRequests(storeOf(deployment, aws), flags.domain, Boolean(flags.json), io));
+      setExitCode(await listRequests(await statusSourceOf(flags, io), flags.domain, Boolean(flags.json), io));
     },
   );
 
@@ -114,8 +134,8 @@ AWS_REGION, and AWS_ENDPOINT_URL for an emulator (for example moto: pip install 
       .option('--timeout <seconds>', 'give up waiting (the request goes on) after this long', (v) => Number.parseInt(v, 10))
       .option('--interval <seconds>', 'seconds between checks', (v) => Number.parseInt(v, 10), 5),
   ).action(async (requestId: string, flags: CommonFlags & { timeout?: number; interval: number }) => {
-    const { deployment, aws } = await deploymentOf(flags, io);
-    setExitCode(await waitForRequest(storeOf(deployment, aws), requestId, { json: Boolean(flags.json), timeoutSeconds: flags.timeout, intervalMs: flags.interval * 1000 }, io));
+    const source = await statusSourceOf(flags, io);
+    setExitCode(await waitForRequest(source, requestId, { json: Boolean(flags.json), timeoutSeconds: flags.timeout, intervalMs: flags.interval * 1000 }, io));
   });
 
   return program;

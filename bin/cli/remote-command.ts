@@ -4,7 +4,7 @@ import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { AwsClientOptions } from '../../lambdas/core/deps';
 import { type ApiErrorBody, makeApi, makeApiDeps, type SubmitResult } from '../../lambdas/core/api';
 import type { Settings } from '../../lambdas/core/settings';
-import { makeRequestStore, type RequestStore, type StoredRequest } from '../../lambdas/core/store';
+import { makeRequestStore, type RequestStore } from '../../lambdas/core/store';
 import type { StatusRecord } from '../../lambdas/core/types';
 import type { Deployment } from './deployment';
 import type { CliIo } from './local-command';
@@ -13,6 +13,21 @@ import { describeRecord, formatDuration, renderStatus } from './render';
 import { UsageError } from './request-input';
 
 const TERMINAL_STATES = new Set(['ISSUED', 'DEPLOYED', 'FAILED']);
+
+/** Where the CLI reads status records: the request table, or the REST API. */
+export interface StatusSource {
+  getStatus(requestId: string): Promise<StatusRecord | undefined>;
+  /** Requests covering a name, newest first. */
+  list(domain: string): Promise<{ readonly status: StatusRecord; readonly createdAt: string }[]>;
+}
+
+/** Reads status records straight from a deployment's request table. */
+export function storeSource(store: RequestStore): StatusSource {
+  return {
+    getStatus: async (requestId) => (await store.getRequest(requestId))?.status,
+    list: (domain) => store.listByName(domain),
+  };
+}
 
 /** The request store of a deployment, for reading. */
 export function storeOf(deployment: Deployment, aws: AwsClientOptions): RequestStore {
@@ -23,20 +38,19 @@ export function storeOf(deployment: Deployment, aws: AwsClientOptions): RequestS
 }
 
 /** `certflow status <id>`. */
-export async function showStatus(store: RequestStore, requestId: string, json: boolean, io: CliIo): Promise<number> {
-  const stored = await store.getRequest(requestId);
-  if (!stored) {
+export async function showStatus(source: StatusSource, requestId: string, json: boolean, io: CliIo): Promise<number> {
+  const status = await source.getStatus(requestId);
+  if (!status) {
     io.stderr(`no request ${requestId} in this deployment (certflow list --domain NAME finds requests by name)`);
     return 1;
   }
-  if (json) io.stdout(JSON.stringify(stored.status, null, 2));
-  else io.stdout(renderStatus(stored.status));
+  io.stdout(json ? JSON.stringify(status, null, 2) : renderStatus(status));
   return 0;
 }
 
 /** `certflow list --domain NAME`. */
-export async function listRequests(store: RequestStore, domain: string, json: boolean, io: CliIo): Promise<number> {
-  const requests = await store.listByName(domain.trim().toLowerCase().replace(/\.$/, ''));
+export async function listRequests(source: StatusSource, domain: string, json: boolean, io: CliIo): Promise<number> {
+  const requests = await source.list(domain.trim().toLowerCase().replace(/\.$/, ''));
   if (json) {
     io.stdout(JSON.stringify(requests.map((r) => r.status), null, 2));
     return 0;
@@ -119,18 +133,17 @@ export interface WaitOptions {
  * what the workflow is waiting for) until the request ends, printing each
  * change with the elapsed time and the records still missing.
  */
-export async function waitForRequest(store: RequestStore, requestId: string, options: WaitOptions, io: CliIo): Promise<number> {
+export async function waitForRequest(source: StatusSource, requestId: string, options: WaitOptions, io: CliIo): Promise<number> {
   const started = Date.now();
   const deadline = started + (options.timeoutSeconds ?? 4 * 24 * 3600) * 1000;
   let last = '';
-  let stored: StoredRequest | undefined;
+  let status: StatusRecord | undefined;
   for (;;) {
-    stored = await store.getRequest(requestId);
-    if (!stored && !options.executionArn) {
+    status = await source.getStatus(requestId);
+    if (!status && !options.executionArn) {
       io.stderr(`no request ${requestId} in this deployment`);
       return 1;
     }
-    const status: StatusRecord | undefined = stored?.status;
     let line = status ? `${status.state}` : 'starting';
     if (status?.state === 'PENDING_VALIDATION') {
       const manual = status.validationRecords.filter((r) => r.manual);
@@ -151,7 +164,6 @@ export async function waitForRequest(store: RequestStore, requestId: string, opt
     }
     await new Promise((resolve) => setTimeout(resolve, options.intervalMs ?? 5000));
   }
-  const status = stored?.status;
   if (!status) return 1;
   io.stderr(renderStatus(status));
   if (status.error) io.stderr(`error ${status.error.code}: ${status.error.message}`);

@@ -1,5 +1,9 @@
 import { CreateStateMachineCommand, ListExecutionsCommand, SFNClient } from '@aws-sdk/client-sfn';
 import { main } from '../../bin/certflow';
+import { createHandler as createApiHandler } from '../../lambdas/api/handler';
+import { makeApiDeps } from '../../lambdas/core/api';
+import { withDefaults } from '../../lambdas/core/settings';
+import { startLocalApiGateway } from '../support/api-gateway';
 import type { CliIo } from '../../bin/cli/local-command';
 import type { StatusRecord } from '../../lambdas/core/types';
 import { freePort, type MotoServer, startMoto } from '../support/moto';
@@ -136,6 +140,48 @@ describe('certflow CLI', () => {
     expect(bad.code).toBe(1);
     expect(bad.stderr).toMatch(/^certflow: InvalidRequest: domainName: "\*\.\*\.example\.com": a wildcard is only allowed as the whole left-most label/);
     expect((await sfn.send(new ListExecutionsCommand({ stateMachineArn }))).executions).toHaveLength(1);
+  });
+
+  test('request, status and list through the REST API with SigV4 (--api)', async () => {
+    const aws = { endpoint: moto.endpoint, region: 'us-east-1', credentials: { accessKeyId: 'testing', secretAccessKey: 'testing' } };
+    const sfn = new SFNClient(aws);
+    const { stateMachineArn } = await sfn.send(
+      new CreateStateMachineCommand({
+        name: 'certflow-api-test',
+        roleArn: 'arn:aws:iam::123456789012:role/certflow-states',
+        definition: JSON.stringify({ StartAt: 'Done', States: { Done: { Type: 'Succeed' } } }),
+      }),
+    );
+    const settings = withDefaults({ tableName: 'certflow-requests', defaultRegion: 'us-east-1' });
+    const gateway = await startLocalApiGateway(createApiHandler(() => ({ ...makeApiDeps(settings, stateMachineArn!, aws), log: () => undefined })), aws.credentials, 'us-east-1');
+    try {
+      const submitted = await cli('request', 'api.example.net', '--api', gateway.url, '--json');
+      expect(submitted.code).toBe(0);
+      const status = JSON.parse(submitted.stdout) as StatusRecord;
+      expect(status).toMatchObject({ state: 'REQUESTED', domainName: 'api.example.net' });
+
+      const shown = await cli('status', status.requestId, '--api', gateway.url, '--json');
+      expect(JSON.parse(shown.stdout)).toEqual(status);
+      const listed = await cli('list', '--domain', 'api.example.net', '--api', gateway.url, '--json');
+      expect((JSON.parse(listed.stdout) as StatusRecord[]).map((s) => s.requestId)).toEqual([status.requestId]);
+      const unknown = await cli('status', '0'.repeat(32), '--api', gateway.url);
+      expect(unknown.code).toBe(1);
+
+      const bad = await cli('request', 'x_y.example.com', '--api', gateway.url);
+      expect(bad.code).toBe(1);
+      expect(bad.stderr).toMatch(/^certflow: InvalidRequest: domainName: "x_y\.example\.com"/);
+      expect(gateway.refused).toBe(0);
+
+      // A wrong secret is refused by the gateway, and the CLI says so in one line.
+      process.env.AWS_SECRET_ACCESS_KEY = 'wrong';
+      const refused = await cli('status', status.requestId, '--api', gateway.url);
+      expect(gateway.refused).toBe(1);
+      expect(refused.code).toBe(1);
+      expect(refused.stderr).toBe('certflow: AccessDenied: The request signature we calculated does not match the signature you provided.');
+    } finally {
+      process.env.AWS_SECRET_ACCESS_KEY = 'testing';
+      await gateway.close();
+    }
   });
 
   test('--help explains the commands and the exit statuses', async () => {
