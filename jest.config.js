@@ -10,4 +10,5 @@ module.exports = {
   testTimeout: 120000,
   // Workflow suites wait on the emulator more than they use the CPU; two workers halve the run on a 2-core machine.
   maxWorkers: 2,
+  reporters: ['default', '<rootDir>/test/support/summary-reporter.js'],
 };
