@@ -53,6 +53,8 @@ export class CertificateWorkflow extends Construct {
   readonly stateMachine: sfn.StateMachine;
   /** Where the state machine logs its executions. */
   readonly stateMachineLogGroup: logs.LogGroup;
+  /** JSON of the Lambda settings (`CERTFLOW_SETTINGS`), for other functions that validate requests as the steps do. */
+  readonly settingsJson: string;
 
   constructor(scope: Construct, id: string, props: CertificateWorkflowProps) {
     super(scope, id);
@@ -75,8 +77,9 @@ export class CertificateWorkflow extends Construct {
     this.eventBus = new events.EventBus(this, 'EventBus', { eventBusName: config.eventBusName });
 
     const settings = settingsFor(config, { tableName: this.table.tableName, defaultRegion: Aws.REGION });
+    this.settingsJson = stack.toJsonString(settings);
     this.functions = new WorkflowFunctions(this, 'Steps', {
-      settingsJson: stack.toJsonString(settings),
+      settingsJson: this.settingsJson,
       logRetention: props.functionLogRetention,
     });
     this.grantStepPermissions(config);

@@ -55,13 +55,68 @@ const SETTINGS_ENVIRONMENT_BUDGET_BYTES = LAMBDA_ENVIRONMENT_LIMIT_BYTES - 512;
 /** A {@link WaitPolicy} in which every field may be left to its default. */
 export type PartialWaitPolicies = { readonly [K in keyof WaitPolicies]?: Partial<WaitPolicy> };
 
-/** Optional notifications about certflow events (SPEC §6). */
+/**
+ * Where the webhook notifier reads the webhook URL (a Slack incoming webhook,
+ * or anything that accepts Slack's `{"text": "..."}`). Set exactly one field.
+ * The URL is a credential, so it never appears in the template or the
+ * function's environment: only the secret's ARN or the parameter's name does.
+ */
+export interface WebhookConfig {
+  /**
+   * Complete ARN (with the 6-character suffix Secrets Manager appends) of a
+   * secret whose string is the URL, or JSON `{"url": "..."}`. The notifier
+   * is granted `secretsmanager:GetSecretValue` on this secret only. A secret
+   * encrypted with a customer managed key also needs that key's policy to
+   * allow the notifier's role `kms:Decrypt`; the default `aws/secretsmanager`
+   * key needs nothing more.
+   * @default - no secret (then `ssmParameterName` is required)
+   */
+  readonly secretArn?: string;
+  /**
+   * Name of a SecureString parameter of this account and region holding the
+   * URL (or JSON `{"url": "..."}`), read with decryption. The notifier is
+   * granted `ssm:GetParameter` on this parameter only; as for the secret, a
+   * customer managed key (rather than `aws/ssm`) must allow it `kms:Decrypt`.
+   * @default - no parameter (then `secretArn` is required)
+   */
+  readonly ssmParameterName?: string;
+}
+
+/** Notifications about certflow events (SPEC §6). */
 export interface NotificationsConfig {
   /**
-   * Email addresses to subscribe to the workflow's events.
+   * Email addresses to subscribe to the notification topic. The topic is
+   * created whenever `notifications` is present, also with no addresses
+   * (subscribe AWS Chatbot or anything else to it later). Each address gets a
+   * confirmation email from SNS and receives nothing until it confirms.
    * @default - no email subscriptions
    */
   readonly emailAddresses?: readonly string[];
+  /**
+   * POST a short message to a webhook when a certificate is issued, a
+   * distribution is deployed, or a request fails.
+   * @default - no webhook
+   */
+  readonly webhook?: WebhookConfig;
+}
+
+/** The REST API (`POST /certificates`, `GET /certificates`, `GET /certificates/{id}`), IAM-authorized. */
+export interface ApiConfig {
+  /**
+   * Deploy the REST API.
+   * @default true
+   */
+  readonly enabled: boolean;
+  /**
+   * Create the role API Gateway needs to write the access logs, and set it in
+   * the API Gateway account settings of this account and region (one setting
+   * per account and region, shared by every REST API there; the role is kept
+   * when the stack is deleted, since other APIs may rely on it). Set false
+   * when the account already has one (set by a landing zone or another
+   * stack): a stage with access logging cannot be deployed without it.
+   * @default true
+   */
+  readonly cloudWatchRole: boolean;
 }
 
 /** The DNS-account stack: the role that the workflow assumes to write validation records (SPEC §4). */
@@ -144,8 +199,14 @@ export interface CertflowConfig {
    */
   readonly eventBusName: string;
   /**
-   * Who is told about events.
-   * @default - nobody
+   * The REST API.
+   * @default { enabled: true, cloudWatchRole: true }
+   */
+  readonly api: ApiConfig;
+  /**
+   * Who is told about events: an SNS topic (with optional email
+   * subscriptions) and an optional webhook.
+   * @default - no topic, no webhook
    */
   readonly notifications?: NotificationsConfig;
   /**
@@ -275,6 +336,10 @@ const ROLE_PREFIX = /^[\w+=,.@/-]{1,64}$/;
 const HOSTED_ZONE_ID = /^[A-Z0-9]{1,32}$/;
 const EVENT_BUS_NAME = /^[\w.-]{1,256}$/;
 const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
+// The complete ARN: the secret's name followed by the "-" and 6 characters Secrets Manager appends.
+const SECRET_ARN = /^arn:aws(-[a-z]+)*:secretsmanager:[a-z]{2}(-[a-z]+)+-\d{1,2}:\d{12}:secret:[\w/+=.@-]{1,512}-[A-Za-z0-9]{6}$/;
+// Letters, digits and _.- in one name or a /-separated path (SSM: at most 15 levels, 2048 characters).
+const SSM_PARAMETER_NAME = /^(?:[\w.-]+|(?:\/[\w.-]+){1,15})$/;
 const DNS_LABEL = /^(?!-)[a-z0-9-]{1,63}(?<!-)$/;
 
 const TOP_LEVEL_KEYS = [
@@ -286,6 +351,7 @@ const TOP_LEVEL_KEYS = [
   'pinnedZones',
   'waits',
   'eventBusName',
+  'api',
   'notifications',
   'dnsAccount',
 ] as const;
@@ -370,6 +436,7 @@ export function parseConfig(json: unknown, source = 'configuration'): CertflowCo
       ? DEFAULT_EVENT_BUS_NAME
       : c.string(root.eventBusName, 'eventBusName', EVENT_BUS_NAME, 'an event bus name (letters, digits, . _ -, at most 256)');
   if (eventBusName === 'default') c.fail('eventBusName', 'the stack creates its own bus and cannot create "default"; choose another name');
+  const api = parseApi(c, root.api);
   const notifications = parseNotifications(c, root.notifications);
   const dnsAccount = parseDnsAccount(c, root.dnsAccount, stackName);
 
@@ -381,7 +448,8 @@ export function parseConfig(json: unknown, source = 'configuration'): CertflowCo
     maxNamesPerCertificate === undefined ||
     pinnedZones === undefined ||
     waits === undefined ||
-    eventBusName === undefined
+    eventBusName === undefined ||
+    api === undefined
   ) {
     throw new ConfigError(source, c.problems);
   }
@@ -395,6 +463,7 @@ export function parseConfig(json: unknown, source = 'configuration'): CertflowCo
     pinnedZones,
     waits,
     eventBusName,
+    api,
     ...(notifications !== undefined && { notifications }),
     ...(dnsAccount !== undefined && { dnsAccount }),
   };
@@ -498,17 +567,72 @@ function parseWaits(c: Checker, value: unknown): PartialWaitPolicies | undefined
   return waits;
 }
 
+function parseApi(c: Checker, value: unknown): ApiConfig | undefined {
+  if (value === undefined) return { enabled: true, cloudWatchRole: true };
+  const obj = c.object(value, 'api', ['enabled', 'cloudWatchRole']);
+  if (!obj) return undefined;
+  const enabled = obj.enabled === undefined ? true : c.boolean(obj.enabled, 'api.enabled');
+  const cloudWatchRole = obj.cloudWatchRole === undefined ? true : c.boolean(obj.cloudWatchRole, 'api.cloudWatchRole');
+  if (enabled === undefined || cloudWatchRole === undefined) return undefined;
+  return { enabled, cloudWatchRole };
+}
+
 function parseNotifications(c: Checker, value: unknown): NotificationsConfig | undefined {
   if (value === undefined) return undefined;
-  const obj = c.object(value, 'notifications', ['emailAddresses']);
+  const obj = c.object(value, 'notifications', ['emailAddresses', 'webhook']);
   if (!obj) return undefined;
-  if (obj.emailAddresses === undefined) return {};
-  const items = c.array(obj.emailAddresses, 'notifications.emailAddresses');
-  if (!items) return undefined;
-  const emailAddresses = items
-    .map((item, i) => c.string(item, `notifications.emailAddresses[${i}]`, EMAIL, 'an email address'))
-    .filter((email): email is string => email !== undefined);
-  return { emailAddresses };
+  let emailAddresses: string[] | undefined;
+  if (obj.emailAddresses !== undefined) {
+    const items = c.array(obj.emailAddresses, 'notifications.emailAddresses');
+    if (!items) return undefined;
+    emailAddresses = [];
+    const seen = new Set<string>();
+    items.forEach((item, i) => {
+      const field = `notifications.emailAddresses[${i}]`;
+      const email = c.string(item, field, EMAIL, 'an email address');
+      if (email === undefined) return;
+      // SNS would send the same events twice (and CDK refuses two subscriptions of one address).
+      if (seen.has(email.toLowerCase())) c.fail(field, `${email} is listed twice`);
+      seen.add(email.toLowerCase());
+      emailAddresses?.push(email);
+    });
+  }
+  const webhook = obj.webhook === undefined ? undefined : parseWebhook(c, obj.webhook);
+  return {
+    ...(emailAddresses !== undefined && { emailAddresses }),
+    ...(webhook !== undefined && { webhook }),
+  };
+}
+
+function parseWebhook(c: Checker, value: unknown): WebhookConfig | undefined {
+  const field = 'notifications.webhook';
+  const obj = c.object(value, field, ['secretArn', 'ssmParameterName']);
+  if (!obj) return undefined;
+  if ((obj.secretArn === undefined) === (obj.ssmParameterName === undefined)) {
+    return c.fail(field, 'set exactly one of secretArn (a Secrets Manager secret) and ssmParameterName (an SSM SecureString parameter)');
+  }
+  if (obj.secretArn !== undefined) {
+    const secretArn = c.string(
+      obj.secretArn,
+      `${field}.secretArn`,
+      SECRET_ARN,
+      "a secret's complete ARN (arn:aws:secretsmanager:<region>:<account>:secret:<name>-<6 characters>, as `aws secretsmanager describe-secret` shows it)",
+    );
+    return secretArn === undefined ? undefined : { secretArn };
+  }
+  const ssmParameterName = c.string(
+    obj.ssmParameterName,
+    `${field}.ssmParameterName`,
+    SSM_PARAMETER_NAME,
+    'an SSM parameter name (name or /path/name of letters, digits and _.-; not an ARN)',
+  );
+  if (ssmParameterName === undefined) return undefined;
+  if (ssmParameterName.length > 2048) return c.fail(`${field}.ssmParameterName`, 'is longer than 2048 characters');
+  // SSM reserves these prefixes for AWS's own parameters.
+  if (/^\/?(aws|ssm)/i.test(ssmParameterName)) {
+    return c.fail(`${field}.ssmParameterName`, `"${ssmParameterName}" starts with "aws" or "ssm", which SSM reserves`);
+  }
+  return { ssmParameterName };
 }
 
 function parseDnsAccount(c: Checker, value: unknown, stackName: string | undefined): DnsAccountConfig | undefined {

@@ -13,6 +13,10 @@ export const WORKFLOW_STACK_OUTPUTS = {
   eventBusName: 'EventBusName',
   /** Name of the DynamoDB table of requests and status records. */
   tableName: 'TableName',
+  /** Base URL of the REST API's stage (`.../v1/`); only when `api.enabled`. */
+  apiUrl: 'ApiUrl',
+  /** ARN of the SNS topic of certflow events; only when `notifications` is configured. */
+  notificationTopicArn: 'NotificationTopicArn',
 } as const;
 
 /** Outputs of the DNS-account stack. */

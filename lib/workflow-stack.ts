@@ -1,5 +1,7 @@
-import { Annotations, CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
+import { CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
+import { CertificateApi } from './certificate-api';
+import { CertificateNotifications } from './certificate-notifications';
 import { CertificateWorkflow } from './certificate-workflow';
 import type { CertflowConfig } from './config';
 import { WORKFLOW_STACK_OUTPUTS } from './stack-outputs';
@@ -11,12 +13,18 @@ export interface WorkflowStackProps extends StackProps {
 }
 
 /**
- * The certflow workflow stack, deployed in the workflow account. Its outputs
- * (see {@link WORKFLOW_STACK_OUTPUTS}) are how the CLI finds the deployment.
+ * The certflow workflow stack, deployed in the workflow account: the
+ * workflow, the REST API (unless `api.enabled` is false) and the
+ * notifications (when configured). Its outputs (see
+ * {@link WORKFLOW_STACK_OUTPUTS}) are how the CLI finds the deployment.
  */
 export class WorkflowStack extends Stack {
   /** The workflow: table, event bus, functions and state machine. */
   readonly workflow: CertificateWorkflow;
+  /** The REST API, when enabled. */
+  readonly api?: CertificateApi;
+  /** The notification topic and webhook notifier, when configured. */
+  readonly notifications?: CertificateNotifications;
 
   constructor(scope: Construct, id: string, props: WorkflowStackProps) {
     super(scope, id, { description: 'certflow: DNS-validated ACM certificates and CloudFront distributions', ...props });
@@ -24,12 +32,21 @@ export class WorkflowStack extends Stack {
 
     this.workflow = new CertificateWorkflow(this, 'CertificateWorkflow', { config });
 
-    // Extension point for SPEC §6 notifications: subscribe targets to this.workflow.eventBus here.
-    if (config.notifications?.emailAddresses?.length) {
-      Annotations.of(this).addWarningV2(
-        'certflow:notificationsNotDeployed',
-        'notifications.emailAddresses is configured, but this version of the stack does not create the notification topic yet',
-      );
+    if (config.api.enabled) {
+      this.api = new CertificateApi(this, 'CertificateApi', {
+        stateMachine: this.workflow.stateMachine,
+        table: this.workflow.table,
+        settingsJson: this.workflow.settingsJson,
+        cloudWatchRole: config.api.cloudWatchRole,
+      });
+    }
+
+    if (config.notifications) {
+      this.notifications = new CertificateNotifications(this, 'Notifications', {
+        eventBus: this.workflow.eventBus,
+        ...(config.notifications.emailAddresses && { emailAddresses: config.notifications.emailAddresses }),
+        ...(config.notifications.webhook && { webhook: config.notifications.webhook }),
+      });
     }
 
     new CfnOutput(this, WORKFLOW_STACK_OUTPUTS.stateMachineArn, {
@@ -44,5 +61,17 @@ export class WorkflowStack extends Stack {
       description: 'DynamoDB table of requests and status records',
       value: this.workflow.table.tableName,
     });
+    if (this.api) {
+      new CfnOutput(this, WORKFLOW_STACK_OUTPUTS.apiUrl, {
+        description: 'Base URL of the REST API (IAM-authorized: sign requests with SigV4 for execute-api)',
+        value: this.api.url,
+      });
+    }
+    if (this.notifications) {
+      new CfnOutput(this, WORKFLOW_STACK_OUTPUTS.notificationTopicArn, {
+        description: 'SNS topic of every certflow event (subscribe email, AWS Chatbot, ...)',
+        value: this.notifications.topic.topicArn,
+      });
+    }
   }
 }

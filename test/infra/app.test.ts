@@ -47,9 +47,11 @@ it('synthesizes the workflow and DNS-account stacks, with the AwsSolutions check
   expect(report.pluginReports.flatMap((r) => r.violations ?? [])).toEqual([]);
 });
 
-it('bundles every step with the local esbuild: minified, source-mapped, AWS SDK included', () => {
+it('bundles every function with the local esbuild: minified, source-mapped, AWS SDK included', () => {
   const functions = Object.values(template(config.stackName).Resources).filter((r) => r.Type === 'AWS::Lambda::Function');
-  expect(functions).toHaveLength(STEPS.length);
+  // The steps, the API handler and the webhook notifier (the example configures both).
+  expect(config.api.enabled && config.notifications?.webhook !== undefined).toBe(true);
+  expect(functions).toHaveLength(STEPS.length + 2);
   const bundles = functions.map((fn) => join(outdir, `asset.${fn.Properties.Code!.S3Key.replace(/\.zip$/, '')}`, 'index.js'));
   // Summaries rather than the code itself, so that a failure does not print megabytes of bundle.
   const summaries = bundles.map((bundle) => {

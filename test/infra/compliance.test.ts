@@ -1,7 +1,8 @@
 /**
  * cdk-nag (AWS Solutions) and cfn-lint over every shape of deployment:
- * cross-account DNS with the DNS-account stack (alias records on), and
- * own-account DNS.
+ * cross-account DNS with the DNS-account stack (alias records on), the API
+ * and notifications with a webhook kept in Secrets Manager; and own-account
+ * DNS, the API without the account logging role, and a webhook kept in SSM.
  */
 import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -16,16 +17,35 @@ import {
   OWN_ACCOUNT_CONFIG,
   synthCertflow,
   type SynthesizedCertflow,
+  WEBHOOK_SECRET_ARN,
 } from '../support/synth';
 
 let deployments: Record<'crossAccount' | 'ownAccount', SynthesizedCertflow>;
 beforeAll(() => {
   deployments = {
-    crossAccount: synthCertflow({ ...CROSS_ACCOUNT_CONFIG, dnsAccount: { ...CROSS_ACCOUNT_CONFIG.dnsAccount, allowAliasRecords: true } }),
-    ownAccount: synthCertflow(OWN_ACCOUNT_CONFIG),
+    crossAccount: synthCertflow({
+      ...CROSS_ACCOUNT_CONFIG,
+      dnsAccount: { ...CROSS_ACCOUNT_CONFIG.dnsAccount, allowAliasRecords: true },
+      notifications: { emailAddresses: ['ops@example.com'], webhook: { secretArn: WEBHOOK_SECRET_ARN } },
+    }),
+    ownAccount: synthCertflow({
+      ...OWN_ACCOUNT_CONFIG,
+      api: { cloudWatchRole: false },
+      notifications: { webhook: { ssmParameterName: '/certflow/webhook' } },
+    }),
   };
 });
 const each = () => Object.entries(deployments);
+
+it('covers the optional constructs (API, topic, webhook notifier) in every deployment', () => {
+  for (const [, deployment] of each()) {
+    expect([deployment.workflowStack.api, deployment.workflowStack.notifications?.topic, deployment.workflowStack.notifications?.webhook]).toEqual([
+      expect.anything(),
+      expect.anything(),
+      expect.anything(),
+    ]);
+  }
+});
 
 describe('cdk-nag AwsSolutions', () => {
   it.each(['crossAccount', 'ownAccount'] as const)('has no unacknowledged error or warning (%s)', (name) => {

@@ -40,13 +40,94 @@ describe('parseConfig', () => {
       pinnedZones: {},
       waits: {},
       eventBusName: 'certflow',
+      api: { enabled: true, cloudWatchRole: true },
     });
   });
 
-  it('accepts the shipped example', () => {
+  it('accepts the shipped example, with the API and every kind of notification', () => {
     const config = loadConfig(join(REPO_ROOT, EXAMPLE_CONFIG_FILE));
     expect(config.dnsAccount).toMatchObject({ roleName: 'certflow-dns', workflowRolePrefix: 'Certflow-', allowAliasRecords: false });
     expect(config.dnsRoles[0]?.externalId).toBe(config.dnsAccount?.externalId);
+    expect(config.api).toEqual({ enabled: true, cloudWatchRole: true });
+    expect(config.notifications?.emailAddresses?.length).toBeGreaterThan(0);
+    expect(config.notifications?.webhook?.secretArn).toMatch(/^arn:aws:secretsmanager:/);
+  });
+
+  it('reads its own output unchanged (the CLI re-parses a parsed configuration)', () => {
+    const config = parseConfig({
+      api: { enabled: false },
+      notifications: { emailAddresses: ['ops@example.com'], webhook: { ssmParameterName: '/certflow/webhook' } },
+      dnsAccount: DNS_ACCOUNT,
+    });
+    expect(parseConfig(JSON.parse(JSON.stringify(config)))).toEqual(config);
+  });
+
+  describe('api', () => {
+    it('defaults each field to true and accepts false', () => {
+      expect(parseConfig({ api: {} }).api).toEqual({ enabled: true, cloudWatchRole: true });
+      expect(parseConfig({ api: { enabled: false } }).api).toEqual({ enabled: false, cloudWatchRole: true });
+      expect(parseConfig({ api: { cloudWatchRole: false } }).api).toEqual({ enabled: true, cloudWatchRole: false });
+    });
+
+    it('rejects non-booleans and unknown fields by path', () => {
+      expect(problemsOf({ api: { enabled: 'yes', cloudWatchRole: 1, apiKey: true } })).toEqual([
+        expect.stringMatching(/^api\.apiKey: unknown field/),
+        expect.stringMatching(/^api\.enabled: must be true or false/),
+        expect.stringMatching(/^api\.cloudWatchRole: must be true or false/),
+      ]);
+      expect(problemsOf({ api: true })).toEqual([expect.stringMatching(/^api: must be an object/)]);
+    });
+  });
+
+  describe('notifications', () => {
+    const SECRET_ARN = 'arn:aws:secretsmanager:eu-west-1:111111111111:secret:certflow/slack-AbC123';
+
+    it('keeps a topic-only configuration (no emails, no webhook)', () => {
+      expect(parseConfig({ notifications: {} }).notifications).toEqual({});
+      expect(parseConfig({ notifications: { emailAddresses: [] } }).notifications).toEqual({ emailAddresses: [] });
+    });
+
+    it('accepts a webhook kept in a secret or in an SSM parameter', () => {
+      expect(parseConfig({ notifications: { webhook: { secretArn: SECRET_ARN } } }).notifications).toEqual({ webhook: { secretArn: SECRET_ARN } });
+      for (const name of ['/certflow/slack-webhook', 'certflow-webhook', '/a.b/c_d-e']) {
+        expect(parseConfig({ notifications: { webhook: { ssmParameterName: name } } }).notifications?.webhook).toEqual({ ssmParameterName: name });
+      }
+    });
+
+    it('requires exactly one of secretArn and ssmParameterName', () => {
+      const exactlyOne = [expect.stringMatching(/^notifications\.webhook: set exactly one of secretArn .* and ssmParameterName/)];
+      expect(problemsOf({ notifications: { webhook: {} } })).toEqual(exactlyOne);
+      expect(problemsOf({ notifications: { webhook: { secretArn: SECRET_ARN, ssmParameterName: '/certflow/webhook' } } })).toEqual(exactlyOne);
+    });
+
+    it("wants the secret's complete ARN, the one IAM can be scoped to", () => {
+      for (const secretArn of [
+        'arn:aws:secretsmanager:eu-west-1:111111111111:secret:certflow/slack', // partial: no 6-character suffix
+        'certflow/slack-AbC123',
+        'arn:aws:ssm:eu-west-1:111111111111:parameter/certflow/slack-AbC123',
+      ]) {
+        expect(problemsOf({ notifications: { webhook: { secretArn } } })).toEqual([expect.stringMatching(/^notifications\.webhook\.secretArn: .*complete ARN/)]);
+      }
+    });
+
+    it('refuses SSM parameter names SSM would refuse, or an ARN', () => {
+      for (const ssmParameterName of ['certflow webhook', 'certflow/webhook', '/aws/certflow', 'ssm-webhook', 'arn:aws:ssm:eu-west-1:111111111111:parameter/x', '/a//b']) {
+        expect(problemsOf({ notifications: { webhook: { ssmParameterName } } })).toEqual([expect.stringMatching(/^notifications\.webhook\.ssmParameterName: /)]);
+      }
+    });
+
+    it('refuses an email address listed twice, whatever its case', () => {
+      expect(problemsOf({ notifications: { emailAddresses: ['ops@example.com', 'OPS@example.com'] } })).toEqual([
+        expect.stringMatching(/^notifications\.emailAddresses\[1\]: OPS@example\.com is listed twice/),
+      ]);
+    });
+
+    it('rejects unknown fields by path', () => {
+      expect(problemsOf({ notifications: { slack: {}, webhook: { url: 'https://hooks.slack.com/x', secretArn: SECRET_ARN } } })).toEqual([
+        expect.stringMatching(/^notifications\.slack: unknown field/),
+        expect.stringMatching(/^notifications\.webhook\.url: unknown field/),
+      ]);
+    });
   });
 
   it('normalizes domain suffixes, pinned zone names and zone ids', () => {

@@ -78,7 +78,8 @@ function allWorkflowStatements(): FlatStatement[] {
 describe('step functions', () => {
   it('creates one function per step, on the newest Node.js LTS, ARM64, traced', () => {
     expect(STEP_RUNTIME.name).toBe('nodejs24.x');
-    s.workflow.resourceCountIs('AWS::Lambda::Function', STEPS.length);
+    // The steps, and the API's handler (the API is on by default; no notifications are configured).
+    s.workflow.resourceCountIs('AWS::Lambda::Function', STEPS.length + 1);
     for (const step of STEPS) {
       expect(resources()[functionId(step.folder)]?.Properties).toMatchObject({
         Runtime: STEP_RUNTIME.name,
@@ -302,7 +303,10 @@ describe('event bus and outputs', () => {
 
   it('outputs what the CLI needs under stable keys', () => {
     const outputs = s.workflow.toJSON().Outputs as Record<string, { Value: unknown }>;
-    expect(Object.keys(outputs).sort()).toEqual(Object.values(WORKFLOW_STACK_OUTPUTS).sort());
+    // No notifications are configured: no topic, hence no NotificationTopicArn.
+    const expected = Object.values(WORKFLOW_STACK_OUTPUTS).filter((key) => key !== WORKFLOW_STACK_OUTPUTS.notificationTopicArn);
+    expect(Object.keys(outputs).sort()).toEqual(expected.sort());
+    s.workflow.resourceCountIs('AWS::SNS::Topic', 0);
     expect(outputs[WORKFLOW_STACK_OUTPUTS.stateMachineArn]?.Value).toEqual({ Ref: logicalId(workflow().stateMachine) });
     expect(outputs[WORKFLOW_STACK_OUTPUTS.eventBusName]?.Value).toEqual({ Ref: logicalId(workflow().eventBus) });
     expect(outputs[WORKFLOW_STACK_OUTPUTS.tableName]?.Value).toEqual({ Ref: logicalId(workflow().table) });

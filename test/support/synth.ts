@@ -174,6 +174,9 @@ export const CROSS_ACCOUNT_CONFIG = {
   },
 } as const;
 
+/** A secret (complete ARN) holding a webhook URL, for notification configurations. */
+export const WEBHOOK_SECRET_ARN = 'arn:aws:secretsmanager:eu-west-1:111111111111:secret:certflow/slack-webhook-AbC123';
+
 /** A deployment that writes records in its own account's zones (no DNS roles). */
 export const OWN_ACCOUNT_CONFIG = {
   stackName: 'CertflowSolo',
