@@ -5,12 +5,10 @@
  * DNS, the API without the account logging role, and a webhook kept in SSM.
  */
 import { spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { App, Stack, Validations } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type { IConstruct } from 'constructs';
-import { WORKFLOW_DEFINITION_FILE } from '../../lib/certificate-workflow';
 import {
   awsSolutionsFindings,
   CROSS_ACCOUNT_CONFIG,
@@ -72,26 +70,6 @@ describe('cdk-nag AwsSolutions', () => {
 });
 
 describe('cfn-lint', () => {
-  /**
-   * Known false positive: cfn-lint's Step Functions schema allows only
-   * Comment/Output on Succeed states, but the States Language allows
-   * InputPath and OutputPath there, and the workflow's terminal states use
-   * OutputPath to return the status record. Nothing else is tolerated.
-   */
-  function isKnownFalsePositive(finding: CfnLintFinding): boolean {
-    const path = finding.Location.Path;
-    const states = (JSON.parse(readFileSync(WORKFLOW_DEFINITION_FILE, 'utf8')) as { States: Record<string, { Type: string }> }).States;
-    const i = path.indexOf('DefinitionString');
-    return (
-      finding.Rule.Id === 'E3601' &&
-      i >= 0 &&
-      path[i + 1] === 'States' &&
-      states[String(path[i + 2])]?.Type === 'Succeed' &&
-      path[i + 3] === 'OutputPath' &&
-      path.length === i + 4
-    );
-  }
-
   it('passes on every synthesized template', () => {
     // The synthesized templates of both deployments, as written to the tests' temporary cloud
     // assemblies, linted in one run (cfn-lint's start-up dominates its run time).
@@ -105,10 +83,8 @@ describe('cfn-lint', () => {
     if (run.error) throw new Error(`cfn-lint could not be run (is it installed and on PATH?): ${run.error.message}`);
     expect(run.stderr).toBe('');
     const findings = JSON.parse(run.stdout || '[]') as CfnLintFinding[];
-    const unexpected = findings.filter((f) => !isKnownFalsePositive(f));
-    expect(unexpected.map((f) => `${f.Rule.Id} ${f.Filename} ${f.Location.Path.join('/')}: ${f.Message}`)).toEqual([]);
-    // Exit status 0 unless the only findings are the known false positives above.
-    if (findings.length === 0) expect(run.status).toBe(0);
+    expect(findings.map((f) => `${f.Rule.Id} ${f.Filename} ${f.Location.Path.join('/')}: ${f.Message}`)).toEqual([]);
+    expect(run.status).toBe(0);
   });
 });
 
