@@ -8,7 +8,8 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import { EVENT_BUS_SUBSTITUTION, STEPS } from '../lambdas/core/steps';
-import { mergeWaits, settingsFor, type CertflowConfig } from './config';
+import { mergeWaits } from '../lambdas/core/settings';
+import { settingsFor, type CertflowConfig } from './config';
 import { route53RecordStatements } from './route53-record-permissions';
 import { WorkflowFunctions } from './workflow-functions';
 

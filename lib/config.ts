@@ -13,6 +13,8 @@ import { isAbsolute, resolve } from 'node:path';
 import {
   DEFAULT_MAX_NAMES_PER_CERTIFICATE,
   DEFAULT_WAITS,
+  mergeWaits,
+  type PartialWaitPolicies,
   withDefaults,
   type DnsRole,
   type Settings,
@@ -51,9 +53,6 @@ export const MAX_STACK_NAME_FOR_ROLE_PREFIX = 25;
 const LAMBDA_ENVIRONMENT_LIMIT_BYTES = 4096;
 /** Room kept for the other variables and for the table name and region resolved at deploy time. */
 const SETTINGS_ENVIRONMENT_BUDGET_BYTES = LAMBDA_ENVIRONMENT_LIMIT_BYTES - 512;
-
-/** A {@link WaitPolicy} in which every field may be left to its default. */
-export type PartialWaitPolicies = { readonly [K in keyof WaitPolicies]?: Partial<WaitPolicy> };
 
 /**
  * Where the webhook notifier reads the webhook URL (a Slack incoming webhook,
@@ -312,15 +311,6 @@ export function settingsFor(config: CertflowConfig, facts: DeploymentFacts): Set
   });
 }
 
-/** The configured waits over {@link DEFAULT_WAITS}. */
-export function mergeWaits(waits: PartialWaitPolicies): WaitPolicies {
-  return {
-    validationRecords: { ...DEFAULT_WAITS.validationRecords, ...waits.validationRecords },
-    dnsChanges: { ...DEFAULT_WAITS.dnsChanges, ...waits.dnsChanges },
-    issuance: { ...DEFAULT_WAITS.issuance, ...waits.issuance },
-    distribution: { ...DEFAULT_WAITS.distribution, ...waits.distribution },
-  };
-}
 
 // ---------------------------------------------------------------------------
 // Validation

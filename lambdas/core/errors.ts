@@ -18,6 +18,7 @@ export const ERROR_NAMES = {
   requestConflict: 'RequestConflictError',
   transientAws: 'TransientAwsError',
   requestInProgress: 'RequestInProgressError',
+  webhookDelivery: 'WebhookDeliveryError',
 } as const;
 
 /** Stable error codes of the status record. */
@@ -33,6 +34,7 @@ export const ERROR_CODES = {
   requestConflict: 'RequestConflict',
   transientAws: 'AwsUnavailable',
   requestInProgress: 'RequestInProgress',
+  webhookDelivery: 'WebhookDeliveryFailed',
   internal: 'InternalError',
 } as const;
 
@@ -115,6 +117,24 @@ export class TransientAwsError extends CertflowError {
 export class RequestInProgressError extends CertflowError {
   override readonly name = ERROR_NAMES.requestInProgress;
   readonly code = ERROR_CODES.requestInProgress;
+}
+
+/**
+ * The chat webhook did not accept a notification: a non-2xx answer, a timeout
+ * or a network failure. Thrown so that the asynchronous invocation is retried
+ * (then the event goes to the dead-letter queue).
+ */
+export class WebhookDeliveryError extends CertflowError {
+  override readonly name = ERROR_NAMES.webhookDelivery;
+  readonly code = ERROR_CODES.webhookDelivery;
+  constructor(
+    message: string,
+    /** HTTP status, when the webhook answered. */
+    readonly status?: number,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
 }
 
 /** Error names (as AWS SDK v3 sets them) that mean "try again later". */

@@ -9,6 +9,7 @@
  */
 import { GetSecretValueCommand, type SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { GetParameterCommand, type SSMClient } from '@aws-sdk/client-ssm';
+import { WebhookDeliveryError } from './errors';
 import { SettingsError } from './settings';
 import { EVENT_DETAIL_TYPES } from './steps';
 import type { StatusRecord, ValidationRecord } from './types';
@@ -32,25 +33,6 @@ const MAX_LISTED_RECORDS = 10;
 const MAX_MESSAGE_CHARS = 3000;
 /** Characters of a failed response's body quoted in the error. */
 const MAX_QUOTED_BODY_CHARS = 200;
-
-/** Error name of a delivery that did not succeed; Lambda retries the invocation, then sends the event to the DLQ. */
-export const WEBHOOK_DELIVERY_ERROR_NAME = 'WebhookDeliveryError';
-
-/**
- * The webhook did not accept the message: a non-2xx answer, a timeout or a
- * network failure. Thrown so that the asynchronous invocation is retried.
- */
-export class WebhookDeliveryError extends Error {
-  override readonly name = WEBHOOK_DELIVERY_ERROR_NAME;
-  constructor(
-    message: string,
-    /** HTTP status, when the webhook answered. */
-    readonly status?: number,
-    options?: { cause?: unknown },
-  ) {
-    super(message, options);
-  }
-}
 
 /** The `detail` of every certflow event (SPEC §6). */
 export interface CertflowEventDetail {

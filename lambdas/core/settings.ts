@@ -90,8 +90,21 @@ export function settingsFromEnv(env: NodeJS.ProcessEnv = process.env): Settings 
   return withDefaults(parsed);
 }
 
+/** Wait policies with any field left out. */
+export type PartialWaitPolicies = { readonly [K in keyof WaitPolicies]?: Partial<WaitPolicy> };
+
+/** The given waits over {@link DEFAULT_WAITS}, field by field. */
+export function mergeWaits(waits: PartialWaitPolicies): WaitPolicies {
+  return {
+    validationRecords: { ...DEFAULT_WAITS.validationRecords, ...waits.validationRecords },
+    dnsChanges: { ...DEFAULT_WAITS.dnsChanges, ...waits.dnsChanges },
+    issuance: { ...DEFAULT_WAITS.issuance, ...waits.issuance },
+    distribution: { ...DEFAULT_WAITS.distribution, ...waits.distribution },
+  };
+}
+
 /** Fills every unset field of partial settings with its default. */
-export function withDefaults(partial: Partial<Settings>): Settings {
+export function withDefaults(partial: Omit<Partial<Settings>, 'waits'> & { readonly waits?: PartialWaitPolicies }): Settings {
   if (!partial.tableName) throw new SettingsError('settings.tableName is required');
   if (!partial.defaultRegion) throw new SettingsError('settings.defaultRegion is required');
   return {
@@ -100,12 +113,7 @@ export function withDefaults(partial: Partial<Settings>): Settings {
     allowedDomainSuffixes: partial.allowedDomainSuffixes ?? [],
     maxNamesPerCertificate: partial.maxNamesPerCertificate ?? DEFAULT_MAX_NAMES_PER_CERTIFICATE,
     pinnedZones: partial.pinnedZones ?? {},
-    waits: {
-      validationRecords: { ...DEFAULT_WAITS.validationRecords, ...partial.waits?.validationRecords },
-      dnsChanges: { ...DEFAULT_WAITS.dnsChanges, ...partial.waits?.dnsChanges },
-      issuance: { ...DEFAULT_WAITS.issuance, ...partial.waits?.issuance },
-      distribution: { ...DEFAULT_WAITS.distribution, ...partial.waits?.distribution },
-    },
+    waits: mergeWaits(partial.waits ?? {}),
     tableName: partial.tableName,
   };
 }

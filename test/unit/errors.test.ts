@@ -16,6 +16,7 @@ import {
   TransientAwsError,
   translateAwsError,
   ValidationTimedOutError,
+  WebhookDeliveryError,
 } from '../../lambdas/core/errors';
 import { awsError } from '../support/mocks';
 
@@ -32,6 +33,7 @@ const INSTANCES: Record<keyof typeof ERROR_NAMES, CertflowError> = {
   requestConflict: new RequestConflictError('x'),
   transientAws: new TransientAwsError('x'),
   requestInProgress: new RequestInProgressError('x'),
+  webhookDelivery: new WebhookDeliveryError('x', 502),
 };
 
 describe('the error hierarchy', () => {

@@ -10,14 +10,13 @@ import {
   makeWebhookNotifier,
   makeWebhookUrlReader,
   parseWebhookUrl,
-  WEBHOOK_DELIVERY_ERROR_NAME,
   WEBHOOK_PARAMETER_NAME_ENV,
   WEBHOOK_SECRET_ARN_ENV,
   WEBHOOK_TIMEOUT_MS,
-  WebhookDeliveryError,
   type WebhookPost,
   webhookUrlSourceFromEnv,
 } from '../../lambdas/core/notifications';
+import { ERROR_NAMES, WebhookDeliveryError } from '../../lambdas/core/errors';
 import { SettingsError } from '../../lambdas/core/settings';
 import { EVENT_DETAIL_TYPES } from '../../lambdas/core/steps';
 import type { StatusRecord, ValidationRecord } from '../../lambdas/core/types';
@@ -263,7 +262,7 @@ describe('makeWebhookNotifier', () => {
     const notifier = makeWebhookNotifier({ url, post: async () => ({ status: statusCode, body: 'no_service' }), log });
     const error = await notifier.notify(event(EVENT_DETAIL_TYPES.failed)).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(WebhookDeliveryError);
-    expect(error).toMatchObject({ name: WEBHOOK_DELIVERY_ERROR_NAME, status: statusCode });
+    expect(error).toMatchObject({ name: ERROR_NAMES.webhookDelivery, status: statusCode });
     expect((error as Error).message).toContain(`the webhook at hooks.slack.com answered ${statusCode}: "no_service"`);
     expect((error as Error).message).not.toContain('XXXXSECRETXXXX');
     expect(JSON.stringify(log.mock.calls)).not.toContain('XXXXSECRETXXXX');
