@@ -6,7 +6,17 @@ import { describeAwsError } from './cli/aws-errors';
 import { type Deployment, findDeployment } from './cli/deployment';
 import { type CliIo, cliConfig, environmentAws, environmentRegion, LOCAL_TABLE_NAME, requestLocally } from './cli/local-command';
 import { apiSource, makeApiClient } from './cli/api-client';
-import { listRequests, RequestRejectedError, sfnOf, showStatus, startRemote, type StatusSource, storeOf, storeSource, waitForRequest } from './cli/remote-command';
+import {
+  listRequests,
+  RequestRejectedError,
+  sfnOf,
+  showStatus,
+  startRemote,
+  type StatusSource,
+  storeOf,
+  storeSource,
+  waitForRequest,
+} from './cli/remote-command';
 import type { SubmitResult } from '../lambdas/core/api';
 import { buildRequest, type RequestFlags, UsageError } from './cli/request-input';
 
@@ -63,11 +73,11 @@ AWS_REGION, and AWS_ENDPOINT_URL for an emulator (for example moto: pip install 
   const deploymentOptions = (command: Command) =>
     command
       .option('--config <file>', 'deployment configuration (certflow.config.json): DNS roles, default region, deadlines, allowed suffixes')
-      .option('--local', 'use the local run\'s table at AWS_ENDPOINT_URL instead of a deployed stack')
-      .option('--stack <name>', 'workflow stack to read the deployment from (default: the config\'s stackName, else Certflow)')
+      .option('--local', "use the local run's table at AWS_ENDPOINT_URL instead of a deployed stack")
+      .option('--stack <name>', "workflow stack to read the deployment from (default: the config's stackName, else Certflow)")
       .option('--state-machine-arn <arn>', 'the state machine, instead of reading the stack')
       .option('--table <name>', 'the request table, instead of reading the stack')
-      .option('--api <url>', 'use the REST API (the stack\'s ApiUrl output) with SigV4, instead of the table and StartExecution')
+      .option('--api <url>', "use the REST API (the stack's ApiUrl output) with SigV4, instead of the table and StartExecution")
       .option('--json', 'print the status record (SPEC section 5) as JSON on stdout');
 
   deploymentOptions(
@@ -76,7 +86,7 @@ AWS_REGION, and AWS_ENDPOINT_URL for an emulator (for example moto: pip install 
       .description('request (or reuse) a certificate for a name and its SANs, optionally with a CloudFront distribution')
       .argument('[domainName]', 'primary name of the certificate (or give it in --input)')
       .option('--san <name>', 'subject alternative name; repeat for more (wildcards: *.example.com)', collect)
-      .option('--region <region>', 'certificate region (default: the deployment\'s; us-east-1 with a distribution)')
+      .option('--region <region>', "certificate region (default: the deployment's; us-east-1 with a distribution)")
       .option('--origin <host>', 'create a CloudFront distribution in front of this origin once the certificate is issued')
       .option('--origin-path <path>', 'path prefix on the origin (with --origin)')
       .option('--alias-records', 'also UPSERT A/AAAA alias records to the distribution (with --origin)')
@@ -89,7 +99,11 @@ AWS_REGION, and AWS_ENDPOINT_URL for an emulator (for example moto: pip install 
     const request = buildRequest(domainName, flags as RequestFlags);
     if (flags.local) {
       setExitCode(
-        await requestLocally(request, { config: flags.config, dnsRole: flags.dnsRole as string[] | undefined, json: flags.json, pollMs: flags.pollMs as number | undefined }, io),
+        await requestLocally(
+          request,
+          { config: flags.config, dnsRole: flags.dnsRole as string[] | undefined, json: flags.json, pollMs: flags.pollMs as number | undefined },
+          io,
+        ),
       );
       return;
     }
@@ -110,21 +124,26 @@ AWS_REGION, and AWS_ENDPOINT_URL for an emulator (for example moto: pip install 
     const source = await statusSourceOf(flags, io);
     const sfn = flags.api ? undefined : sfnOf({ ...environmentAws(io.env, environmentRegion(io.env)), region: environmentRegion(io.env) });
     setExitCode(
-      await waitForRequest(source, started.requestId, { json: Boolean(flags.json), ...(sfn ? { sfn } : {}), ...(started.executionArn ? { executionArn: started.executionArn } : {}) }, io),
+      await waitForRequest(
+        source,
+        started.requestId,
+        { json: Boolean(flags.json), ...(sfn ? { sfn } : {}), ...(started.executionArn ? { executionArn: started.executionArn } : {}) },
+        io,
+      ),
     );
   });
 
-  deploymentOptions(program.command('status').description('show a request\'s status record, with the DNS records someone must still create').argument('<requestId>')).action(
-    async (requestId: string, flags: CommonFlags) => {
-      setExitCode(await showStatus(await statusSourceOf(flags, io), requestId, Boolean(flags.json), io));
-    },
-  );
+  deploymentOptions(
+    program.command('status').description("show a request's status record, with the DNS records someone must still create").argument('<requestId>'),
+  ).action(async (requestId: string, flags: CommonFlags) => {
+    setExitCode(await showStatus(await statusSourceOf(flags, io), requestId, Boolean(flags.json), io));
+  });
 
-  deploymentOptions(program.command('list').description('list the requests that cover a name, newest first').requiredOption('--domain <name>', 'a certificate name')).action(
-    async (flags: CommonFlags & { domain: string }) => {
-      setExitCode(await listRequests(await statusSourceOf(flags, io), flags.domain, Boolean(flags.json), io));
-    },
-  );
+  deploymentOptions(
+    program.command('list').description('list the requests that cover a name, newest first').requiredOption('--domain <name>', 'a certificate name'),
+  ).action(async (flags: CommonFlags & { domain: string }) => {
+    setExitCode(await listRequests(await statusSourceOf(flags, io), flags.domain, Boolean(flags.json), io));
+  });
 
   deploymentOptions(
     program

@@ -16,13 +16,7 @@ import { CertflowFunction } from './certflow-function';
  * TransactWriteCommand (authorized as the Put/Update of its items) in
  * lambdas/core/store.ts. No Scan, no batch operations, no stream reads.
  */
-export const API_TABLE_ACTIONS = [
-  'dynamodb:GetItem',
-  'dynamodb:Query',
-  'dynamodb:PutItem',
-  'dynamodb:UpdateItem',
-  'dynamodb:DeleteItem',
-] as const;
+export const API_TABLE_ACTIONS = ['dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem'] as const;
 
 /** Properties of {@link CertificateApi}. */
 export interface CertificateApiProps {

@@ -246,12 +246,7 @@ export class CertificateWorkflow extends Construct {
         sid: 'CreateDistributions',
         // The CreateDistributionWithTags API is authorized as CreateDistribution plus TagResource;
         // there is no IAM action of its own.
-        actions: [
-          'cloudfront:CreateDistribution',
-          'cloudfront:TagResource',
-          'cloudfront:GetDistribution',
-          'cloudfront:GetDistributionConfig',
-        ],
+        actions: ['cloudfront:CreateDistribution', 'cloudfront:TagResource', 'cloudfront:GetDistribution', 'cloudfront:GetDistributionConfig'],
         resources: [distributionArns],
       }),
     );

@@ -311,7 +311,6 @@ export function settingsFor(config: CertflowConfig, facts: DeploymentFacts): Set
   });
 }
 
-
 // ---------------------------------------------------------------------------
 // Validation
 
@@ -416,9 +415,7 @@ export function parseConfig(json: unknown, source = 'configuration'): CertflowCo
   const dnsRoles = parseDnsRoles(c, root.dnsRoles);
   const allowedDomainSuffixes = parseSuffixes(c, root.allowedDomainSuffixes);
   const maxNamesPerCertificate =
-    root.maxNamesPerCertificate === undefined
-      ? DEFAULT_MAX_NAMES_PER_CERTIFICATE
-      : c.integer(root.maxNamesPerCertificate, 'maxNamesPerCertificate', 1, 100);
+    root.maxNamesPerCertificate === undefined ? DEFAULT_MAX_NAMES_PER_CERTIFICATE : c.integer(root.maxNamesPerCertificate, 'maxNamesPerCertificate', 1, 100);
   const pinnedZones = parsePinnedZones(c, root.pinnedZones);
   const waits = parseWaits(c, root.waits);
   const eventBusName =
@@ -473,7 +470,12 @@ function parseDnsRoles(c: Checker, value: unknown): DnsRole[] | undefined {
     const obj = c.object(item, field, ['roleArn', 'externalId']);
     if (!obj) return;
     const roleArn = c.string(obj.roleArn, `${field}.roleArn`, ROLE_ARN, 'an IAM role ARN (arn:aws:iam::<account>:role/<name>)');
-    const externalId = c.optionalString(obj.externalId, `${field}.externalId`, EXTERNAL_ID, 'an external id (2-1224 characters of letters, digits and +=,.@:/-)');
+    const externalId = c.optionalString(
+      obj.externalId,
+      `${field}.externalId`,
+      EXTERNAL_ID,
+      'an external id (2-1224 characters of letters, digits and +=,.@:/-)',
+    );
     if (roleArn === undefined) return;
     if (seen.has(roleArn)) c.fail(`${field}.roleArn`, `${roleArn} is listed twice`);
     seen.add(roleArn);
@@ -641,16 +643,21 @@ function parseDnsAccount(c: Checker, value: unknown, stackName: string | undefin
   let hostedZoneIds: string[] | undefined;
   if (zoneItems) {
     if (zoneItems.length === 0) c.fail(`${field}.hostedZoneIds`, 'must list at least one hosted zone the role may write to');
-    hostedZoneIds = [
-      ...new Set(zoneItems.map((z, i) => parseZoneId(c, z, `${field}.hostedZoneIds[${i}]`)).filter((z): z is string => z !== undefined)),
-    ];
+    hostedZoneIds = [...new Set(zoneItems.map((z, i) => parseZoneId(c, z, `${field}.hostedZoneIds[${i}]`)).filter((z): z is string => z !== undefined))];
   }
   const allowAliasRecords = obj.allowAliasRecords === undefined ? false : c.boolean(obj.allowAliasRecords, `${field}.allowAliasRecords`);
   const roleName =
-    obj.roleName === undefined ? DEFAULT_DNS_ROLE_NAME : c.string(obj.roleName, `${field}.roleName`, ROLE_NAME, 'an IAM role name (at most 64 of letters, digits and +=,.@_-)');
+    obj.roleName === undefined
+      ? DEFAULT_DNS_ROLE_NAME
+      : c.string(obj.roleName, `${field}.roleName`, ROLE_NAME, 'an IAM role name (at most 64 of letters, digits and +=,.@_-)');
   let workflowRolePrefix: string | undefined;
   if (obj.workflowRolePrefix !== undefined) {
-    workflowRolePrefix = c.string(obj.workflowRolePrefix, `${field}.workflowRolePrefix`, ROLE_PREFIX, 'a role-name prefix (letters, digits and +=,.@_/-; no wildcards)');
+    workflowRolePrefix = c.string(
+      obj.workflowRolePrefix,
+      `${field}.workflowRolePrefix`,
+      ROLE_PREFIX,
+      'a role-name prefix (letters, digits and +=,.@_/-; no wildcards)',
+    );
   } else if (stackName !== undefined) {
     if (stackName.length > MAX_STACK_NAME_FOR_ROLE_PREFIX) {
       c.fail(

@@ -57,8 +57,10 @@ async function workflowFigures(harness: Harness): Promise<void> {
 }
 
 async function detectionFigures(harness: Harness): Promise<void> {
-  say('\n## Issuance to detection, default poll policy (issuance: first wait ' +
-    `${DEFAULT_WAITS.issuance.initialSeconds}s, doubling, cap ${DEFAULT_WAITS.issuance.maxSeconds}s), simulated clock`);
+  say(
+    '\n## Issuance to detection, default poll policy (issuance: first wait ' +
+      `${DEFAULT_WAITS.issuance.initialSeconds}s, doubling, cap ${DEFAULT_WAITS.issuance.maxSeconds}s), simulated clock`,
+  );
   say('certificate issued after | detected after | delay | history events');
   say('--- | --- | --- | ---');
   for (const issueAfterSeconds of [30, 180, 1200, 3 * 3600, 24 * 3600, 71 * 3600]) {
@@ -96,7 +98,10 @@ function bundleFigures(): void {
     say(`${step.folder} | ${(bytes / 1024).toFixed(0)} KiB | ${initMs.toFixed(1)} ms`);
   }
   // Not an exported subpath of aws-cdk-lib, so found on disk.
-  const peer = join(dirname(require.resolve('aws-cdk-lib/package.json')), 'custom-resource-handlers/dist/aws-certificatemanager/dns-validated-certificate-handler/index.js');
+  const peer = join(
+    dirname(require.resolve('aws-cdk-lib/package.json')),
+    'custom-resource-handlers/dist/aws-certificatemanager/dns-validated-certificate-handler/index.js',
+  );
   const { bytes, initMs } = measureBundle(peer, dir, 'cdk-dns-validated-certificate');
   say(`peer: aws-cdk-lib DnsValidatedCertificate handler | ${(bytes / 1024).toFixed(0)} KiB | ${initMs.toFixed(1)} ms`);
 }

@@ -104,7 +104,9 @@ async function main(): Promise<void> {
     const cloudfront = new CloudFrontClient(aws);
     const distributions = await cloudfront.send(new ListDistributionsCommand({}));
     for (const d of distributions.DistributionList?.Items ?? []) say(`distribution ${d.Id} ${d.DomainName} ${d.Status} (${d.Comment})`);
-    say(`=> ${certificates.CertificateSummaryList?.length ?? 0} certificate(s), ${distributions.DistributionList?.Items?.length ?? 0} distribution(s) after two runs`);
+    say(
+      `=> ${certificates.CertificateSummaryList?.length ?? 0} certificate(s), ${distributions.DistributionList?.Items?.length ?? 0} distribution(s) after two runs`,
+    );
 
     heading('events received by the subscribed queue');
     const received: string[] = [];

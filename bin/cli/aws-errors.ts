@@ -11,7 +11,8 @@ export function describeAwsError(error: unknown, context: { readonly endpoint?: 
     return 'no AWS credentials found: set AWS_PROFILE, or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (for a local emulator any non-empty values do)';
   }
   if (/Region is missing/i.test(message)) return 'no AWS region set: export AWS_REGION (for example AWS_REGION=us-east-1)';
-  if (name === 'ExpiredToken' || name === 'ExpiredTokenException') return 'your AWS session has expired: log in again (aws sso login, or refresh the credentials)';
+  if (name === 'ExpiredToken' || name === 'ExpiredTokenException')
+    return 'your AWS session has expired: log in again (aws sso login, or refresh the credentials)';
   if (name === 'InvalidClientTokenId' || name === 'UnrecognizedClientException' || name === 'InvalidSignatureException') {
     return `AWS did not accept these credentials (${name}): check AWS_PROFILE / AWS_ACCESS_KEY_ID and the region${context.region ? ` (${context.region})` : ''}`;
   }

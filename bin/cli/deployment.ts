@@ -29,7 +29,9 @@ export async function findDeployment(flags: DeploymentFlags, aws: AwsClientOptio
   const tableName = flags.table ?? outputs.get(WORKFLOW_STACK_OUTPUTS.tableName);
   const stateMachineArn = flags.stateMachineArn ?? outputs.get(WORKFLOW_STACK_OUTPUTS.stateMachineArn);
   if (!tableName) {
-    throw new UsageError(`stack ${flags.stack} in ${aws.region} has no ${WORKFLOW_STACK_OUTPUTS.tableName} output: is it a certflow workflow stack? Name it with --stack, or pass --table`);
+    throw new UsageError(
+      `stack ${flags.stack} in ${aws.region} has no ${WORKFLOW_STACK_OUTPUTS.tableName} output: is it a certflow workflow stack? Name it with --stack, or pass --table`,
+    );
   }
   return { tableName, region: aws.region, ...(stateMachineArn ? { stateMachineArn } : {}) };
 }

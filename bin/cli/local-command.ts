@@ -55,7 +55,9 @@ function progressPrinter(io: CliIo, clock: SimulatedClock, started: number): (ev
       return;
     }
     if (event.type === 'Wait' && event.waitingFor) {
-      io.stderr(`${stamp()} waiting ${formatDuration(event.waitSeconds ?? 0)} (simulated; ${formatDuration(clock.simulatedSeconds)} so far) for ${event.waitingFor}`);
+      io.stderr(
+        `${stamp()} waiting ${formatDuration(event.waitSeconds ?? 0)} (simulated; ${formatDuration(clock.simulatedSeconds)} so far) for ${event.waitingFor}`,
+      );
       return;
     }
     if (event.status) {
@@ -68,7 +70,9 @@ function progressPrinter(io: CliIo, clock: SimulatedClock, started: number): (ev
         for (const record of event.status.validationRecords) io.stderr(`${stamp()}   ${describeRecord(record)}`);
       }
       if (event.state === 'CreateDistribution' && event.status.distribution) {
-        io.stderr(`${stamp()} distribution ${event.status.distribution.id} (${event.status.distribution.domainName}) serves these names (${event.status.distribution.status})`);
+        io.stderr(
+          `${stamp()} distribution ${event.status.distribution.id} (${event.status.distribution.domainName}) serves these names (${event.status.distribution.status})`,
+        );
       }
       return;
     }

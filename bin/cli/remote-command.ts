@@ -32,7 +32,11 @@ export function storeSource(store: RequestStore): StatusSource {
 /** The request store of a deployment, for reading. */
 export function storeOf(deployment: Deployment, aws: AwsClientOptions): RequestStore {
   const documentClient = DynamoDBDocumentClient.from(
-    new DynamoDBClient({ region: deployment.region, ...(aws.endpoint ? { endpoint: aws.endpoint } : {}), ...(aws.credentials ? { credentials: aws.credentials } : {}) }),
+    new DynamoDBClient({
+      region: deployment.region,
+      ...(aws.endpoint ? { endpoint: aws.endpoint } : {}),
+      ...(aws.credentials ? { credentials: aws.credentials } : {}),
+    }),
   );
   return makeRequestStore({ documentClient, tableName: deployment.tableName, now: () => new Date() });
 }
@@ -52,7 +56,13 @@ export async function showStatus(source: StatusSource, requestId: string, json: 
 export async function listRequests(source: StatusSource, domain: string, json: boolean, io: CliIo): Promise<number> {
   const requests = await source.list(domain.trim().toLowerCase().replace(/\.$/, ''));
   if (json) {
-    io.stdout(JSON.stringify(requests.map((r) => r.status), null, 2));
+    io.stdout(
+      JSON.stringify(
+        requests.map((r) => r.status),
+        null,
+        2,
+      ),
+    );
     return 0;
   }
   if (requests.length === 0) {
@@ -175,4 +185,3 @@ export async function waitForRequest(source: StatusSource, requestId: string, op
 export function sfnOf(aws: AwsClientOptions & { region: string }): SFNClient {
   return new SFNClient({ region: aws.region, ...(aws.endpoint ? { endpoint: aws.endpoint } : {}) });
 }
-

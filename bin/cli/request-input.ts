@@ -51,7 +51,8 @@ export function buildRequest(domainName: string | undefined, flags: RequestFlags
   if (flags.region !== undefined) request.region = flags.region;
   if (flags.keyAlgorithm !== undefined) request.keyAlgorithm = flags.keyAlgorithm;
   if (flags.origin !== undefined || flags.originPath !== undefined || flags.aliasRecords) {
-    const distribution = typeof request.distribution === 'object' && request.distribution !== null ? { ...(request.distribution as Record<string, unknown>) } : {};
+    const distribution =
+      typeof request.distribution === 'object' && request.distribution !== null ? { ...(request.distribution as Record<string, unknown>) } : {};
     if (flags.origin !== undefined) distribution.originDomainName = flags.origin;
     if (flags.originPath !== undefined) distribution.originPath = flags.originPath;
     if (flags.aliasRecords) distribution.createAliasRecords = true;

@@ -309,8 +309,7 @@ export function makeApi(deps: ApiDeps): Api {
   async function list(http: ApiRequest): Promise<ApiResponse> {
     const problems: RequestProblem[] = [];
     for (const key of Object.keys(http.query)) {
-      if (key !== 'domain' && key !== 'limit')
-        problems.push({ field: truncate(key, 40), message: 'unknown query parameter: allowed are domain, limit' });
+      if (key !== 'domain' && key !== 'limit') problems.push({ field: truncate(key, 40), message: 'unknown query parameter: allowed are domain, limit' });
     }
     const domains = http.query.domain ?? [];
     let domain: string | undefined;
@@ -396,12 +395,7 @@ export function apiDepsFromEnv(env: NodeJS.ProcessEnv = process.env, options: Aw
 }
 
 /** Real clients for the API: the DynamoDB store and Step Functions. */
-export function makeApiDeps(
-  settings: Settings,
-  stateMachineArn: string,
-  options: AwsClientOptions = {},
-  now: () => Date = () => new Date(),
-): ApiDeps {
+export function makeApiDeps(settings: Settings, stateMachineArn: string, options: AwsClientOptions = {}, now: () => Date = () => new Date()): ApiDeps {
   const base = {
     region: options.region ?? stateMachineArn.split(':')[3] ?? settings.defaultRegion,
     ...(options.endpoint ? { endpoint: options.endpoint } : {}),
@@ -464,11 +458,7 @@ function parseJsonBody(request: ApiRequest): { value: unknown } | { response: Ap
 }
 
 function tooLarge(): ApiResponse {
-  return errorResponse(
-    413,
-    API_ERROR_CODES.payloadTooLarge,
-    `the body is larger than ${MAX_BODY_BYTES} bytes: a certificate request is a small JSON object`,
-  );
+  return errorResponse(413, API_ERROR_CODES.payloadTooLarge, `the body is larger than ${MAX_BODY_BYTES} bytes: a certificate request is a small JSON object`);
 }
 
 /** A body that is not a JSON value: reported like normalizeRequest reports a body that is not an object. */
@@ -554,4 +544,3 @@ function truncate(text: string, max: number): string {
 function quoteText(text: string): string {
   return JSON.stringify(truncate(text, 80));
 }
-

@@ -39,7 +39,10 @@ export interface CertificateDeps {
 /** The claim key of a name set in a region with a key algorithm: what "the same certificate" means. */
 export function certificateClaimKey(request: Pick<NormalizedRequest, 'region' | 'keyAlgorithm' | 'domainName' | 'subjectAlternativeNames'>): string {
   const names = namesOf(request).map(canonicalName).sort();
-  const digest = createHash('sha256').update(JSON.stringify([request.region, request.keyAlgorithm, names])).digest('hex').slice(0, 32);
+  const digest = createHash('sha256')
+    .update(JSON.stringify([request.region, request.keyAlgorithm, names]))
+    .digest('hex')
+    .slice(0, 32);
   return `CERTIFICATE#${digest}`;
 }
 
@@ -133,7 +136,9 @@ export async function findOrRequestCertificate(deps: CertificateDeps, request: N
         // Requested before and since FAILED, revoked or expired: let the next attempt request anew.
         await deps.claims.release(key, claim.resourceId);
       }
-      throw new RequestInProgressError(`another execution is requesting the certificate for ${names.join(', ')} in ${request.region}; this step is retried shortly and then reuses it.`);
+      throw new RequestInProgressError(
+        `another execution is requesting the certificate for ${names.join(', ')} in ${request.region}; this step is retried shortly and then reuses it.`,
+      );
     }
     const requested = await acm.send(
       new RequestCertificateCommand({
@@ -162,7 +167,8 @@ export async function findOrRequestCertificate(deps: CertificateDeps, request: N
 
 /** Explanations of ACM's FailureReason values: what happened and what to do. */
 const FAILURE_ADVICE: Record<string, string> = {
-  CAA_ERROR: 'a CAA record on one of the names does not allow Amazon to issue; add a CAA record `0 issue "amazon.com"` (or remove the restrictive one) and request again',
+  CAA_ERROR:
+    'a CAA record on one of the names does not allow Amazon to issue; add a CAA record `0 issue "amazon.com"` (or remove the restrictive one) and request again',
   ADDITIONAL_VERIFICATION_REQUIRED: 'ACM needs more information before issuing for one of these names; open a case with AWS Support',
   DOMAIN_NOT_ALLOWED: 'one of the names is on a list ACM does not issue for; remove it from the request',
   INVALID_PUBLIC_DOMAIN: 'one of the names is not a valid public domain; check the spelling and the top-level domain',
@@ -213,7 +219,8 @@ export function validationRecordsOf(detail: CertificateDetail): { records: Valid
 }
 
 function requireCertificate(status: StatusRecord): CertificateStatus {
-  if (!status.certificate) throw new Error(`request ${status.requestId} has no certificate yet; the workflow runs this step only after one was found or requested`);
+  if (!status.certificate)
+    throw new Error(`request ${status.requestId} has no certificate yet; the workflow runs this step only after one was found or requested`);
   return status.certificate;
 }
 
@@ -255,7 +262,11 @@ export async function readValidationRecordsStep(deps: CertificateDeps, state: Wo
       `ACM gave no validation records for ${pending.join(', ')} of certificate ${certificate.arn} by ${poll.deadline}; check the certificate in the ACM console and request again.`,
     );
   }
-  const status: StatusRecord = { ...state.status, certificate: certificateStatusOf(detail, certificate.region, certificate.reused), validationRecords: done ? records : state.status.validationRecords };
+  const status: StatusRecord = {
+    ...state.status,
+    certificate: certificateStatusOf(detail, certificate.region, certificate.reused),
+    validationRecords: done ? records : state.status.validationRecords,
+  };
   return { request: state.request, status, poll };
 }
 
@@ -282,7 +293,11 @@ export async function checkCertificateStep(deps: CertificateDeps, state: Workflo
   const now = deps.now();
   const poll = nextPoll(
     state.poll,
-    { kind: 'issuance', done, waitingFor: done ? 'nothing' : `ACM to validate ${pendingDomains.length > 0 ? pendingDomains.join(', ') : names.join(', ')}${manualNote(state.status)}` },
+    {
+      kind: 'issuance',
+      done,
+      waitingFor: done ? 'nothing' : `ACM to validate ${pendingDomains.length > 0 ? pendingDomains.join(', ') : names.join(', ')}${manualNote(state.status)}`,
+    },
     deps.settings.waits.issuance,
     now,
   );

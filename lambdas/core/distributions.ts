@@ -121,7 +121,11 @@ function statusOfSummary(summary: { Id?: string; DomainName?: string; Status?: s
  * with our CallerReference. CNAMEAlreadyExists from a distribution that is
  * not ours is an alias conflict the user must settle.
  */
-export async function createDistribution(deps: Pick<DistributionDeps, 'cloudfront' | 'store'>, request: NormalizedRequest, certificateArn: string): Promise<DistributionStatus> {
+export async function createDistribution(
+  deps: Pick<DistributionDeps, 'cloudfront' | 'store'>,
+  request: NormalizedRequest,
+  certificateArn: string,
+): Promise<DistributionStatus> {
   const stored = await deps.store.getRequest(request.requestId);
   try {
     if (stored?.distributionId) {
@@ -199,7 +203,9 @@ export async function checkDistributionStep(deps: Omit<DistributionDeps, 'dns'>,
     now,
   );
   if (isPastDeadline(poll, now)) {
-    throw new DeadlineExceededError(`CloudFront distribution ${current.id} for ${state.request.domainName} was not Deployed by ${poll.deadline}; check it in the CloudFront console.`);
+    throw new DeadlineExceededError(
+      `CloudFront distribution ${current.id} for ${state.request.domainName} was not Deployed by ${poll.deadline}; check it in the CloudFront console.`,
+    );
   }
   return { request: state.request, status: { ...state.status, distribution }, poll };
 }

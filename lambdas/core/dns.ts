@@ -271,7 +271,11 @@ export async function publishValidationRecordsStep(deps: DnsDeps, state: Workflo
     ),
   );
   // A reused certificate may be ISSUED already; its records still go in, for renewal.
-  const status: StatusRecord = { ...state.status, state: state.status.certificate?.status === 'ISSUED' ? 'ISSUED' : 'PENDING_VALIDATION', validationRecords: records };
+  const status: StatusRecord = {
+    ...state.status,
+    state: state.status.certificate?.status === 'ISSUED' ? 'ISSUED' : 'PENDING_VALIDATION',
+    validationRecords: records,
+  };
   await deps.store.saveStatus(status);
   return { request: state.request, status, changes };
 }
@@ -295,7 +299,11 @@ export async function checkDnsChangesStep(deps: DnsDeps, state: WorkflowState): 
   const now = deps.now();
   const poll = nextPoll(
     state.poll,
-    { kind: 'dnsChanges', done, waitingFor: done ? 'nothing' : `Route 53 to apply ${pending.map((c) => `change ${c.changeId} in zone ${c.hostedZoneId}`).join(', ')}` },
+    {
+      kind: 'dnsChanges',
+      done,
+      waitingFor: done ? 'nothing' : `Route 53 to apply ${pending.map((c) => `change ${c.changeId} in zone ${c.hostedZoneId}`).join(', ')}`,
+    },
     deps.settings.waits.dnsChanges,
     now,
   );
@@ -315,7 +323,12 @@ export interface AliasRecordsResult {
 }
 
 /** UPSERTs A and AAAA alias records to a CloudFront distribution for each name, in each name's zone. */
-export async function upsertAliasRecords(deps: Pick<DnsDeps, 'dns' | 'settings'>, requestId: string, names: readonly string[], distributionDomainName: string): Promise<AliasRecordsResult> {
+export async function upsertAliasRecords(
+  deps: Pick<DnsDeps, 'dns' | 'settings'>,
+  requestId: string,
+  names: readonly string[],
+  distributionDomainName: string,
+): Promise<AliasRecordsResult> {
   const { zones, accounts } = await discoverZones(deps, requestId);
   const placed: { zone: HostedZone; item: string }[] = [];
   const manualNames: string[] = [];

@@ -41,11 +41,17 @@ export function statusErrorOf(error: CaughtError): StatusError {
   const message = messageOfCause(error.Cause);
   const code = CODE_BY_NAME[error.Error];
   if (code === ERROR_CODES.transientAws) {
-    return { code, message: `AWS kept failing after several retries with backoff (${message}). Start the request again later; it resumes without duplicating anything.` };
+    return {
+      code,
+      message: `AWS kept failing after several retries with backoff (${message}). Start the request again later; it resumes without duplicating anything.`,
+    };
   }
   if (code) return { code, message };
   if (error.Error === 'States.Timeout') {
-    return { code: ERROR_CODES.internal, message: `a certflow step timed out (${message || 'no detail'}). Start the request again; it resumes without duplicating anything.` };
+    return {
+      code: ERROR_CODES.internal,
+      message: `a certflow step timed out (${message || 'no detail'}). Start the request again; it resumes without duplicating anything.`,
+    };
   }
   return {
     code: ERROR_CODES.internal,
@@ -61,7 +67,10 @@ function stringField(input: unknown, field: string): string {
 
 /** A status record for a request that never got as far as being normalized. */
 function statusOfRejectedInput(input: unknown, error: StatusError): StatusRecord {
-  const digest = createHash('sha256').update(JSON.stringify(input ?? null) ?? 'null').digest('hex').slice(0, 32);
+  const digest = createHash('sha256')
+    .update(JSON.stringify(input ?? null) ?? 'null')
+    .digest('hex')
+    .slice(0, 32);
   return {
     requestId: `rejected-${digest}`,
     state: 'FAILED',

@@ -24,12 +24,10 @@ export const MAX_NAME_INPUT_LENGTH = 1024;
  * character other than letters, digits, `*`, `-` and `.`. Everything else is
  * checked by {@link normalizeDomainName}. The schema uses the same string.
  */
-export const NAME_INPUT_PATTERN =
-  '^\\s*[^\\s\\u0000-\\u0029\\u002b\\u002c\\u002f\\u003a-\\u0040\\u005b-\\u0060\\u007b-\\u007f]+\\s*$';
+export const NAME_INPUT_PATTERN = '^\\s*[^\\s\\u0000-\\u0029\\u002b\\u002c\\u002f\\u003a-\\u0040\\u005b-\\u0060\\u007b-\\u007f]+\\s*$';
 
 /** {@link NAME_INPUT_PATTERN} for a single host (an origin): `*` is not allowed either. */
-export const HOST_INPUT_PATTERN =
-  '^\\s*[^\\s\\u0000-\\u002c\\u002f\\u003a-\\u0040\\u005b-\\u0060\\u007b-\\u007f]+\\s*$';
+export const HOST_INPUT_PATTERN = '^\\s*[^\\s\\u0000-\\u002c\\u002f\\u003a-\\u0040\\u005b-\\u0060\\u007b-\\u007f]+\\s*$';
 
 /** Options of {@link normalizeDomainName}. */
 export interface NameOptions {
@@ -38,8 +36,7 @@ export interface NameOptions {
 }
 
 /** The outcome of {@link normalizeDomainName}: the name, or every rule it broke. */
-export type NameResult =
-  { readonly ok: true; readonly name: string } | { readonly ok: false; readonly problems: readonly string[] };
+export type NameResult = { readonly ok: true; readonly name: string } | { readonly ok: false; readonly problems: readonly string[] };
 
 /** ASCII characters a name may contain before normalization (letters are lower-cased first). */
 const ALLOWED_ASCII = /^[a-z0-9.*-]$/;
@@ -130,9 +127,7 @@ export function normalizeDomainName(raw: string, options: NameOptions): NameResu
   name = name.replace(IDEOGRAPHIC_DOTS, '.');
   if (name.endsWith('.')) name = name.slice(0, -1);
   if (name === '*') {
-    return fail(
-      'a bare "*" is not a domain name: a wildcard must be the left-most label of a domain, as in *.example.com',
-    );
+    return fail('a bare "*" is not a domain name: a wildcard must be the left-most label of a domain, as in *.example.com');
   }
 
   const labels = name.split('.');
@@ -268,9 +263,7 @@ function labelProblems(label: string): string[] {
   if (label.startsWith('xn--')) {
     problems.push(...aLabelProblems(label));
   } else if (label.slice(2, 4) === '--') {
-    problems.push(
-      `label ${shown} has "--" in the third and fourth positions, which is reserved for punycode ("xn--") labels`,
-    );
+    problems.push(`label ${shown} has "--" in the third and fourth positions, which is reserved for punycode ("xn--") labels`);
   }
   return problems;
 }
@@ -289,9 +282,7 @@ function aLabelProblems(label: string): string[] {
   }
   const scripts = scriptsOf(unicode);
   if (scripts.length > 1 && !ALLOWED_SCRIPT_MIXES.some((mix) => scripts.every((s) => mix.has(s)))) {
-    return [
-      `label ${quote(unicode, 30)} (${label}) mixes ${scripts.join(' and ')} letters, as look-alike (homograph) names do: use one script per label`,
-    ];
+    return [`label ${quote(unicode, 30)} (${label}) mixes ${scripts.join(' and ')} letters, as look-alike (homograph) names do: use one script per label`];
   }
   return [];
 }

@@ -145,7 +145,9 @@ export function formatMessage(event: CertflowEvent): string {
       lines.push(`:x: Certificate request failed for ${names}`);
       lines.push(error ? `${code(error.code)}: ${escapeText(error.message)}` : 'No error was recorded; see the execution history.');
       lines.push(certificateLine(status));
-      lines.push(...manualRecordLines(status, 'These validation records had no hosted zone and must be created in your DNS provider before sending the request again:'));
+      lines.push(
+        ...manualRecordLines(status, 'These validation records had no hosted zone and must be created in your DNS provider before sending the request again:'),
+      );
       break;
     }
     case EVENT_DETAIL_TYPES.requested:
@@ -209,7 +211,9 @@ export function parseWebhookUrl(value: string | undefined, where: string): strin
     throw new SettingsError(`${where} does not hold a URL; store the webhook URL (https://...) or {"url": "<webhook URL>"}`);
   }
   if (url.protocol !== 'https:') {
-    throw new SettingsError(`${where} holds a ${url.protocol.replace(':', '')} URL; the webhook must be https: the message and the URL would otherwise travel in clear`);
+    throw new SettingsError(
+      `${where} holds a ${url.protocol.replace(':', '')} URL; the webhook must be https: the message and the URL would otherwise travel in clear`,
+    );
   }
   return url.toString();
 }

@@ -6,36 +6,15 @@
  */
 import { createHash } from 'node:crypto';
 import { DomainNotAllowedError, InvalidRequestError, type RequestProblem } from './errors';
-import {
-  codePointOf,
-  isWithinDomain,
-  MAX_COMMON_NAME_OCTETS,
-  normalizeDomainName,
-  normalizeSuffix,
-  quote,
-} from './names';
+import { codePointOf, isWithinDomain, MAX_COMMON_NAME_OCTETS, normalizeDomainName, normalizeSuffix, quote } from './names';
 import type { Settings } from './settings';
-import type {
-  DistributionRequest,
-  KeyAlgorithm,
-  NormalizedRequest,
-  OriginProtocolPolicy,
-  PriceClass,
-  ViewerProtocolPolicy,
-} from './types';
+import type { DistributionRequest, KeyAlgorithm, NormalizedRequest, OriginProtocolPolicy, PriceClass, ViewerProtocolPolicy } from './types';
 
 /** The settings normalization depends on. */
 export type RequestSettings = Pick<Settings, 'defaultRegion' | 'allowedDomainSuffixes' | 'maxNamesPerCertificate'>;
 
 /** Top-level fields of a request; anything else is an error. */
-export const REQUEST_FIELDS = [
-  'domainName',
-  'subjectAlternativeNames',
-  'region',
-  'keyAlgorithm',
-  'tags',
-  'distribution',
-] as const;
+export const REQUEST_FIELDS = ['domainName', 'subjectAlternativeNames', 'region', 'keyAlgorithm', 'tags', 'distribution'] as const;
 /** Fields of `distribution`; anything else is an error. */
 export const DISTRIBUTION_FIELDS = [
   'originDomainName',
@@ -51,11 +30,7 @@ export const DISTRIBUTION_FIELDS = [
 /** Key algorithms ACM offers for public DNS-validated certificates. */
 export const KEY_ALGORITHMS: readonly KeyAlgorithm[] = ['RSA_2048', 'EC_prime256v1', 'EC_secp384r1'];
 export const ORIGIN_PROTOCOL_POLICIES: readonly OriginProtocolPolicy[] = ['http-only', 'https-only', 'match-viewer'];
-export const VIEWER_PROTOCOL_POLICIES: readonly ViewerProtocolPolicy[] = [
-  'allow-all',
-  'https-only',
-  'redirect-to-https',
-];
+export const VIEWER_PROTOCOL_POLICIES: readonly ViewerProtocolPolicy[] = ['allow-all', 'https-only', 'redirect-to-https'];
 export const FORWARD_COOKIES: readonly DistributionRequest['forwardCookies'][] = ['none', 'all'];
 export const PRICE_CLASSES: readonly PriceClass[] = ['PriceClass_100', 'PriceClass_200', 'PriceClass_All'];
 
@@ -127,13 +102,7 @@ export function normalizeRequest(raw: unknown, settings: RequestSettings): Norma
   const domainName = readDomainName(problems, field(raw, 'domainName'));
   const sans = readSubjectAlternativeNames(problems, field(raw, 'subjectAlternativeNames'), domainName, settings);
   const region = readRegion(problems, field(raw, 'region'), hasDistribution, settings.defaultRegion);
-  const keyAlgorithm = readEnum(
-    problems,
-    'keyAlgorithm',
-    field(raw, 'keyAlgorithm'),
-    KEY_ALGORITHMS,
-    DEFAULT_KEY_ALGORITHM,
-  );
+  const keyAlgorithm = readEnum(problems, 'keyAlgorithm', field(raw, 'keyAlgorithm'), KEY_ALGORITHMS, DEFAULT_KEY_ALGORITHM);
   const tags = readTags(problems, field(raw, 'tags'));
   const distribution = hasDistribution ? readDistribution(problems, field(raw, 'distribution')) : undefined;
 
@@ -244,12 +213,7 @@ function pathOf(parent: string, key: string): string {
   return `${parent}[${quote(key, 40)}]`;
 }
 
-function checkFields(
-  problems: Problems,
-  parent: string,
-  object: Record<string, unknown>,
-  allowed: readonly string[],
-): void {
+function checkFields(problems: Problems, parent: string, object: Record<string, unknown>, allowed: readonly string[]): void {
   for (const key of Object.keys(object)) {
     if (problems.full) return;
     if (allowed.includes(key)) continue;
@@ -313,12 +277,7 @@ function readName(problems: Problems, path: string, value: unknown, allowWildcar
   return undefined;
 }
 
-function readSubjectAlternativeNames(
-  problems: Problems,
-  value: unknown,
-  domainName: string | undefined,
-  settings: RequestSettings,
-): string[] {
+function readSubjectAlternativeNames(problems: Problems, value: unknown, domainName: string | undefined, settings: RequestSettings): string[] {
   if (value === undefined) return [];
   if (!Array.isArray(value)) {
     wrongType(problems, 'subjectAlternativeNames', 'an array of strings', value, true);
@@ -370,13 +329,7 @@ function readRegion(problems: Problems, value: unknown, hasDistribution: boolean
   return value;
 }
 
-function readEnum<T extends string>(
-  problems: Problems,
-  path: string,
-  value: unknown,
-  allowed: readonly T[],
-  fallback: T,
-): T {
+function readEnum<T extends string>(problems: Problems, path: string, value: unknown, allowed: readonly T[], fallback: T): T {
   if (value === undefined) return fallback;
   if (typeof value !== 'string') {
     wrongType(problems, path, `one of ${allowed.join(', ')}`, value, true);
@@ -420,10 +373,7 @@ function readTags(problems: Problems, value: unknown): Record<string, string> {
       problems.add(path, `tag key must be 1 to ${MAX_TAG_KEY_LENGTH} characters long: it is ${key.length}`);
       ok = false;
     } else if (key.toLowerCase().startsWith(RESERVED_TAG_PREFIX)) {
-      problems.add(
-        path,
-        `tag key ${quote(key, 40)} starts with "${RESERVED_TAG_PREFIX}", which AWS reserves for its own tags`,
-      );
+      problems.add(path, `tag key ${quote(key, 40)} starts with "${RESERVED_TAG_PREFIX}", which AWS reserves for its own tags`);
       ok = false;
     } else if (!TAG_TEXT.test(key)) {
       problems.add(path, `tag key ${quote(key, 40)} ${tagCharacterRule(key)}`);
@@ -481,21 +431,10 @@ function readDistribution(problems: Problems, value: unknown): DistributionReque
       VIEWER_PROTOCOL_POLICIES,
       d.viewerProtocolPolicy,
     ),
-    forwardCookies: readEnum(
-      problems,
-      'distribution.forwardCookies',
-      field(value, 'forwardCookies'),
-      FORWARD_COOKIES,
-      d.forwardCookies,
-    ),
+    forwardCookies: readEnum(problems, 'distribution.forwardCookies', field(value, 'forwardCookies'), FORWARD_COOKIES, d.forwardCookies),
     forwardHeaders: readForwardHeaders(problems, field(value, 'forwardHeaders')),
     priceClass: readEnum(problems, 'distribution.priceClass', field(value, 'priceClass'), PRICE_CLASSES, d.priceClass),
-    createAliasRecords: readBoolean(
-      problems,
-      'distribution.createAliasRecords',
-      field(value, 'createAliasRecords'),
-      d.createAliasRecords,
-    ),
+    createAliasRecords: readBoolean(problems, 'distribution.createAliasRecords', field(value, 'createAliasRecords'), d.createAliasRecords),
   };
   return originDomainName === undefined ? undefined : result;
 }
@@ -515,8 +454,7 @@ function readOriginPath(problems: Problems, value: unknown): string {
 
 function originPathProblem(value: string): string | undefined {
   if (value === '') return undefined;
-  if (value.length > MAX_ORIGIN_PATH_LENGTH)
-    return `is ${value.length} characters long: at most ${MAX_ORIGIN_PATH_LENGTH} are allowed`;
+  if (value.length > MAX_ORIGIN_PATH_LENGTH) return `is ${value.length} characters long: at most ${MAX_ORIGIN_PATH_LENGTH} are allowed`;
   for (const ch of value) {
     if (/\p{Cc}/u.test(ch)) return `contains a control character (${codePointOf(ch)})`;
     if (/\s/u.test(ch)) return `contains whitespace (${codePointOf(ch)}): percent-encode it as %20`;
@@ -543,10 +481,7 @@ function readForwardHeaders(problems: Problems, value: unknown): string[] {
     return [];
   }
   if (value.length > MAX_FORWARD_HEADERS) {
-    problems.add(
-      path,
-      `has ${value.length} header names: CloudFront forwards at most ${MAX_FORWARD_HEADERS} per cache behavior`,
-    );
+    problems.add(path, `has ${value.length} header names: CloudFront forwards at most ${MAX_FORWARD_HEADERS} per cache behavior`);
     return [];
   }
   const headers = new Set<string>();
@@ -555,15 +490,9 @@ function readForwardHeaders(problems: Problems, value: unknown): string[] {
     if (typeof header !== 'string') {
       wrongType(problems, at, 'a string', header, false);
     } else if (header.length > MAX_HEADER_NAME_LENGTH) {
-      problems.add(
-        at,
-        `header name is ${header.length} characters long: at most ${MAX_HEADER_NAME_LENGTH} are allowed`,
-      );
+      problems.add(at, `header name is ${header.length} characters long: at most ${MAX_HEADER_NAME_LENGTH} are allowed`);
     } else if (!HEADER_NAME.test(header)) {
-      problems.add(
-        at,
-        `${quote(header, 40)} is not an HTTP header name (letters, digits and ! # $ % & ' * + - . ^ _ \` | ~ only)`,
-      );
+      problems.add(at, `${quote(header, 40)} is not an HTTP header name (letters, digits and ! # $ % & ' * + - . ^ _ \` | ~ only)`);
     } else {
       headers.add(header.toLowerCase());
     }

@@ -17,12 +17,24 @@ export interface StepDefinition {
 /** Every Lambda step, in workflow order. */
 export const STEPS = [
   { folder: 'validate-request', substitution: 'ValidateRequestFunctionArn', description: 'Validates, normalizes and stores a certificate request' },
-  { folder: 'find-or-request-certificate', substitution: 'FindOrRequestCertificateFunctionArn', description: 'Reuses a matching ACM certificate or requests one' },
+  {
+    folder: 'find-or-request-certificate',
+    substitution: 'FindOrRequestCertificateFunctionArn',
+    description: 'Reuses a matching ACM certificate or requests one',
+  },
   { folder: 'read-validation-records', substitution: 'ReadValidationRecordsFunctionArn', description: 'Reads the DNS validation records of a certificate' },
-  { folder: 'publish-validation-records', substitution: 'PublishValidationRecordsFunctionArn', description: 'Upserts validation CNAMEs into the most specific hosted zones' },
+  {
+    folder: 'publish-validation-records',
+    substitution: 'PublishValidationRecordsFunctionArn',
+    description: 'Upserts validation CNAMEs into the most specific hosted zones',
+  },
   { folder: 'check-dns-changes', substitution: 'CheckDnsChangesFunctionArn', description: 'Checks whether Route 53 changes are INSYNC' },
   { folder: 'check-certificate', substitution: 'CheckCertificateFunctionArn', description: 'Checks whether the certificate is ISSUED' },
-  { folder: 'create-distribution', substitution: 'CreateDistributionFunctionArn', description: 'Creates the CloudFront distribution once the certificate is issued' },
+  {
+    folder: 'create-distribution',
+    substitution: 'CreateDistributionFunctionArn',
+    description: 'Creates the CloudFront distribution once the certificate is issued',
+  },
   { folder: 'check-distribution', substitution: 'CheckDistributionFunctionArn', description: 'Checks whether the distribution is Deployed' },
   { folder: 'complete-distribution', substitution: 'CompleteDistributionFunctionArn', description: 'Upserts alias records and marks the request DEPLOYED' },
   { folder: 'record-failure', substitution: 'RecordFailureFunctionArn', description: 'Turns a caught error into the FAILED status record' },

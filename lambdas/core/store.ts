@@ -1,14 +1,6 @@
 import { createHash } from 'node:crypto';
 import { ConditionalCheckFailedException, TransactionCanceledException } from '@aws-sdk/client-dynamodb';
-import {
-  DeleteCommand,
-  DynamoDBDocumentClient,
-  GetCommand,
-  PutCommand,
-  QueryCommand,
-  TransactWriteCommand,
-  UpdateCommand,
-} from '@aws-sdk/lib-dynamodb';
+import { DeleteCommand, DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand, TransactWriteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { RequestConflictError, TransientAwsError, translateAwsError } from './errors';
 import { initialStatus } from './status';
 import type { NormalizedRequest, RequestState, StatusError, StatusRecord } from './types';
@@ -188,9 +180,7 @@ export function makeRequestStore(deps: RequestStoreDeps): RequestStore & Request
   }
 
   async function getRequest(requestId: string): Promise<StoredRequest | undefined> {
-    const result = await call('GetItem', () =>
-      documentClient.send(new GetCommand({ TableName: tableName, Key: requestKey(requestId), ConsistentRead: true })),
-    );
+    const result = await call('GetItem', () => documentClient.send(new GetCommand({ TableName: tableName, Key: requestKey(requestId), ConsistentRead: true })));
     return result.Item as StoredRequest | undefined;
   }
 
@@ -260,10 +250,7 @@ export function makeRequestStore(deps: RequestStoreDeps): RequestStore & Request
   }
 
   /** Writes a status with an extra condition; a final state releases the lock of the attempt that reached it. */
-  async function writeStatus(
-    status: StatusRecord,
-    options: { distributionId?: string; condition?: string; values?: Record<string, unknown> },
-  ): Promise<void> {
+  async function writeStatus(status: StatusRecord, options: { distributionId?: string; condition?: string; values?: Record<string, unknown> }): Promise<void> {
     const { distributionId } = options;
     const mayBeFinal = status.state === 'FAILED' || status.state === 'DEPLOYED' || status.state === 'ISSUED';
     const result = await call('UpdateItem', () =>

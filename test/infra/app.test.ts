@@ -76,11 +76,11 @@ it('bundles every function with the local esbuild: minified, source-mapped, AWS 
     AWS_SECRET_ACCESS_KEY: 'test',
     CERTFLOW_SETTINGS: JSON.stringify(settingsFor(config, { tableName: 'certflow-requests', defaultRegion: 'us-east-1' })),
   };
-  const probe = spawnSync(
-    process.execPath,
-    ['-e', 'console.log(JSON.stringify(process.argv.slice(1).map((f) => typeof require(f).handler)))', ...bundles],
-    { cwd: tmpdir(), encoding: 'utf8', env },
-  );
+  const probe = spawnSync(process.execPath, ['-e', 'console.log(JSON.stringify(process.argv.slice(1).map((f) => typeof require(f).handler)))', ...bundles], {
+    cwd: tmpdir(),
+    encoding: 'utf8',
+    env,
+  });
   // Run from outside the repository: an external @aws-sdk import would not resolve there.
   expect({ status: probe.status, stderr: probe.stderr.slice(0, 2000) }).toEqual({ status: 0, stderr: '' });
   expect(JSON.parse(probe.stdout)).toEqual(bundles.map(() => 'function'));

@@ -108,9 +108,11 @@ describe('handler', () => {
 
   it('gets the steps’ settings and this state machine’s ARN', () => {
     const env = (resources()[logicalId(api().handler)]!.Properties.Environment as { Variables: Record<string, unknown> }).Variables;
-    const stepEnv = (resources()[logicalId(s.workflowStack.workflow.functions.byStep['validate-request'])]!.Properties.Environment as {
-      Variables: Record<string, unknown>;
-    }).Variables;
+    const stepEnv = (
+      resources()[logicalId(s.workflowStack.workflow.functions.byStep['validate-request'])]!.Properties.Environment as {
+        Variables: Record<string, unknown>;
+      }
+    ).Variables;
     expect(env[SETTINGS_ENV]).toEqual(stepEnv[SETTINGS_ENV]);
     expect(env[STATE_MACHINE_ARN_ENV]).toEqual({ Ref: stateMachineId() });
   });
@@ -129,7 +131,15 @@ describe('handler', () => {
   it('has exactly its logs, traces, the table and those two Step Functions actions', () => {
     const actions = apiStatements().flatMap((st) => st.Action);
     expect([...new Set(actions)].sort()).toEqual(
-      ['logs:CreateLogStream', 'logs:PutLogEvents', 'xray:PutTelemetryRecords', 'xray:PutTraceSegments', ...API_TABLE_ACTIONS, 'states:StartExecution', 'states:DescribeExecution'].sort(),
+      [
+        'logs:CreateLogStream',
+        'logs:PutLogEvents',
+        'xray:PutTelemetryRecords',
+        'xray:PutTraceSegments',
+        ...API_TABLE_ACTIONS,
+        'states:StartExecution',
+        'states:DescribeExecution',
+      ].sort(),
     );
     const tableArn = `<${logicalId(s.workflowStack.workflow.table)}.Arn>`;
     for (const st of apiStatements().filter((x) => x.Action.some((a) => a.startsWith('dynamodb:')))) expect(st.Resource).toEqual([tableArn]);
@@ -170,9 +180,7 @@ describe('stage', () => {
   it('is the single stage v1, traced, with metrics and without request/response body logging', () => {
     s.workflow.resourceCountIs('AWS::ApiGateway::Stage', 1);
     expect(stage()).toMatchObject({ StageName: 'v1', TracingEnabled: true });
-    expect(stage().MethodSettings).toEqual([
-      expect.objectContaining({ HttpMethod: '*', ResourcePath: '/*', MetricsEnabled: true, DataTraceEnabled: false }),
-    ]);
+    expect(stage().MethodSettings).toEqual([expect.objectContaining({ HttpMethod: '*', ResourcePath: '/*', MetricsEnabled: true, DataTraceEnabled: false })]);
   });
 
   it('throttles every method', () => {

@@ -9,14 +9,7 @@ import { join } from 'node:path';
 import { App, Stack, Validations } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type { IConstruct } from 'constructs';
-import {
-  awsSolutionsFindings,
-  CROSS_ACCOUNT_CONFIG,
-  OWN_ACCOUNT_CONFIG,
-  synthCertflow,
-  type SynthesizedCertflow,
-  WEBHOOK_SECRET_ARN,
-} from '../support/synth';
+import { awsSolutionsFindings, CROSS_ACCOUNT_CONFIG, OWN_ACCOUNT_CONFIG, synthCertflow, type SynthesizedCertflow, WEBHOOK_SECRET_ARN } from '../support/synth';
 
 let deployments: Record<'crossAccount' | 'ownAccount', SynthesizedCertflow>;
 beforeAll(() => {
@@ -102,9 +95,11 @@ interface Acknowledgement {
 }
 
 function collectAcknowledgements(root: IConstruct): Acknowledgement[] {
-  return root.node.findAll().flatMap((construct) =>
-    construct.node.metadata
-      .filter((entry) => entry.type === Validations.ACKNOWLEDGED_RULES_METADATA_KEY)
-      .flatMap((entry) => Object.entries(entry.data as Record<string, string>).map(([id, reason]) => ({ path: construct.node.path, id, reason }))),
-  );
+  return root.node
+    .findAll()
+    .flatMap((construct) =>
+      construct.node.metadata
+        .filter((entry) => entry.type === Validations.ACKNOWLEDGED_RULES_METADATA_KEY)
+        .flatMap((entry) => Object.entries(entry.data as Record<string, string>).map(([id, reason]) => ({ path: construct.node.path, id, reason }))),
+    );
 }

@@ -2,15 +2,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DEFAULT_WAITS, SETTINGS_ENV, settingsFromEnv } from '../../lambdas/core/settings';
-import {
-  ConfigError,
-  DEFAULT_CONFIG_FILE,
-  EXAMPLE_CONFIG_FILE,
-  loadConfig,
-  parseConfig,
-  resolveConfig,
-  settingsFor,
-} from '../../lib/config';
+import { ConfigError, DEFAULT_CONFIG_FILE, EXAMPLE_CONFIG_FILE, loadConfig, parseConfig, resolveConfig, settingsFor } from '../../lib/config';
 import { REPO_ROOT } from '../support/synth';
 
 const DNS_ACCOUNT = {
@@ -106,13 +98,24 @@ describe('parseConfig', () => {
         'certflow/slack-AbC123',
         'arn:aws:ssm:eu-west-1:111111111111:parameter/certflow/slack-AbC123',
       ]) {
-        expect(problemsOf({ notifications: { webhook: { secretArn } } })).toEqual([expect.stringMatching(/^notifications\.webhook\.secretArn: .*complete ARN/)]);
+        expect(problemsOf({ notifications: { webhook: { secretArn } } })).toEqual([
+          expect.stringMatching(/^notifications\.webhook\.secretArn: .*complete ARN/),
+        ]);
       }
     });
 
     it('refuses SSM parameter names SSM would refuse, or an ARN', () => {
-      for (const ssmParameterName of ['certflow webhook', 'certflow/webhook', '/aws/certflow', 'ssm-webhook', 'arn:aws:ssm:eu-west-1:111111111111:parameter/x', '/a//b']) {
-        expect(problemsOf({ notifications: { webhook: { ssmParameterName } } })).toEqual([expect.stringMatching(/^notifications\.webhook\.ssmParameterName: /)]);
+      for (const ssmParameterName of [
+        'certflow webhook',
+        'certflow/webhook',
+        '/aws/certflow',
+        'ssm-webhook',
+        'arn:aws:ssm:eu-west-1:111111111111:parameter/x',
+        '/a//b',
+      ]) {
+        expect(problemsOf({ notifications: { webhook: { ssmParameterName } } })).toEqual([
+          expect.stringMatching(/^notifications\.webhook\.ssmParameterName: /),
+        ]);
       }
     });
 

@@ -2,7 +2,16 @@ import { App } from 'aws-cdk-lib';
 import { parseConfig } from '../../lib/config';
 import { DnsAccountStack } from '../../lib/dns-account-stack';
 import { DNS_ACCOUNT_STACK_OUTPUTS } from '../../lib/stack-outputs';
-import { CROSS_ACCOUNT_CONFIG, flatten, logicalId, roleStatements, synthCertflow, WORKFLOW_ACCOUNT, type FlatStatement, type SynthesizedCertflow } from '../support/synth';
+import {
+  CROSS_ACCOUNT_CONFIG,
+  flatten,
+  logicalId,
+  roleStatements,
+  synthCertflow,
+  WORKFLOW_ACCOUNT,
+  type FlatStatement,
+  type SynthesizedCertflow,
+} from '../support/synth';
 
 const ZONE_ARNS = CROSS_ACCOUNT_CONFIG.dnsAccount.hostedZoneIds.map((id) => `arn:<AWS::Partition>:route53:::hostedzone/${id}`);
 
@@ -18,8 +27,9 @@ const recordWrites = (synth: SynthesizedCertflow): FlatStatement[] =>
   dnsRoleStatements(synth).filter((st) => st.Action.includes('route53:ChangeResourceRecordSets'));
 
 describe('DNS role trust', () => {
-  const trust = () => (s.dns!.toJSON().Resources[logicalId(s.dnsStack!.role)].Properties as { AssumeRolePolicyDocument: { Statement: Record<string, unknown>[] } })
-    .AssumeRolePolicyDocument.Statement;
+  const trust = () =>
+    (s.dns!.toJSON().Resources[logicalId(s.dnsStack!.role)].Properties as { AssumeRolePolicyDocument: { Statement: Record<string, unknown>[] } })
+      .AssumeRolePolicyDocument.Statement;
 
   it('trusts only the workflow account, with the external id, from the workflow function roles', () => {
     expect(trust()).toHaveLength(1);
@@ -44,7 +54,10 @@ describe('DNS role trust', () => {
   });
 
   it('honours an explicit workflow role prefix and role name', () => {
-    const custom = synthCertflow({ ...CROSS_ACCOUNT_CONFIG, dnsAccount: { ...CROSS_ACCOUNT_CONFIG.dnsAccount, workflowRolePrefix: 'cf-prod/', roleName: 'dns-writer' } });
+    const custom = synthCertflow({
+      ...CROSS_ACCOUNT_CONFIG,
+      dnsAccount: { ...CROSS_ACCOUNT_CONFIG.dnsAccount, workflowRolePrefix: 'cf-prod/', roleName: 'dns-writer' },
+    });
     const role = custom.dns!.toJSON().Resources[logicalId(custom.dnsStack!.role)].Properties;
     expect(role.RoleName).toBe('dns-writer');
     expect(flatten(role.AssumeRolePolicyDocument.Statement[0].Condition.ArnLike['aws:PrincipalArn'])).toBe(
@@ -95,7 +108,9 @@ describe('DNS role permissions', () => {
 
   it('adds A/AAAA UPSERTs in the same zones only when alias records are enabled', () => {
     const aliasWrite = (synth: SynthesizedCertflow) =>
-      recordWrites(synth).filter((st) => !(st.Condition?.['ForAllValues:StringEquals']?.['route53:ChangeResourceRecordSetsRecordTypes'] as string[]).includes('CNAME'));
+      recordWrites(synth).filter(
+        (st) => !(st.Condition?.['ForAllValues:StringEquals']?.['route53:ChangeResourceRecordSetsRecordTypes'] as string[]).includes('CNAME'),
+      );
     expect(aliasWrite(s)).toEqual([]);
     const [statement, ...rest] = aliasWrite(withAliases);
     expect(rest).toEqual([]);

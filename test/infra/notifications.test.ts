@@ -40,10 +40,9 @@ type Resource = { Type: string; Properties: Record<string, unknown> };
 const resourcesOf = (s: SynthesizedCertflow): Record<string, Resource> => s.workflow.toJSON().Resources;
 const ofType = (s: SynthesizedCertflow, type: string): [string, Resource][] => Object.entries(resourcesOf(s)).filter(([, r]) => r.Type === type);
 const notifications = (s: SynthesizedCertflow) => s.workflowStack.notifications!;
-const props = (s: SynthesizedCertflow, construct: Parameters<typeof logicalId>[0]): Record<string, unknown> =>
-  resourcesOf(s)[logicalId(construct)]!.Properties;
+const props = (s: SynthesizedCertflow, construct: Parameters<typeof logicalId>[0]): Record<string, unknown> => resourcesOf(s)[logicalId(construct)]!.Properties;
 const statementsOf = (document: unknown): FlatStatement[] =>
-  ((document as { Statement: Record<string, unknown>[] }).Statement).map((st) => ({
+  (document as { Statement: Record<string, unknown>[] }).Statement.map((st) => ({
     ...st,
     Action: ([] as string[]).concat(st.Action as string | string[]),
     Resource: ([] as unknown[]).concat(st.Resource).map(flatten),
@@ -158,7 +157,7 @@ describe('webhook notifier', () => {
     const s = withSecret;
     const fn = props(s, webhook(s).function);
     expect((fn.Environment as { Variables: Record<string, unknown> }).Variables).toMatchObject({ [WEBHOOK_SECRET_ARN_ENV]: WEBHOOK_SECRET_ARN });
-    expect(((fn.Environment as { Variables: Record<string, unknown> }).Variables)[WEBHOOK_PARAMETER_NAME_ENV]).toBeUndefined();
+    expect((fn.Environment as { Variables: Record<string, unknown> }).Variables[WEBHOOK_PARAMETER_NAME_ENV]).toBeUndefined();
     const statements = webhookStatements(s);
     expect(statements.filter((st) => st.Action.some((a) => a.startsWith('secretsmanager:')))).toEqual([
       expect.objectContaining({ Action: ['secretsmanager:GetSecretValue'], Resource: [WEBHOOK_SECRET_ARN] }),
@@ -200,8 +199,10 @@ describe('without the API', () => {
     expect(Object.values(resourcesOf(s)).filter((r) => r.Type.startsWith('AWS::ApiGateway::'))).toEqual([]);
     const outputs = s.workflow.toJSON().Outputs as Record<string, unknown>;
     expect(outputs[WORKFLOW_STACK_OUTPUTS.apiUrl]).toBeUndefined();
-    expect(Object.values(resourcesOf(s)).filter((r) => r.Type === 'AWS::Lambda::Function').map((r) => r.Properties.Description)).not.toContainEqual(
-      expect.stringMatching(/REST API/),
-    );
+    expect(
+      Object.values(resourcesOf(s))
+        .filter((r) => r.Type === 'AWS::Lambda::Function')
+        .map((r) => r.Properties.Description),
+    ).not.toContainEqual(expect.stringMatching(/REST API/));
   });
 });

@@ -4,15 +4,7 @@ import { WORKFLOW_DEFINITION_FILE } from '../../lib/certificate-workflow';
 import { settingsFor } from '../../lib/config';
 import { WORKFLOW_STACK_OUTPUTS } from '../../lib/stack-outputs';
 import { STEP_RUNTIME } from '../../lib/workflow-functions';
-import {
-  CROSS_ACCOUNT_CONFIG,
-  flatten,
-  logicalId,
-  roleStatements,
-  synthCertflow,
-  type FlatStatement,
-  type SynthesizedCertflow,
-} from '../support/synth';
+import { CROSS_ACCOUNT_CONFIG, flatten, logicalId, roleStatements, synthCertflow, type FlatStatement, type SynthesizedCertflow } from '../support/synth';
 
 let s: SynthesizedCertflow;
 beforeAll(() => {
@@ -92,7 +84,9 @@ describe('step functions', () => {
   });
 
   it('times out before the state machine task does', () => {
-    const asl = JSON.parse(readFileSync(WORKFLOW_DEFINITION_FILE, 'utf8')) as { States: Record<string, { Type: string; Resource?: string; TimeoutSeconds?: number }> };
+    const asl = JSON.parse(readFileSync(WORKFLOW_DEFINITION_FILE, 'utf8')) as {
+      States: Record<string, { Type: string; Resource?: string; TimeoutSeconds?: number }>;
+    };
     const taskTimeouts = Object.values(asl.States)
       .filter((state) => state.Type === 'Task' && /^\$\{\w+FunctionArn\}$/.test(state.Resource ?? ''))
       .map((state) => state.TimeoutSeconds ?? Number.POSITIVE_INFINITY);
@@ -158,7 +152,9 @@ describe('least privilege', () => {
       const statements = stepStatements(step.folder).filter((st) => st.Action.some((a) => a.startsWith('dynamodb:')));
       expect(statements.length).toBeGreaterThan(0);
       for (const st of statements) expect(st.Resource).toEqual([tableArn]);
-      expect(statements.flatMap((st) => st.Action)).toEqual(expect.arrayContaining(['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:Query']));
+      expect(statements.flatMap((st) => st.Action)).toEqual(
+        expect.arrayContaining(['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:Query']),
+      );
     }
   });
 
@@ -211,7 +207,11 @@ describe('least privilege', () => {
       .flatMap((st) => st.Action)
       .filter((action) => !UNSCOPABLE_ACTIONS.has(action));
     expect(unscoped).toEqual([]);
-    expect(allWorkflowStatements().flatMap((st) => st.Action).filter((a) => a.includes('*'))).toEqual([]);
+    expect(
+      allWorkflowStatements()
+        .flatMap((st) => st.Action)
+        .filter((a) => a.includes('*')),
+    ).toEqual([]);
   });
 });
 
@@ -259,7 +259,9 @@ describe('state machine', () => {
   });
 
   it('refuses waits whose deadlines exceed the workflow timeout', () => {
-    expect(() => synthCertflow({ ...CROSS_ACCOUNT_CONFIG, waits: { issuance: { deadlineSeconds: 96 * 3600 } } })).toThrow(/more than the workflow's TimeoutSeconds/);
+    expect(() => synthCertflow({ ...CROSS_ACCOUNT_CONFIG, waits: { issuance: { deadlineSeconds: 96 * 3600 } } })).toThrow(
+      /more than the workflow's TimeoutSeconds/,
+    );
   });
 
   it('is traced and logs everything to a dedicated vended-logs group with a retention', () => {

@@ -28,7 +28,11 @@ async function readBody(request: IncomingMessage): Promise<string> {
  * execute-api) with the caller's known credentials and answers 403 when it
  * differs; IAM policy evaluation is left to the infrastructure tests.
  */
-export async function startLocalApiGateway(handler: Handler, credentials: { accessKeyId: string; secretAccessKey: string }, region: string): Promise<LocalApiGateway> {
+export async function startLocalApiGateway(
+  handler: Handler,
+  credentials: { accessKeyId: string; secretAccessKey: string },
+  region: string,
+): Promise<LocalApiGateway> {
   const signer = new SignatureV4({ service: 'execute-api', region, credentials, sha256: Sha256 });
   let refused = 0;
   const server: Server = createServer((request, response) => {
@@ -43,7 +47,15 @@ export async function startLocalApiGateway(handler: Handler, credentials: { acce
         const [, y, mo, d, h, mi, s] = signedDate;
         const headers = Object.fromEntries(signedHeaderNames.map((name) => [name, String(request.headers[name] ?? '')]));
         const expected = await signer.sign(
-          { method: request.method ?? 'GET', protocol: 'http:', hostname: url.hostname, path: url.pathname, query: Object.fromEntries(url.searchParams), headers, body: body || undefined },
+          {
+            method: request.method ?? 'GET',
+            protocol: 'http:',
+            hostname: url.hostname,
+            path: url.pathname,
+            query: Object.fromEntries(url.searchParams),
+            headers,
+            body: body || undefined,
+          },
           { signingDate: new Date(Date.UTC(Number(y), Number(mo) - 1, Number(d), Number(h), Number(mi), Number(s))) },
         );
         valid = expected.headers.authorization === request.headers.authorization;

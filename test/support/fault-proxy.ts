@@ -302,38 +302,18 @@ const JSON_ERROR_TYPE_PREFIXES: Readonly<Record<string, string>> = {
 const READ_ONLY_PREFIXES = ['Describe', 'List', 'Get', 'Test'];
 
 // Reads without a read-like prefix, and STS calls that only hand out credentials.
-const READ_ONLY_OPERATIONS = new Set([
-  'AssumeRole',
-  'AssumeRoleWithWebIdentity',
-  'AssumeRoleWithSAML',
-  'BatchGetItem',
-  'Query',
-  'Scan',
-  'TransactGetItems',
-]);
+const READ_ONLY_OPERATIONS = new Set(['AssumeRole', 'AssumeRoleWithWebIdentity', 'AssumeRoleWithSAML', 'BatchGetItem', 'Query', 'Scan', 'TransactGetItems']);
 
-const HOP_BY_HOP_HEADERS = [
-  'connection',
-  'keep-alive',
-  'proxy-connection',
-  'transfer-encoding',
-  'upgrade',
-  'te',
-  'trailer',
-];
+const HOP_BY_HOP_HEADERS = ['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'upgrade', 'te', 'trailer'];
 
-const compiledRoutes = new Map<string, readonly Route[]>(
-  Object.entries(REST_ROUTES).map(([service, routes]) => [service, compileRoutes(routes)]),
-);
+const compiledRoutes = new Map<string, readonly Route[]>(Object.entries(REST_ROUTES).map(([service, routes]) => [service, compileRoutes(routes)]));
 
 function compileRoutes(routes: readonly (readonly [string, string, string])[]): Route[] {
   return routes
     .map(([method, template, operation]) => {
       const [path, queryText = ''] = template.split('?');
       const segments = path.split('/').filter((s) => s !== '');
-      const pattern = segments
-        .map((s) => (s.startsWith('{') ? '[^/]+' : s.replace(/[.*+?^${}()|[\]\\-]/g, '\\$&')))
-        .join('/');
+      const pattern = segments.map((s) => (s.startsWith('{') ? '[^/]+' : s.replace(/[.*+?^${}()|[\]\\-]/g, '\\$&'))).join('/');
       const query: Record<string, string | true> = {};
       for (const [key, value] of new URLSearchParams(queryText)) query[key] = value === '' ? true : value;
       const literals = segments.filter((s) => !s.startsWith('{')).length;
@@ -354,8 +334,7 @@ function header(headers: IncomingHttpHeaders, name: string): string | undefined 
 }
 
 function serviceFromCredentialScope(headers: IncomingHttpHeaders, query: URLSearchParams): string | undefined {
-  const credential =
-    /Credential=([^,\s]+)/.exec(header(headers, 'authorization') ?? '')?.[1] ?? query.get('X-Amz-Credential') ?? '';
+  const credential = /Credential=([^,\s]+)/.exec(header(headers, 'authorization') ?? '')?.[1] ?? query.get('X-Amz-Credential') ?? '';
   // AKID/date/region/service/aws4_request
   const scope = credential.split('/');
   return scope.length === 5 ? scope[3] : undefined;
@@ -364,9 +343,7 @@ function serviceFromCredentialScope(headers: IncomingHttpHeaders, query: URLSear
 function parseJsonObject(text: string): Record<string, unknown> {
   try {
     const value: unknown = JSON.parse(text);
-    return typeof value === 'object' && value !== null && !Array.isArray(value)
-      ? (value as Record<string, unknown>)
-      : {};
+    return typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Record<string, unknown>) : {};
   } catch {
     return {};
   }
@@ -406,19 +383,14 @@ function identifyCall(method: string, url: string, headers: IncomingHttpHeaders,
       params,
     };
   }
-  const service =
-    scopedService ??
-    Object.entries(REST_PATH_PREFIXES).find(([prefix]) => parsed.pathname.startsWith(prefix))?.[1] ??
-    'unknown';
+  const service = scopedService ?? Object.entries(REST_PATH_PREFIXES).find(([prefix]) => parsed.pathname.startsWith(prefix))?.[1] ?? 'unknown';
   const route = compiledRoutes
     .get(service)
     ?.find(
       (r) =>
         r.method === method &&
         r.pattern.test(parsed.pathname) &&
-        Object.entries(r.query).every(([key, value]) =>
-          value === true ? parsed.searchParams.has(key) : parsed.searchParams.get(key) === value,
-        ),
+        Object.entries(r.query).every(([key, value]) => (value === true ? parsed.searchParams.has(key) : parsed.searchParams.get(key) === value)),
     );
   return {
     service,
@@ -449,10 +421,7 @@ export interface AwsErrorSpec {
  * awsJson, `<ErrorResponse><Error><Type/><Code/><Message/></Error><RequestId/></ErrorResponse>` in
  * the service's XML namespace for awsQuery and REST-XML.
  */
-export function awsErrorResponse(
-  call: Pick<CallInfo, 'service' | 'protocol' | 'headers'>,
-  error: AwsErrorSpec,
-): ProxiedResponse {
+export function awsErrorResponse(call: Pick<CallInfo, 'service' | 'protocol' | 'headers'>, error: AwsErrorSpec): ProxiedResponse {
   const requestId = randomUUID();
   if (call.protocol === 'awsJson') {
     const type = `${JSON_ERROR_TYPE_PREFIXES[call.service] ?? ''}${error.code}`;
@@ -519,19 +488,13 @@ function selects(rule: FaultRule, call: CallInfo): boolean {
 
 function validateRule(rule: FaultRule): void {
   if (rule.rate !== undefined && !(rule.rate >= 0 && rule.rate <= 1)) {
-    throw new RangeError(
-      `fault rule ${rule.service}/${String(rule.operation)}: rate must be within [0, 1], got ${rule.rate}`,
-    );
+    throw new RangeError(`fault rule ${rule.service}/${String(rule.operation)}: rate must be within [0, 1], got ${rule.rate}`);
   }
   if (rule.count !== undefined && !(Number.isInteger(rule.count) && rule.count >= 0)) {
-    throw new RangeError(
-      `fault rule ${rule.service}/${String(rule.operation)}: count must be a whole number, got ${rule.count}`,
-    );
+    throw new RangeError(`fault rule ${rule.service}/${String(rule.operation)}: count must be a whole number, got ${rule.count}`);
   }
   if (rule.kind === 'latency' && !(rule.delayMs >= 0)) {
-    throw new RangeError(
-      `fault rule ${rule.service}/${String(rule.operation)}: delayMs must be >= 0, got ${rule.delayMs}`,
-    );
+    throw new RangeError(`fault rule ${rule.service}/${String(rule.operation)}: delayMs must be >= 0, got ${rule.delayMs}`);
   }
 }
 
@@ -777,9 +740,7 @@ export async function startFaultProxy(options: FaultProxyOptions): Promise<Fault
 }
 
 /** Rewrites a successful awsJson response's parsed body; errors pass through unchanged. */
-export function rewriteJson<T extends object = Record<string, unknown>>(
-  change: (body: T, call: CallInfo) => T,
-): ResponseRewriter {
+export function rewriteJson<T extends object = Record<string, unknown>>(change: (body: T, call: CallInfo) => T): ResponseRewriter {
   return (response, call) => {
     if (response.status >= 300) return response;
     const body = change(JSON.parse(response.body) as T, call);
@@ -869,10 +830,7 @@ export function assumeRoleDenied(roleArn: string, frequency: RuleFrequency = {})
  * still applying an earlier change.
  * @param operation defaults to ChangeResourceRecordSets
  */
-export function priorRequestNotComplete(
-  frequency: RuleFrequency = {},
-  operation: string | readonly string[] = 'ChangeResourceRecordSets',
-): FaultRule {
+export function priorRequestNotComplete(frequency: RuleFrequency = {}, operation: string | readonly string[] = 'ChangeResourceRecordSets'): FaultRule {
   return {
     service: 'route53',
     operation,
@@ -939,11 +897,7 @@ export function parseRuleSpecs(json: unknown): FaultRule[] {
     const spec = entry as Record<string, unknown>;
     const frequency = { rate: optionalNumber(spec, 'rate', index), count: optionalNumber(spec, 'count', index) };
     const operation = spec.operation;
-    if (
-      operation !== undefined &&
-      typeof operation !== 'string' &&
-      !(Array.isArray(operation) && operation.every((o) => typeof o === 'string'))
-    ) {
+    if (operation !== undefined && typeof operation !== 'string' && !(Array.isArray(operation) && operation.every((o) => typeof o === 'string'))) {
       throw specError(index, 'operation must be a name, a list of names, or "*"');
     }
     const target = (): FaultSelector => {

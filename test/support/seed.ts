@@ -41,7 +41,9 @@ export async function seedZones(endpoint: string, roleArn: string, zones: readon
       new CreateHostedZoneCommand({
         Name: zone.name,
         CallerReference: `seed-${zone.name}-${Math.random()}`,
-        ...(zone.privateZone ? { HostedZoneConfig: { PrivateZone: true, Comment: 'private twin' }, VPC: { VPCId: 'vpc-12345678', VPCRegion: 'us-east-1' } } : {}),
+        ...(zone.privateZone
+          ? { HostedZoneConfig: { PrivateZone: true, Comment: 'private twin' }, VPC: { VPCId: 'vpc-12345678', VPCRegion: 'us-east-1' } }
+          : {}),
       }),
     );
     const id = (created.HostedZone?.Id ?? '').replace('/hostedzone/', '');

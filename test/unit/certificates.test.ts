@@ -20,7 +20,18 @@ import {
 } from '../../lambdas/core/certificates';
 import { CertificateFailedError, DeadlineExceededError, RequestInProgressError, TransientAwsError, ValidationTimedOutError } from '../../lambdas/core/errors';
 import type { CertificateStatus, NormalizedRequest, PollState, WorkflowState } from '../../lambdas/core/types';
-import { awsError, InMemoryClaims, InMemoryRequestStore, makeRequest, makeSettings, makeStatus, makeValidationRecord, REQUEST_ID, testClock, type TestClock } from '../support/mocks';
+import {
+  awsError,
+  InMemoryClaims,
+  InMemoryRequestStore,
+  makeRequest,
+  makeSettings,
+  makeStatus,
+  makeValidationRecord,
+  REQUEST_ID,
+  testClock,
+  type TestClock,
+} from '../support/mocks';
 
 const ARN = 'arn:aws:acm:us-east-1:111111111111:certificate/11111111-2222-3333-4444-555555555555';
 const arn = (n: number): string => `arn:aws:acm:us-east-1:111111111111:certificate/00000000-0000-0000-0000-${String(n).padStart(12, '0')}`;
@@ -138,7 +149,11 @@ describe('findOrRequestCertificate', () => {
       CertificateSummaryList: [summary(1, names, { Status: 'PENDING_VALIDATION' }), summary(2, names), summary(3, names, { Status: 'PENDING_VALIDATION' })],
     });
     const notAfter = new Date('2031-02-01T00:00:00Z');
-    describeFrom([detail(1, names, { Status: 'PENDING_VALIDATION' }), detail(2, names, { NotAfter: notAfter }), detail(3, names, { Status: 'PENDING_VALIDATION' })]);
+    describeFrom([
+      detail(1, names, { Status: 'PENDING_VALIDATION' }),
+      detail(2, names, { NotAfter: notAfter }),
+      detail(3, names, { Status: 'PENDING_VALIDATION' }),
+    ]);
 
     const result = await findOrRequestCertificate(deps, wildcardRequest());
 
@@ -173,10 +188,7 @@ describe('findOrRequestCertificate', () => {
   it('does not reuse a certificate of another key algorithm (in either spelling ACM uses)', async () => {
     const names = ['www.example.com', 'example.com', '*.example.com'];
     acmMock.on(ListCertificatesCommand).resolves({ CertificateSummaryList: [summary(1, names), summary(2, names)] });
-    describeFrom([
-      detail(1, names, { KeyAlgorithm: 'EC-prime256v1' as CertificateDetail['KeyAlgorithm'] }),
-      detail(2, names, { KeyAlgorithm: 'RSA_4096' }),
-    ]);
+    describeFrom([detail(1, names, { KeyAlgorithm: 'EC-prime256v1' as CertificateDetail['KeyAlgorithm'] }), detail(2, names, { KeyAlgorithm: 'RSA_4096' })]);
 
     const result = await findOrRequestCertificate(deps, wildcardRequest({ keyAlgorithm: 'RSA_2048' }));
 
@@ -382,9 +394,21 @@ function stateWithCertificate(request: NormalizedRequest, overrides: Partial<Wor
 }
 
 const FULL_OPTIONS = [
-  { DomainName: 'www.example.com', ValidationStatus: 'PENDING_VALIDATION' as const, ResourceRecord: { Name: '_b2.www.example.com.', Type: 'CNAME' as const, Value: '_v2.acm-validations.aws.' } },
-  { DomainName: '*.example.com', ValidationStatus: 'PENDING_VALIDATION' as const, ResourceRecord: { Name: '_a1.example.com.', Type: 'CNAME' as const, Value: '_v1.acm-validations.aws.' } },
-  { DomainName: 'example.com', ValidationStatus: 'PENDING_VALIDATION' as const, ResourceRecord: { Name: '_a1.example.com.', Type: 'CNAME' as const, Value: '_v1.acm-validations.aws.' } },
+  {
+    DomainName: 'www.example.com',
+    ValidationStatus: 'PENDING_VALIDATION' as const,
+    ResourceRecord: { Name: '_b2.www.example.com.', Type: 'CNAME' as const, Value: '_v2.acm-validations.aws.' },
+  },
+  {
+    DomainName: '*.example.com',
+    ValidationStatus: 'PENDING_VALIDATION' as const,
+    ResourceRecord: { Name: '_a1.example.com.', Type: 'CNAME' as const, Value: '_v1.acm-validations.aws.' },
+  },
+  {
+    DomainName: 'example.com',
+    ValidationStatus: 'PENDING_VALIDATION' as const,
+    ResourceRecord: { Name: '_a1.example.com.', Type: 'CNAME' as const, Value: '_v1.acm-validations.aws.' },
+  },
 ];
 
 describe('readValidationRecordsStep', () => {
@@ -409,7 +433,9 @@ describe('readValidationRecordsStep', () => {
   });
 
   it('is not done while ACM lists no options at all', async () => {
-    acmMock.on(DescribeCertificateCommand).resolves({ Certificate: detail(ARN, ['www.example.com'], { Status: 'PENDING_VALIDATION', DomainValidationOptions: [] }) });
+    acmMock
+      .on(DescribeCertificateCommand)
+      .resolves({ Certificate: detail(ARN, ['www.example.com'], { Status: 'PENDING_VALIDATION', DomainValidationOptions: [] }) });
     const result = await readValidationRecordsStep(deps, stateWithCertificate(request));
     expect(result.poll?.done).toBe(false);
     expect(result.poll?.waitingFor).toContain('www.example.com');
@@ -468,7 +494,9 @@ describe('checkCertificateStep', () => {
   const names = ['www.example.com', '*.example.com', 'example.com'];
 
   function describeAs(overrides: Partial<CertificateDetail>): void {
-    acmMock.on(DescribeCertificateCommand).resolves({ Certificate: detail(ARN, names, { Status: 'PENDING_VALIDATION', DomainValidationOptions: FULL_OPTIONS, ...overrides }) });
+    acmMock
+      .on(DescribeCertificateCommand)
+      .resolves({ Certificate: detail(ARN, names, { Status: 'PENDING_VALIDATION', DomainValidationOptions: FULL_OPTIONS, ...overrides }) });
   }
 
   async function caught(state: WorkflowState): Promise<Error> {

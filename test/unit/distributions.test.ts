@@ -156,8 +156,12 @@ describe('createDistribution', () => {
       .rejects(new DistributionAlreadyExists({ message: 'The caller reference already exists.', $metadata: { httpStatusCode: 409 } }));
     cloudFrontMock
       .on(ListDistributionsCommand)
-      .resolvesOnce({ DistributionList: { Marker: '', MaxItems: 1, Quantity: 1, IsTruncated: true, NextMarker: 'page-2', Items: [summary('E1OTHER', ['www.example.com'])] } })
-      .resolvesOnce({ DistributionList: { Marker: 'page-2', MaxItems: 1, Quantity: 1, IsTruncated: false, Items: [summary('E2OURS', [], `certflow ${REQUEST_ID}`)] } });
+      .resolvesOnce({
+        DistributionList: { Marker: '', MaxItems: 1, Quantity: 1, IsTruncated: true, NextMarker: 'page-2', Items: [summary('E1OTHER', ['www.example.com'])] },
+      })
+      .resolvesOnce({
+        DistributionList: { Marker: 'page-2', MaxItems: 1, Quantity: 1, IsTruncated: false, Items: [summary('E2OURS', [], `certflow ${REQUEST_ID}`)] },
+      });
     cloudFrontMock.on(GetDistributionConfigCommand, { Id: 'E1OTHER' }).resolves(configWithReference('someone-else'));
     cloudFrontMock.on(GetDistributionConfigCommand, { Id: 'E2OURS' }).resolves(configWithReference(OUR_REFERENCE));
 
@@ -171,7 +175,13 @@ describe('createDistribution', () => {
   it('skips distributions that neither serve our names nor carry our comment', async () => {
     cloudFrontMock.on(CreateDistributionCommand).rejects(new DistributionAlreadyExists({ message: 'exists', $metadata: {} }));
     cloudFrontMock.on(ListDistributionsCommand).resolves({
-      DistributionList: { Marker: '', MaxItems: 100, Quantity: 2, IsTruncated: false, Items: [summary('E1UNRELATED', ['shop.example.org']), summary('E2OURS', ['WWW.example.com'])] },
+      DistributionList: {
+        Marker: '',
+        MaxItems: 100,
+        Quantity: 2,
+        IsTruncated: false,
+        Items: [summary('E1UNRELATED', ['shop.example.org']), summary('E2OURS', ['WWW.example.com'])],
+      },
     });
     cloudFrontMock.on(GetDistributionConfigCommand).resolves(configWithReference(OUR_REFERENCE));
 
@@ -189,9 +199,12 @@ describe('createDistribution', () => {
   });
 
   it("turns CNAMEAlreadyExists from someone else's distribution into AliasConflictError naming the names", async () => {
-    cloudFrontMock
-      .on(CreateDistributionCommand)
-      .rejects(new CNAMEAlreadyExists({ message: 'One or more of the CNAMEs you provided are already associated with a different resource.', $metadata: { httpStatusCode: 409 } }));
+    cloudFrontMock.on(CreateDistributionCommand).rejects(
+      new CNAMEAlreadyExists({
+        message: 'One or more of the CNAMEs you provided are already associated with a different resource.',
+        $metadata: { httpStatusCode: 409 },
+      }),
+    );
     cloudFrontMock.on(ListDistributionsCommand).resolves({
       DistributionList: { Marker: '', MaxItems: 100, Quantity: 1, IsTruncated: false, Items: [summary('E9THEIRS', ['www.example.com'])] },
     });
@@ -325,7 +338,9 @@ describe('completeDistributionStep', () => {
   });
 
   it('writes A and AAAA alias records for every name when asked', async () => {
-    route53Mock.on(ListHostedZonesCommand).resolves({ HostedZones: [{ Id: '/hostedzone/ZEX', Name: 'example.com.', CallerReference: 'r', Config: { PrivateZone: false } }], IsTruncated: false });
+    route53Mock
+      .on(ListHostedZonesCommand)
+      .resolves({ HostedZones: [{ Id: '/hostedzone/ZEX', Name: 'example.com.', CallerReference: 'r', Config: { PrivateZone: false } }], IsTruncated: false });
     route53Mock.on(ChangeResourceRecordSetsCommand).resolves({ ChangeInfo: { Id: '/change/C1', Status: 'PENDING', SubmittedAt: T0 } });
 
     const result = await completeDistributionStep(deps, deployed(true));
@@ -334,7 +349,10 @@ describe('completeDistributionStep', () => {
     const batches = route53Mock.commandCalls(ChangeResourceRecordSetsCommand).map((c) => c.args[0].input);
     expect(batches).toHaveLength(1);
     expect(batches[0]!.HostedZoneId).toBe('ZEX');
-    const written = (batches[0]!.ChangeBatch?.Changes ?? []).map((c) => `${c.ResourceRecordSet?.Type} ${c.ResourceRecordSet?.Name} -> ${c.ResourceRecordSet?.AliasTarget?.HostedZoneId} ${c.ResourceRecordSet?.AliasTarget?.DNSName}`);
+    const written = (batches[0]!.ChangeBatch?.Changes ?? []).map(
+      (c) =>
+        `${c.ResourceRecordSet?.Type} ${c.ResourceRecordSet?.Name} -> ${c.ResourceRecordSet?.AliasTarget?.HostedZoneId} ${c.ResourceRecordSet?.AliasTarget?.DNSName}`,
+    );
     expect(written).toEqual([
       'A www.example.com. -> Z2FDTNDATAQYW2 d111111abcdef8.cloudfront.net.',
       'AAAA www.example.com. -> Z2FDTNDATAQYW2 d111111abcdef8.cloudfront.net.',

@@ -22,7 +22,14 @@ import {
   sessionNameFor,
   upsertAliasRecords,
 } from '../../lambdas/core/dns';
-import { DeadlineExceededError, DnsRoleDeniedError, ERROR_NAMES, HostedZoneAmbiguousError, RequestConflictError, TransientAwsError } from '../../lambdas/core/errors';
+import {
+  DeadlineExceededError,
+  DnsRoleDeniedError,
+  ERROR_NAMES,
+  HostedZoneAmbiguousError,
+  RequestConflictError,
+  TransientAwsError,
+} from '../../lambdas/core/errors';
 import type { DnsRole } from '../../lambdas/core/settings';
 import type { PendingChange, ValidationRecord, WorkflowState } from '../../lambdas/core/types';
 import {
@@ -226,11 +233,16 @@ describe('listPublicZones', () => {
 
   it('strips /hostedzone/ and the trailing dot, and lower-cases names', async () => {
     serveZones(r53A, [r53Zone('Z1', 'Example.COM.')]);
-    await expect(listPublicZones({ role: null, accountId: ACCOUNT_A, route53: clientA })).resolves.toEqual([{ id: 'Z1', name: 'example.com', accountId: ACCOUNT_A, role: null }]);
+    await expect(listPublicZones({ role: null, accountId: ACCOUNT_A, route53: clientA })).resolves.toEqual([
+      { id: 'Z1', name: 'example.com', accountId: ACCOUNT_A, role: null },
+    ]);
   });
 
   it('turns throttling into TransientAwsError and AccessDenied into DnsRoleDeniedError naming role and account', async () => {
-    r53A.on(ListHostedZonesCommand).rejectsOnce(awsError('Throttling', 'Rate exceeded')).rejectsOnce(awsError('AccessDenied', 'not authorized', { status: 403 }));
+    r53A
+      .on(ListHostedZonesCommand)
+      .rejectsOnce(awsError('Throttling', 'Rate exceeded'))
+      .rejectsOnce(awsError('AccessDenied', 'not authorized', { status: 403 }));
     const account = { role: ROLE_A, accountId: ACCOUNT_A, route53: clientA };
     await expect(listPublicZones(account)).rejects.toBeInstanceOf(TransientAwsError);
     const denied = await rejection(listPublicZones(account));
@@ -333,7 +345,10 @@ describe('makeDnsAccess', () => {
     const state: WorkflowState = {
       request,
       status: makeStatus(request, {
-        validationRecords: [makeValidationRecord('_a.www.example.com.', ['www.example.com']), makeValidationRecord('_b.www.dev.example.com.', ['www.dev.example.com'])],
+        validationRecords: [
+          makeValidationRecord('_a.www.example.com.', ['www.example.com']),
+          makeValidationRecord('_b.www.dev.example.com.', ['www.dev.example.com']),
+        ],
       }),
     };
 
@@ -344,7 +359,9 @@ describe('makeDnsAccess', () => {
       { changeId: 'CB1', hostedZoneId: 'ZCHILD', roleArn: ROLE_B.roleArn },
     ]);
     expect(r53A.commandCalls(ChangeResourceRecordSetsCommand)[0]!.args[0].input.ChangeBatch?.Changes?.[0]?.ResourceRecordSet?.Name).toBe('_a.www.example.com.');
-    expect(r53B.commandCalls(ChangeResourceRecordSetsCommand)[0]!.args[0].input.ChangeBatch?.Changes?.[0]?.ResourceRecordSet?.Name).toBe('_b.www.dev.example.com.');
+    expect(r53B.commandCalls(ChangeResourceRecordSetsCommand)[0]!.args[0].input.ChangeBatch?.Changes?.[0]?.ResourceRecordSet?.Name).toBe(
+      '_b.www.dev.example.com.',
+    );
     expect(stsMock.commandCalls(AssumeRoleCommand).map((c) => c.args[0].input.RoleSessionName)).toEqual([SESSION, SESSION]);
   });
 });
@@ -391,7 +408,12 @@ describe('publishValidationRecordsStep', () => {
         HostedZoneId: 'ZPARENT',
         ChangeBatch: {
           Comment: `certflow ${REQUEST_ID}: ACM validation`,
-          Changes: [{ Action: 'UPSERT', ResourceRecordSet: { Name: '_a1.example.com.', Type: 'CNAME', TTL: 300, ResourceRecords: [{ Value: '_v1.acm-validations.aws.' }] } }],
+          Changes: [
+            {
+              Action: 'UPSERT',
+              ResourceRecordSet: { Name: '_a1.example.com.', Type: 'CNAME', TTL: 300, ResourceRecords: [{ Value: '_v1.acm-validations.aws.' }] },
+            },
+          ],
         },
       },
     ]);
@@ -401,8 +423,14 @@ describe('publishValidationRecordsStep', () => {
         ChangeBatch: {
           Comment: `certflow ${REQUEST_ID}: ACM validation`,
           Changes: [
-            { Action: 'UPSERT', ResourceRecordSet: { Name: '_b2.www.dev.example.com.', Type: 'CNAME', TTL: 300, ResourceRecords: [{ Value: '_v2.acm-validations.aws.' }] } },
-            { Action: 'UPSERT', ResourceRecordSet: { Name: '_c3.api.dev.example.com.', Type: 'CNAME', TTL: 300, ResourceRecords: [{ Value: '_v3.acm-validations.aws.' }] } },
+            {
+              Action: 'UPSERT',
+              ResourceRecordSet: { Name: '_b2.www.dev.example.com.', Type: 'CNAME', TTL: 300, ResourceRecords: [{ Value: '_v2.acm-validations.aws.' }] },
+            },
+            {
+              Action: 'UPSERT',
+              ResourceRecordSet: { Name: '_c3.api.dev.example.com.', Type: 'CNAME', TTL: 300, ResourceRecords: [{ Value: '_v3.acm-validations.aws.' }] },
+            },
           ],
         },
       },
@@ -487,9 +515,11 @@ describe('publishValidationRecordsStep', () => {
   });
 
   it('turns InvalidChangeBatch into RequestConflictError naming the zone and account', async () => {
-    r53B.on(ChangeResourceRecordSetsCommand).rejects(
-      new InvalidChangeBatch({ message: 'RRSet of type CNAME with DNS name _b2.www.dev.example.com. is not permitted', $metadata: { httpStatusCode: 400 } }),
-    );
+    r53B
+      .on(ChangeResourceRecordSetsCommand)
+      .rejects(
+        new InvalidChangeBatch({ message: 'RRSet of type CNAME with DNS name _b2.www.dev.example.com. is not permitted', $metadata: { httpStatusCode: 400 } }),
+      );
     const error = await rejection(publishValidationRecordsStep(dnsDeps(), stateWith([www])));
     expect(error).toBeInstanceOf(RequestConflictError);
     expect(error.message).toContain('dev.example.com');
@@ -515,7 +545,8 @@ describe('checkDnsChangesStep', () => {
     { changeId: 'CB1', hostedZoneId: 'ZCHILD', roleArn: ROLE_B.roleArn },
   ];
   const state: WorkflowState = { request, status: makeStatus(request), changes };
-  const deps = () => dnsDeps({ settings: makeSettings({ dnsRoles: [ROLE_A, ROLE_B], waits: { dnsChanges: { initialSeconds: 10, maxSeconds: 40, deadlineSeconds: 600 } } }) });
+  const deps = () =>
+    dnsDeps({ settings: makeSettings({ dnsRoles: [ROLE_A, ROLE_B], waits: { dnsChanges: { initialSeconds: 10, maxSeconds: 40, deadlineSeconds: 600 } } }) });
 
   it('waits while a change is PENDING, asking each account through its own role', async () => {
     r53A.on(GetChangeCommand).resolves({ ChangeInfo: { Id: '/change/CA1', Status: 'INSYNC', SubmittedAt: T0 } });
@@ -596,7 +627,11 @@ describe('upsertAliasRecords', () => {
 
   const alias = (name: string, type: 'A' | 'AAAA') => ({
     Action: 'UPSERT',
-    ResourceRecordSet: { Name: name, Type: type, AliasTarget: { HostedZoneId: 'Z2FDTNDATAQYW2', DNSName: 'd111111abcdef8.cloudfront.net.', EvaluateTargetHealth: false } },
+    ResourceRecordSet: {
+      Name: name,
+      Type: type,
+      AliasTarget: { HostedZoneId: 'Z2FDTNDATAQYW2', DNSName: 'd111111abcdef8.cloudfront.net.', EvaluateTargetHealth: false },
+    },
   });
 
   it('UPSERTs A and AAAA aliases to CloudFront for each name in its zone, and lists names without a zone', async () => {
@@ -609,14 +644,22 @@ describe('upsertAliasRecords', () => {
 
     expect(CLOUDFRONT_HOSTED_ZONE_ID).toBe('Z2FDTNDATAQYW2');
     expect(r53A.commandCalls(ChangeResourceRecordSetsCommand).map((c) => c.args[0].input)).toEqual([
-      { HostedZoneId: 'ZPARENT', ChangeBatch: { Comment: `certflow ${REQUEST_ID}: CloudFront aliases`, Changes: [alias('example.com.', 'A'), alias('example.com.', 'AAAA')] } },
+      {
+        HostedZoneId: 'ZPARENT',
+        ChangeBatch: { Comment: `certflow ${REQUEST_ID}: CloudFront aliases`, Changes: [alias('example.com.', 'A'), alias('example.com.', 'AAAA')] },
+      },
     ]);
     expect(r53B.commandCalls(ChangeResourceRecordSetsCommand).map((c) => c.args[0].input)).toEqual([
       {
         HostedZoneId: 'ZCHILD',
         ChangeBatch: {
           Comment: `certflow ${REQUEST_ID}: CloudFront aliases`,
-          Changes: [alias('www.dev.example.com.', 'A'), alias('www.dev.example.com.', 'AAAA'), alias('*.dev.example.com.', 'A'), alias('*.dev.example.com.', 'AAAA')],
+          Changes: [
+            alias('www.dev.example.com.', 'A'),
+            alias('www.dev.example.com.', 'AAAA'),
+            alias('*.dev.example.com.', 'A'),
+            alias('*.dev.example.com.', 'AAAA'),
+          ],
         },
       },
     ]);

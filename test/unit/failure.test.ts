@@ -36,7 +36,10 @@ describe('statusErrorOf', () => {
   });
 
   it('maps TransientAwsError to AwsUnavailable and says to try later', () => {
-    const result = statusErrorOf({ Error: ERROR_NAMES.transientAws, Cause: lambdaCause(ERROR_NAMES.transientAws, 'ListHostedZones: Throttling: Rate exceeded.') });
+    const result = statusErrorOf({
+      Error: ERROR_NAMES.transientAws,
+      Cause: lambdaCause(ERROR_NAMES.transientAws, 'ListHostedZones: Throttling: Rate exceeded.'),
+    });
     expect(result.code).toBe(ERROR_CODES.transientAws);
     expect(result.message).toContain('ListHostedZones: Throttling: Rate exceeded.');
     expect(result.message).toMatch(/start the request again later/i);

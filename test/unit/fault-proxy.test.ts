@@ -161,9 +161,7 @@ beforeEach(() => {
 
 describe('operation identification', () => {
   it('names the service and operation of each protocol as the SDK v3 sends them', async () => {
-    const { CertificateArn } = await clients.acm.send(
-      new RequestCertificateCommand({ DomainName: 'www.example.com', ValidationMethod: 'DNS' }),
-    );
+    const { CertificateArn } = await clients.acm.send(new RequestCertificateCommand({ DomainName: 'www.example.com', ValidationMethod: 'DNS' }));
     await clients.acm.send(new DescribeCertificateCommand({ CertificateArn }));
     await clients.acm.send(new ListCertificatesCommand({}));
     const { zoneId, recordName } = await createZone();
@@ -175,9 +173,7 @@ describe('operation identification', () => {
     await clients.route53.send(new ListResourceRecordSetsCommand({ HostedZoneId: zoneId }));
     await clients.sts.send(new GetCallerIdentityCommand({}));
     await clients.sts.send(new AssumeRoleCommand({ RoleArn: ROLE_ARN, RoleSessionName: 'test' }));
-    const created = await clients.cloudfront.send(
-      new CreateDistributionCommand({ DistributionConfig: distributionConfig(unique('dist')) }),
-    );
+    const created = await clients.cloudfront.send(new CreateDistributionCommand({ DistributionConfig: distributionConfig(unique('dist')) }));
     await clients.cloudfront.send(
       new CreateDistributionWithTagsCommand({
         DistributionConfigWithTags: {
@@ -189,9 +185,7 @@ describe('operation identification', () => {
     await clients.cloudfront.send(new ListDistributionsCommand({}));
     await clients.cloudfront.send(new GetDistributionCommand({ Id: created.Distribution!.Id }));
     await clients.cloudfront.send(new GetDistributionConfigCommand({ Id: created.Distribution!.Id }));
-    await clients.events.send(
-      new PutEventsCommand({ Entries: [{ Source: 'certflow', DetailType: 'Test', Detail: '{}' }] }),
-    );
+    await clients.events.send(new PutEventsCommand({ Entries: [{ Source: 'certflow', DetailType: 'Test', Detail: '{}' }] }));
     await clients.dynamodb.send(new ListTablesCommand({}));
     await clients.sfn.send(new ListStateMachinesCommand({}));
 
@@ -221,9 +215,7 @@ describe('operation identification', () => {
   });
 
   it('exposes request parameters for matching: JSON members, form fields, query string', async () => {
-    await clients.acm
-      .send(new DescribeCertificateCommand({ CertificateArn: 'arn:aws:acm:us-east-1:123456789012:certificate/nope' }))
-      .catch(() => undefined);
+    await clients.acm.send(new DescribeCertificateCommand({ CertificateArn: 'arn:aws:acm:us-east-1:123456789012:certificate/nope' })).catch(() => undefined);
     await clients.sts.send(new AssumeRoleCommand({ RoleArn: ROLE_ARN, RoleSessionName: 'params' }));
     await clients.route53.send(new ListHostedZonesByNameCommand({ DNSName: 'example.com', MaxItems: 5 }));
 
@@ -367,9 +359,7 @@ describe('dropResponse', () => {
     const name = `${unique('dropped')}.example.com`;
     proxy.addRule({ service: 'route53', operation: 'CreateHostedZone', kind: 'dropResponse', count: 1 });
 
-    const error = await clients.route53
-      .send(new CreateHostedZoneCommand({ Name: name, CallerReference: unique('ref') }))
-      .catch((e: unknown) => e);
+    const error = await clients.route53.send(new CreateHostedZoneCommand({ Name: name, CallerReference: unique('ref') })).catch((e: unknown) => e);
 
     // Under jest the SDK wraps node's cross-realm error: "AWS SDK error wrapper for TimeoutError: socket hang up".
     expect(String(error)).toMatch(/socket hang up/);
@@ -387,9 +377,7 @@ describe('dropResponse', () => {
 
 describe('rewrite', () => {
   async function requestCertificate(): Promise<string> {
-    const { CertificateArn } = await clients.acm.send(
-      new RequestCertificateCommand({ DomainName: `${unique('cert')}.example.com`, ValidationMethod: 'DNS' }),
-    );
+    const { CertificateArn } = await clients.acm.send(new RequestCertificateCommand({ DomainName: `${unique('cert')}.example.com`, ValidationMethod: 'DNS' }));
     return CertificateArn!;
   }
 
@@ -446,8 +434,7 @@ describe('rewrite', () => {
       headers: {
         'content-type': 'application/x-amz-json-1.0',
         'x-amz-target': 'DynamoDB_20120810.ListTables',
-        authorization:
-          'AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20250101/us-east-1/dynamodb/aws4_request, SignedHeaders=host, Signature=0',
+        authorization: 'AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20250101/us-east-1/dynamodb/aws4_request, SignedHeaders=host, Signature=0',
       },
       body: '{}',
     });
@@ -466,9 +453,7 @@ describe('respond', () => {
     proxy.addRule(cnameAlreadyExists());
 
     const error = await clients.cloudfront
-      .send(
-        new CreateDistributionCommand({ DistributionConfig: distributionConfig(unique('dist'), ['www.example.com']) }),
-      )
+      .send(new CreateDistributionCommand({ DistributionConfig: distributionConfig(unique('dist'), ['www.example.com']) }))
       .catch((e: unknown) => e);
 
     expect(error).toBeInstanceOf(CNAMEAlreadyExists);
@@ -481,16 +466,12 @@ describe('respond', () => {
   it('assumeRoleDenied answers 403 AccessDenied for that role only', async () => {
     proxy.addRule(assumeRoleDenied(ROLE_ARN));
 
-    await expect(
-      clients.sts.send(new AssumeRoleCommand({ RoleArn: ROLE_ARN, RoleSessionName: 'denied' })),
-    ).rejects.toMatchObject({
+    await expect(clients.sts.send(new AssumeRoleCommand({ RoleArn: ROLE_ARN, RoleSessionName: 'denied' }))).rejects.toMatchObject({
       name: 'AccessDenied',
       message: expect.stringContaining(ROLE_ARN),
       $metadata: { httpStatusCode: 403 },
     });
-    const other = await clients.sts.send(
-      new AssumeRoleCommand({ RoleArn: OTHER_ROLE_ARN, RoleSessionName: 'allowed' }),
-    );
+    const other = await clients.sts.send(new AssumeRoleCommand({ RoleArn: OTHER_ROLE_ARN, RoleSessionName: 'allowed' }));
     expect(other.Credentials?.AccessKeyId).toBeDefined();
   });
 });
@@ -555,9 +536,7 @@ describe('rule selection', () => {
   });
 
   it('rejects a rate outside [0, 1]', () => {
-    expect(() => proxy.addRule({ service: 'sts', operation: '*', kind: 'throttle', rate: 2 })).toThrow(
-      /rate must be within/,
-    );
+    expect(() => proxy.addRule({ service: 'sts', operation: '*', kind: 'throttle', rate: 2 })).toThrow(/rate must be within/);
   });
 
   it('handles concurrent calls: a count rule faults exactly N of them', async () => {
@@ -588,11 +567,7 @@ describe('call log', () => {
     expect(proxy.injected()).toBe(1);
     expect(proxy.injected('throttle')).toBe(1);
     expect(proxy.injected('dropResponse')).toBe(0);
-    expect(proxy.mutatingCalls().map((c) => c.operation)).toEqual([
-      'CreateHostedZone',
-      'ChangeResourceRecordSets',
-      'RequestCertificate',
-    ]);
+    expect(proxy.mutatingCalls().map((c) => c.operation)).toEqual(['CreateHostedZone', 'ChangeResourceRecordSets', 'RequestCertificate']);
 
     proxy.resetLog();
     expect(proxy.calls).toEqual([]);
@@ -636,13 +611,9 @@ describe('declarative rules', () => {
       ['route53', 'ChangeResourceRecordSets', 'throttle', undefined, 0.2],
     ]);
 
-    expect(() => parseRuleSpecs([{ kind: 'throttle', service: 'acm', operation: '*' }, { kind: 'explode' }])).toThrow(
-      'rules[1]: unknown kind "explode"',
-    );
+    expect(() => parseRuleSpecs([{ kind: 'throttle', service: 'acm', operation: '*' }, { kind: 'explode' }])).toThrow('rules[1]: unknown kind "explode"');
     expect(() => parseRuleSpecs([{ kind: 'assumeRoleDenied' }])).toThrow('rules[0]: assumeRoleDenied needs "roleArn"');
-    expect(() =>
-      parseRuleSpecs([{ kind: 'latency', service: 'acm', operation: '*', delayMs: 10, rate: 'often' }]),
-    ).toThrow('rules[0]: rate must be a number');
+    expect(() => parseRuleSpecs([{ kind: 'latency', service: 'acm', operation: '*', delayMs: 10, rate: 'often' }])).toThrow('rules[0]: rate must be a number');
   });
 
   it('the CLI serves the rules file and prints its endpoint', async () => {
@@ -651,14 +622,7 @@ describe('declarative rules', () => {
     writeFileSync(rulesFile, JSON.stringify([{ kind: 'assumeRoleDenied', roleArn: ROLE_ARN }]));
     const child = spawn(
       process.execPath,
-      [
-        require.resolve('tsx/cli'),
-        join(__dirname, '../support/fault-proxy-cli.ts'),
-        '--target',
-        moto.endpoint,
-        '--rules',
-        rulesFile,
-      ],
+      [require.resolve('tsx/cli'), join(__dirname, '../support/fault-proxy-cli.ts'), '--target', moto.endpoint, '--rules', rulesFile],
       { stdio: ['ignore', 'pipe', 'pipe'] },
     );
     const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
@@ -669,12 +633,8 @@ describe('declarative rules', () => {
       expect(endpoint).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
       const sts = new STSClient(clientConfig(endpoint));
       try {
-        expect(await outcome(sts.send(new AssumeRoleCommand({ RoleArn: ROLE_ARN, RoleSessionName: 'cli' })))).toBe(
-          'AccessDenied',
-        );
-        expect(
-          await outcome(sts.send(new AssumeRoleCommand({ RoleArn: OTHER_ROLE_ARN, RoleSessionName: 'cli' }))),
-        ).toBe('ok');
+        expect(await outcome(sts.send(new AssumeRoleCommand({ RoleArn: ROLE_ARN, RoleSessionName: 'cli' })))).toBe('AccessDenied');
+        expect(await outcome(sts.send(new AssumeRoleCommand({ RoleArn: OTHER_ROLE_ARN, RoleSessionName: 'cli' })))).toBe('ok');
       } finally {
         sts.destroy();
       }

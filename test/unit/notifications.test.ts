@@ -157,7 +157,9 @@ describe('formatMessage', () => {
   });
 
   it('has a message for every certflow event, and one for an unknown detail-type', () => {
-    const published = formatMessage(event(EVENT_DETAIL_TYPES.recordsPublished, status({ state: 'PENDING_VALIDATION', validationRecords: [record(), MANUAL_RECORD] })));
+    const published = formatMessage(
+      event(EVENT_DETAIL_TYPES.recordsPublished, status({ state: 'PENDING_VALIDATION', validationRecords: [record(), MANUAL_RECORD] })),
+    );
     expect(published).toMatch(/^:memo: Validation records published for .* \(1 in Route 53\)\nCreate these records in your DNS provider/);
     expect(formatMessage(event(EVENT_DETAIL_TYPES.requested, status({ state: 'REQUESTED' })))).toMatch(/^:hourglass_flowing_sand: Certificate requested for /);
     expect(formatMessage(event('Something New', status({ state: 'DEPLOYING' })))).toMatch(/^certflow event `Something New` for .* \(state DEPLOYING\)/);

@@ -1,12 +1,7 @@
 import { domainToASCII } from 'node:url';
 import fc from 'fast-check';
 import { DomainNotAllowedError, InvalidRequestError } from '../../lambdas/core/errors';
-import {
-  MAX_COMMON_NAME_OCTETS,
-  MAX_LABEL_OCTETS,
-  MAX_NAME_OCTETS,
-  NAME_INPUT_PATTERN,
-} from '../../lambdas/core/names';
+import { MAX_COMMON_NAME_OCTETS, MAX_LABEL_OCTETS, MAX_NAME_OCTETS, NAME_INPUT_PATTERN } from '../../lambdas/core/names';
 import {
   certificateNames,
   DISTRIBUTION_FIELDS,
@@ -27,21 +22,9 @@ const SETTINGS: RequestSettings = { defaultRegion: 'eu-west-1', allowedDomainSuf
 // --- generators -------------------------------------------------------------
 
 /** An LDH label of 1–10 characters; "--" in positions 3–4 is reserved, so avoided. */
-const ldhLabel = fc
-  .stringMatching(/^[a-z0-9](?:[a-z0-9-]{0,8}[a-z0-9])?$/)
-  .filter((label) => label.slice(2, 4) !== '--');
+const ldhLabel = fc.stringMatching(/^[a-z0-9](?:[a-z0-9-]{0,8}[a-z0-9])?$/).filter((label) => label.slice(2, 4) !== '--');
 /** Labels in one script each (or the Han + kana mix Japanese uses). */
-const idnLabel = fc.constantFrom(
-  'bücher',
-  'münchen',
-  'пример',
-  '例え',
-  'ελλάδα',
-  'straße',
-  'café',
-  '日本語',
-  'xn--bcher-kva',
-);
+const idnLabel = fc.constantFrom('bücher', 'münchen', 'пример', '例え', 'ελλάδα', 'straße', 'café', '日本語', 'xn--bcher-kva');
 const tld = fc.constantFrom('com', 'org', 'net', 'example', 'de', 'рф', 'xn--p1ai');
 
 /** A valid name in its canonical spelling (not yet normalized). */
@@ -59,16 +42,10 @@ const baseName = fc
 /** Spellings of the same name: random case, surrounding whitespace, one trailing dot. */
 function dressed(name: string): fc.Arbitrary<string> {
   return fc
-    .tuple(
-      fc.array(fc.boolean(), { minLength: name.length, maxLength: name.length }),
-      fc.boolean(),
-      fc.constantFrom('', ' ', '\t', ' \n'),
-    )
+    .tuple(fc.array(fc.boolean(), { minLength: name.length, maxLength: name.length }), fc.boolean(), fc.constantFrom('', ' ', '\t', ' \n'))
     .map(([upper, dot, space]) => {
       // Only letters whose upper case lower-cases back (not ß → SS): a different spelling of the same name.
-      const cased = Array.from(name, (ch, i) =>
-        upper[i] && ch.toUpperCase().toLowerCase() === ch ? ch.toUpperCase() : ch,
-      ).join('');
+      const cased = Array.from(name, (ch, i) => (upper[i] && ch.toUpperCase().toLowerCase() === ch ? ch.toUpperCase() : ch)).join('');
       return `${space}${cased}${dot ? '.' : ''}${space}`;
     });
 }
@@ -82,10 +59,7 @@ const distribution = fc.record(
     originProtocolPolicy: fc.constantFrom(...ORIGIN_PROTOCOL_POLICIES),
     viewerProtocolPolicy: fc.constantFrom(...VIEWER_PROTOCOL_POLICIES),
     forwardCookies: fc.constantFrom(...FORWARD_COOKIES),
-    forwardHeaders: fc.array(
-      fc.constantFrom('Origin', 'origin', 'Accept-Language', 'X-Forwarded-Host', 'CloudFront-Viewer-Country'),
-      { maxLength: 6 },
-    ),
+    forwardHeaders: fc.array(fc.constantFrom('Origin', 'origin', 'Accept-Language', 'X-Forwarded-Host', 'CloudFront-Viewer-Country'), { maxLength: 6 }),
     priceClass: fc.constantFrom(...PRICE_CLASSES),
     createAliasRecords: fc.boolean(),
   },
@@ -100,10 +74,7 @@ const validRequest = fc
       subjectAlternativeNames: fc.array(dressedName, { maxLength: 8 }),
       region: fc.constantFrom('us-east-1', 'eu-west-1', 'ca-central-1', 'us-gov-west-1'),
       keyAlgorithm: fc.constantFrom(...KEY_ALGORITHMS),
-      tags: fc.dictionary(
-        fc.constantFrom('team', 'Équipe', 'cost center', 'a:b'),
-        fc.constantFrom('', 'web', 'x@y', 'données'),
-      ),
+      tags: fc.dictionary(fc.constantFrom('team', 'Équipe', 'cost center', 'a:b'), fc.constantFrom('', 'web', 'x@y', 'données')),
       distribution,
     },
     { requiredKeys: ['domainName'] },
@@ -223,18 +194,12 @@ describe('normalizeRequest properties', () => {
     const soup = fc.array(piece, { maxLength: 40 }).map((parts) => parts.join(''));
     // Names close to the limits: long LDH labels, wildcards in odd places, numeric and IDN labels.
     const label = fc.oneof(
-      fc
-        .integer({ min: 1, max: 70 })
-        .chain((n) => fc.string({ unit: fc.constantFrom('a', 'b', '0', '-'), minLength: n, maxLength: n })),
+      fc.integer({ min: 1, max: 70 }).chain((n) => fc.string({ unit: fc.constantFrom('a', 'b', '0', '-'), minLength: n, maxLength: n })),
       idnLabel,
       fc.constantFrom('', '*', '123', 'xn--zz', 'ab--c', 'a_b', '\u0430pple', 'ΑΒΓ'),
     );
     const nearName = fc
-      .tuple(
-        fc.constantFrom('', '*.', ' ', 'A'),
-        fc.array(label, { minLength: 1, maxLength: 6 }),
-        fc.constantFrom('', '.', '..'),
-      )
+      .tuple(fc.constantFrom('', '*.', ' ', 'A'), fc.array(label, { minLength: 1, maxLength: 6 }), fc.constantFrom('', '.', '..'))
       .map(([head, labels, tail]) => `${head}${labels.join('.')}${tail}`);
     const anyName = fc.oneof(soup, nearName);
     fc.assert(
@@ -260,19 +225,13 @@ describe('normalizeRequest properties', () => {
   it('gives the same id whatever the SAN order, duplicates, case or spelling', () => {
     const scenario = validRequest.chain((raw) => {
       const sans = raw.subjectAlternativeNames ?? [];
-      const respelled = fc
-        .tuple(...sans.map((name) => dressed(name.trim().replace(/\.$/, ''))))
-        .map((names) => names as string[]);
+      const respelled = fc.tuple(...sans.map((name) => dressed(name.trim().replace(/\.$/, '')))).map((names) => names as string[]);
       return fc.record({
         raw: fc.constant(raw),
-        variant: fc
-          .tuple(respelled, fc.subarray(sans), fc.boolean(), fc.integer())
-          .chain(([names, extra, addPrimary, seed]) => {
-            const all = [...names, ...extra, ...(addPrimary ? [raw.domainName] : [])];
-            return fc
-              .shuffledSubarray(all, { minLength: all.length, maxLength: all.length })
-              .map((shuffled) => ({ shuffled, seed }));
-          }),
+        variant: fc.tuple(respelled, fc.subarray(sans), fc.boolean(), fc.integer()).chain(([names, extra, addPrimary, seed]) => {
+          const all = [...names, ...extra, ...(addPrimary ? [raw.domainName] : [])];
+          return fc.shuffledSubarray(all, { minLength: all.length, maxLength: all.length }).map((shuffled) => ({ shuffled, seed }));
+        }),
       });
     });
     fc.assert(
@@ -287,14 +246,7 @@ describe('normalizeRequest properties', () => {
   });
 
   it('gives a different id when any one field differs, and the same id only to the same request', () => {
-    const fields = fc.constantFrom(
-      'domainName',
-      'subjectAlternativeNames',
-      'region',
-      'keyAlgorithm',
-      'tags',
-      'distribution',
-    );
+    const fields = fc.constantFrom('domainName', 'subjectAlternativeNames', 'region', 'keyAlgorithm', 'tags', 'distribution');
     fc.assert(
       fc.property(validRequest, validRequest, fields, (a, b, field) => {
         const x = normalizeRequest(a, SETTINGS);
@@ -330,11 +282,7 @@ describe('normalizeRequest properties', () => {
     const keys = [...REQUEST_FIELDS, ...DISTRIBUTION_FIELDS, '__proto__', 'constructor', 'extra'];
     const structured = fc
       .dictionary(fc.constantFrom(...keys), fieldJunk, { maxKeys: 8 })
-      .chain((top) =>
-        fc
-          .dictionary(fc.constantFrom(...keys), fieldJunk, { maxKeys: 8 })
-          .map((inner) => ({ ...top, distribution: inner })),
-      );
+      .chain((top) => fc.dictionary(fc.constantFrom(...keys), fieldJunk, { maxKeys: 8 }).map((inner) => ({ ...top, distribution: inner })));
     const junk = fc.oneof(
       fc.anything({
         withNullPrototype: true,

@@ -1,12 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import fc from 'fast-check';
-import {
-  DomainNotAllowedError,
-  ERROR_CODES,
-  InvalidRequestError,
-  type RequestProblem,
-} from '../../lambdas/core/errors';
+import { DomainNotAllowedError, ERROR_CODES, InvalidRequestError, type RequestProblem } from '../../lambdas/core/errors';
 import { HOST_INPUT_PATTERN, MAX_NAME_INPUT_LENGTH, NAME_INPUT_PATTERN, quote } from '../../lambdas/core/names';
 import {
   certificateNames,
@@ -59,8 +54,7 @@ function caught(run: () => unknown): Error {
 
 function problemsOf(raw: unknown, settings: RequestSettings = SETTINGS): RequestProblem[] {
   const error = caught(() => normalize(raw, settings));
-  if (!(error instanceof InvalidRequestError))
-    throw new Error(`expected InvalidRequestError, got ${error.name}: ${error.message}`);
+  if (!(error instanceof InvalidRequestError)) throw new Error(`expected InvalidRequestError, got ${error.name}: ${error.message}`);
   return [...error.problems];
 }
 
@@ -120,9 +114,7 @@ describe('normalizeRequest: names', () => {
     ['*.a.example.com', 'a.example.com'],
   ])('accepts the wildcard %s as domainName and as a SAN', (wildcard, other) => {
     expect(normalize({ domainName: wildcard, subjectAlternativeNames: [other] }).domainName).toBe(wildcard);
-    expect(normalize({ domainName: other, subjectAlternativeNames: [wildcard] }).subjectAlternativeNames).toEqual([
-      wildcard,
-    ]);
+    expect(normalize({ domainName: other, subjectAlternativeNames: [wildcard] }).subjectAlternativeNames).toEqual([wildcard]);
   });
 
   it.each([
@@ -160,10 +152,7 @@ describe('normalizeRequest: names', () => {
     ['a\tb.example.com', /contains a control character \(U\+0009\)/],
     ['a\u200db.example.com', /contains an invisible character \(U\+200D\)/],
     ['xn--abc-.example.com', /not a valid punycode \(A-label\) label/],
-    [
-      '\u0430pple.example.com',
-      /label "аpple" \(xn--pple-43d\) mixes Cyrillic and Latin letters, as look-alike \(homograph\) names do/,
-    ],
+    ['\u0430pple.example.com', /label "аpple" \(xn--pple-43d\) mixes Cyrillic and Latin letters, as look-alike \(homograph\) names do/],
     ['xn--pple-43d.example.com', /mixes Cyrillic and Latin letters/],
     ['g\u03bfogle.example.com', /mixes Latin and Greek letters/],
     ['\u2603.example.com', /contains "☃" \(U\+2603\), which is not a letter or digit/],
@@ -188,18 +177,14 @@ describe('normalizeRequest: names', () => {
 describe('normalizeRequest: limits and their boundaries', () => {
   it('accepts a 63-octet label and rejects a 64-octet one', () => {
     expect(asSan(`${c(63)}.example.com`)).toBe(`${c(63)}.example.com`);
-    expect(sanProblem(`${c(64)}.example.com`)).toMatch(
-      /label "c{20}…" \(64 characters\) is 64 octets long: a label is at most 63 octets/,
-    );
+    expect(sanProblem(`${c(64)}.example.com`)).toMatch(/label "c{20}…" \(64 characters\) is 64 octets long: a label is at most 63 octets/);
   });
 
   it('counts label octets after punycode, not Unicode characters', () => {
     expect(asSan(`${ACCENTED}.example.com`)).toMatch(/^xn--[a-z0-9-]{41}\.example\.com$/);
     const twice = ACCENTED.repeat(2);
     expect(twice.length).toBeLessThanOrEqual(63);
-    expect(sanProblem(`${twice}.example.com`)).toMatch(
-      /label "xn--.*" \(\d+ characters\) is 81 octets long: a label is at most 63 octets/,
-    );
+    expect(sanProblem(`${twice}.example.com`)).toMatch(/label "xn--.*" \(\d+ characters\) is 81 octets long: a label is at most 63 octets/);
   });
 
   it('accepts a 64-octet common name and rejects a 65-octet one, which is still fine as a SAN', () => {
@@ -216,18 +201,14 @@ describe('normalizeRequest: limits and their boundaries', () => {
 
   it('counts the wildcard in the 64-octet common name', () => {
     expect(normalize({ domainName: `*.${c(50)}.example.com` }).domainName).toHaveLength(64);
-    expect(messageOf({ domainName: `*.${c(51)}.example.com` })).toMatch(
-      /is 65 octets long: ACM limits the common name/,
-    );
+    expect(messageOf({ domainName: `*.${c(51)}.example.com` })).toMatch(/is 65 octets long: ACM limits the common name/);
   });
 
   it('accepts a 253-octet name and rejects a 254-octet one, wildcard included', () => {
     const name253 = `${c(63)}.${c(63)}.${c(63)}.${c(49)}.example.com`;
     expect(name253).toHaveLength(253);
     expect(asSan(name253)).toBe(name253);
-    expect(sanProblem(`${c(63)}.${c(63)}.${c(63)}.${c(50)}.example.com`)).toMatch(
-      /is 254 octets long: a domain name is at most 253 octets/,
-    );
+    expect(sanProblem(`${c(63)}.${c(63)}.${c(63)}.${c(50)}.example.com`)).toMatch(/is 254 octets long: a domain name is at most 253 octets/);
     const wildcard253 = `*.${c(63)}.${c(63)}.${c(63)}.${c(47)}.example.com`;
     expect(wildcard253).toHaveLength(253);
     expect(asSan(wildcard253)).toBe(wildcard253);
@@ -243,9 +224,7 @@ describe('normalizeRequest: limits and their boundaries', () => {
   const names = (n: number): string[] => Array.from({ length: n }, (_, i) => `n${i}.example.com`);
 
   it('accepts 10 names with the default quota and rejects 11 with the count and the quota', () => {
-    expect(certificateNames(normalize({ domainName: 'example.com', subjectAlternativeNames: names(9) }))).toHaveLength(
-      10,
-    );
+    expect(certificateNames(normalize({ domainName: 'example.com', subjectAlternativeNames: names(9) }))).toHaveLength(10);
     expect(messageOf({ domainName: 'example.com', subjectAlternativeNames: names(10) })).toBe(
       'subjectAlternativeNames: the certificate would have 11 names (domainName and 10 distinct subjectAlternativeNames), ' +
         'but the quota is 10 names per certificate. Split the names over several requests, or raise the ACM quota ' +
@@ -255,33 +234,23 @@ describe('normalizeRequest: limits and their boundaries', () => {
 
   it('applies a configured quota', () => {
     const settings = { ...SETTINGS, maxNamesPerCertificate: 3 };
-    expect(
-      normalize({ domainName: 'example.com', subjectAlternativeNames: names(2) }, settings).subjectAlternativeNames,
-    ).toHaveLength(2);
+    expect(normalize({ domainName: 'example.com', subjectAlternativeNames: names(2) }, settings).subjectAlternativeNames).toHaveLength(2);
     expect(messageOf({ domainName: 'example.com', subjectAlternativeNames: names(3) }, settings)).toMatch(
       /would have 4 names \(domainName and 3 distinct subjectAlternativeNames\), but the quota is 3 names per certificate/,
     );
     const large = { ...SETTINGS, maxNamesPerCertificate: 100 };
-    expect(
-      normalize({ domainName: 'example.com', subjectAlternativeNames: names(99) }, large).subjectAlternativeNames,
-    ).toHaveLength(99);
-    expect(messageOf({ domainName: 'example.com', subjectAlternativeNames: names(100) }, large)).toMatch(
-      /would have 101 names/,
-    );
+    expect(normalize({ domainName: 'example.com', subjectAlternativeNames: names(99) }, large).subjectAlternativeNames).toHaveLength(99);
+    expect(messageOf({ domainName: 'example.com', subjectAlternativeNames: names(100) }, large)).toMatch(/would have 101 names/);
   });
 
   it('counts names after removing duplicates and the primary name', () => {
     const sans = [...names(9), ...names(9).map((n) => n.toUpperCase()), 'example.com', 'EXAMPLE.COM.'];
-    expect(normalize({ domainName: 'example.com', subjectAlternativeNames: sans }).subjectAlternativeNames).toEqual(
-      [...names(9)].sort(),
-    );
+    expect(normalize({ domainName: 'example.com', subjectAlternativeNames: sans }).subjectAlternativeNames).toEqual([...names(9)].sort());
   });
 
   it(`accepts ${MAX_SUBJECT_ALTERNATIVE_NAME_ITEMS} SAN entries and refuses ${MAX_SUBJECT_ALTERNATIVE_NAME_ITEMS + 1} without reading them`, () => {
     const duplicates = Array.from({ length: MAX_SUBJECT_ALTERNATIVE_NAME_ITEMS }, () => 'www.example.com');
-    expect(
-      normalize({ domainName: 'example.com', subjectAlternativeNames: duplicates }).subjectAlternativeNames,
-    ).toEqual(['www.example.com']);
+    expect(normalize({ domainName: 'example.com', subjectAlternativeNames: duplicates }).subjectAlternativeNames).toEqual(['www.example.com']);
     expect(messageOf({ domainName: 'example.com', subjectAlternativeNames: [...duplicates, 'www.example.com'] })).toBe(
       'subjectAlternativeNames: has 101 entries: at most 100 are accepted (ACM never allows more names on one certificate)',
     );
@@ -311,9 +280,7 @@ describe('normalizeRequest: limits and their boundaries', () => {
   it(`accepts ${MAX_TAGS} tags and rejects ${MAX_TAGS + 1}`, () => {
     const tags = (n: number) => Object.fromEntries(Array.from({ length: n }, (_, i) => [`k${i}`, `v${i}`]));
     expect(Object.keys(normalize({ domainName: 'example.com', tags: tags(MAX_TAGS) }).tags)).toHaveLength(MAX_TAGS);
-    expect(messageOf({ domainName: 'example.com', tags: tags(MAX_TAGS + 1) })).toBe(
-      'tags: has 51 tags: ACM allows at most 50 per certificate',
-    );
+    expect(messageOf({ domainName: 'example.com', tags: tags(MAX_TAGS + 1) })).toBe('tags: has 51 tags: ACM allows at most 50 per certificate');
   });
 
   it('applies ACM tag key and value lengths at their boundaries', () => {
@@ -323,21 +290,13 @@ describe('normalizeRequest: limits and their boundaries', () => {
       [key128]: value256,
       empty: '',
     });
-    expect(messageOf({ domainName: 'example.com', tags: { [`${key128}k`]: 'v' } })).toMatch(
-      /tag key must be 1 to 128 characters long: it is 129/,
-    );
-    expect(messageOf({ domainName: 'example.com', tags: { '': 'v' } })).toBe(
-      'tags[""]: tag key must be 1 to 128 characters long: it is 0',
-    );
+    expect(messageOf({ domainName: 'example.com', tags: { [`${key128}k`]: 'v' } })).toMatch(/tag key must be 1 to 128 characters long: it is 129/);
+    expect(messageOf({ domainName: 'example.com', tags: { '': 'v' } })).toBe('tags[""]: tag key must be 1 to 128 characters long: it is 0');
     expect(messageOf({ domainName: 'example.com', tags: { team: `${value256}v` } })).toBe(
       'tags.team: tag value is 257 characters long: ACM allows at most 256',
     );
-    expect(messageOf({ domainName: 'example.com', tags: { 'Aws:team': 'x' } })).toMatch(
-      /starts with "aws:", which AWS reserves/,
-    );
-    expect(
-      normalize({ domainName: 'example.com', tags: { 'team:aws': 'a b/c=d+e-f@g_h.i', Équipe: 'données' } }).tags,
-    ).toEqual({
+    expect(messageOf({ domainName: 'example.com', tags: { 'Aws:team': 'x' } })).toMatch(/starts with "aws:", which AWS reserves/);
+    expect(normalize({ domainName: 'example.com', tags: { 'team:aws': 'a b/c=d+e-f@g_h.i', Équipe: 'données' } }).tags).toEqual({
       'team:aws': 'a b/c=d+e-f@g_h.i',
       Équipe: 'données',
     });
@@ -357,15 +316,11 @@ describe('normalizeRequest: limits and their boundaries', () => {
       domainName: 'example.com',
       distribution: { originDomainName: 'o.example.net', forwardHeaders },
     });
-    expect(normalize(distribution(headers(MAX_FORWARD_HEADERS))).distribution?.forwardHeaders).toHaveLength(
-      MAX_FORWARD_HEADERS,
-    );
+    expect(normalize(distribution(headers(MAX_FORWARD_HEADERS))).distribution?.forwardHeaders).toHaveLength(MAX_FORWARD_HEADERS);
     expect(messageOf(distribution(headers(MAX_FORWARD_HEADERS + 1)))).toBe(
       'distribution.forwardHeaders: has 11 header names: CloudFront forwards at most 10 per cache behavior',
     );
-    expect(messageOf(distribution(['h'.repeat(MAX_HEADER_NAME_LENGTH + 1)]))).toMatch(
-      /header name is 129 characters long/,
-    );
+    expect(messageOf(distribution(['h'.repeat(MAX_HEADER_NAME_LENGTH + 1)]))).toMatch(/header name is 129 characters long/);
   });
 
   it(`accepts a ${MAX_ORIGIN_PATH_LENGTH}-character origin path and rejects a longer one`, () => {
@@ -394,32 +349,18 @@ describe('normalizeRequest: SANs, duplicates and the primary name', () => {
       ],
     });
     expect(result.domainName).toBe('example.com');
-    expect(result.subjectAlternativeNames).toEqual([
-      '*.example.com',
-      'api.example.com',
-      'www.example.com',
-      'xn--bcher-kva.example.com',
-    ]);
-    expect(certificateNames(result)).toEqual([
-      'example.com',
-      '*.example.com',
-      'api.example.com',
-      'www.example.com',
-      'xn--bcher-kva.example.com',
-    ]);
+    expect(result.subjectAlternativeNames).toEqual(['*.example.com', 'api.example.com', 'www.example.com', 'xn--bcher-kva.example.com']);
+    expect(certificateNames(result)).toEqual(['example.com', '*.example.com', 'api.example.com', 'www.example.com', 'xn--bcher-kva.example.com']);
   });
 
   it('treats a Unicode name and its punycode as one name', () => {
-    expect(
-      normalize({ domainName: 'bücher.example', subjectAlternativeNames: ['xn--bcher-kva.example', 'BÜCHER.example.'] })
-        .subjectAlternativeNames,
-    ).toEqual([]);
+    expect(normalize({ domainName: 'bücher.example', subjectAlternativeNames: ['xn--bcher-kva.example', 'BÜCHER.example.'] }).subjectAlternativeNames).toEqual(
+      [],
+    );
   });
 
   it('keeps a wildcard and its apex as two names', () => {
-    expect(
-      normalize({ domainName: 'example.com', subjectAlternativeNames: ['*.example.com'] }).subjectAlternativeNames,
-    ).toEqual(['*.example.com']);
+    expect(normalize({ domainName: 'example.com', subjectAlternativeNames: ['*.example.com'] }).subjectAlternativeNames).toEqual(['*.example.com']);
   });
 });
 
@@ -433,9 +374,7 @@ describe('normalizeRequest: fields, types and defaults', () => {
       keyAlgorithm: 'RSA_2048',
       tags: {},
     });
-    expect(
-      normalize({ domainName: 'example.com', distribution: { originDomainName: 'Origin.Example.NET.' } }).distribution,
-    ).toEqual({
+    expect(normalize({ domainName: 'example.com', distribution: { originDomainName: 'Origin.Example.NET.' } }).distribution).toEqual({
       originDomainName: 'origin.example.net',
       originPath: '',
       originProtocolPolicy: 'https-only',
@@ -477,20 +416,14 @@ describe('normalizeRequest: fields, types and defaults', () => {
     expect(problemsOf({ domainName: 'example.com', domainname: 'x', extra: 1 })).toEqual([
       {
         field: 'domainname',
-        message: expect.stringMatching(
-          /^unknown field \(did you mean "domainName"\?\): allowed fields are domainName, /,
-        ) as unknown,
+        message: expect.stringMatching(/^unknown field \(did you mean "domainName"\?\): allowed fields are domainName, /) as unknown,
       },
       { field: 'extra', message: expect.stringMatching(/^unknown field: allowed fields are/) as unknown },
     ]);
-    expect(
-      problemsOf({ domainName: 'example.com', distribution: { originDomainName: 'o.example.net', originPat: '/x' } }),
-    ).toEqual([
+    expect(problemsOf({ domainName: 'example.com', distribution: { originDomainName: 'o.example.net', originPat: '/x' } })).toEqual([
       {
         field: 'distribution.originPat',
-        message: expect.stringMatching(
-          /^unknown field \(did you mean "originPath"\?\): allowed fields are originDomainName, /,
-        ) as unknown,
+        message: expect.stringMatching(/^unknown field \(did you mean "originPath"\?\): allowed fields are originDomainName, /) as unknown,
       },
     ]);
     expect(problemsOf({ domainName: 'example.com', 'bad key': 1 })[0]?.field).toBe('["bad key"]');
@@ -503,36 +436,20 @@ describe('normalizeRequest: fields, types and defaults', () => {
     } finally {
       delete (Object.prototype as { keyAlgorithm?: unknown }).keyAlgorithm;
     }
-    expect(messageOf(Object.create({ domainName: 'example.com' }))).toBe(
-      'request: expected a JSON object, got an object',
-    );
+    expect(messageOf(Object.create({ domainName: 'example.com' }))).toBe('request: expected a JSON object, got an object');
     expect(messageOf(new Date())).toBe('request: expected a JSON object, got an object');
     expect(messageOf(new Map([['domainName', 'example.com']]))).toBe('request: expected a JSON object, got an object');
-    expect(normalize(Object.assign(Object.create(null) as object, { domainName: 'example.com' })).domainName).toBe(
-      'example.com',
-    );
+    expect(normalize(Object.assign(Object.create(null) as object, { domainName: 'example.com' })).domainName).toBe('example.com');
   });
 
   it.each([
     [{ domainName: 1 }, 'domainName: expected a string, got a number'],
     [{ domainName: null }, 'domainName: expected a string, got null'],
-    [
-      { domainName: 'example.com', subjectAlternativeNames: 'www.example.com' },
-      'subjectAlternativeNames: expected an array of strings, got a string',
-    ],
-    [
-      { domainName: 'example.com', subjectAlternativeNames: [true] },
-      'subjectAlternativeNames[0]: expected a string, got a boolean',
-    ],
+    [{ domainName: 'example.com', subjectAlternativeNames: 'www.example.com' }, 'subjectAlternativeNames: expected an array of strings, got a string'],
+    [{ domainName: 'example.com', subjectAlternativeNames: [true] }, 'subjectAlternativeNames[0]: expected a string, got a boolean'],
     [{ domainName: 'example.com', region: ['us-east-1'] }, 'region: expected a string, got an array'],
-    [
-      { domainName: 'example.com', region: null },
-      'region: expected a string, got null (omit the field to use the default)',
-    ],
-    [
-      { domainName: 'example.com', keyAlgorithm: 2048 },
-      'keyAlgorithm: expected one of RSA_2048, EC_prime256v1, EC_secp384r1, got a number',
-    ],
+    [{ domainName: 'example.com', region: null }, 'region: expected a string, got null (omit the field to use the default)'],
+    [{ domainName: 'example.com', keyAlgorithm: 2048 }, 'keyAlgorithm: expected one of RSA_2048, EC_prime256v1, EC_secp384r1, got a number'],
     [{ domainName: 'example.com', tags: [] }, 'tags: expected an object of string values, got an array'],
     [{ domainName: 'example.com', tags: { a: 1 } }, 'tags.a: expected a string tag value, got a number'],
     [{ domainName: 'example.com', distribution: [] }, 'distribution: expected an object, got an array'],
@@ -615,32 +532,22 @@ describe('normalizeRequest: region', () => {
   const origin = { originDomainName: 'origin.example.net' };
 
   it('defaults to the deployment region', () => {
-    expect(normalize({ domainName: 'example.com' }, { ...SETTINGS, defaultRegion: 'ap-southeast-2' }).region).toBe(
-      'ap-southeast-2',
+    expect(normalize({ domainName: 'example.com' }, { ...SETTINGS, defaultRegion: 'ap-southeast-2' }).region).toBe('ap-southeast-2');
+  });
+
+  it.each(['ca-central-1', 'us-east-1', 'us-gov-west-1', 'us-iso-east-1', 'us-isob-east-1', 'eu-central-2'])('accepts %s', (region) => {
+    expect(normalize({ domainName: 'example.com', region }).region).toBe(region);
+  });
+
+  it.each(['US-EAST-1', 'us-east', 'us-east-1a', 'useast1', 'mars-north-1', ' us-east-1', ''])('rejects %j', (region) => {
+    expect(messageOf({ domainName: 'example.com', region })).toBe(
+      `region: ${quote(region)} is not an AWS region name: expected one like us-east-1 or eu-west-2`,
     );
   });
 
-  it.each(['ca-central-1', 'us-east-1', 'us-gov-west-1', 'us-iso-east-1', 'us-isob-east-1', 'eu-central-2'])(
-    'accepts %s',
-    (region) => {
-      expect(normalize({ domainName: 'example.com', region }).region).toBe(region);
-    },
-  );
-
-  it.each(['US-EAST-1', 'us-east', 'us-east-1a', 'useast1', 'mars-north-1', ' us-east-1', ''])(
-    'rejects %j',
-    (region) => {
-      expect(messageOf({ domainName: 'example.com', region })).toBe(
-        `region: ${quote(region)} is not an AWS region name: expected one like us-east-1 or eu-west-2`,
-      );
-    },
-  );
-
   it('defaults to us-east-1 when there is a distribution, whatever the deployment region', () => {
     expect(normalize({ domainName: 'example.com', distribution: origin }).region).toBe('us-east-1');
-    expect(normalize({ domainName: 'example.com', region: 'us-east-1', distribution: origin }).region).toBe(
-      'us-east-1',
-    );
+    expect(normalize({ domainName: 'example.com', region: 'us-east-1', distribution: origin }).region).toBe('us-east-1');
   });
 
   it('rejects another explicit region with a distribution, explaining CloudFront', () => {
@@ -684,22 +591,18 @@ describe('normalizeRequest: allowed domain suffixes', () => {
   });
 
   it('strips the wildcard before comparing, label by label', () => {
-    expect(
-      caught(() => normalize({ domainName: 'example.com', subjectAlternativeNames: ['*.notexample.com'] }, settings))
-        .message,
-    ).toMatch(/^"\*\.notexample\.com" is not inside/);
+    expect(caught(() => normalize({ domainName: 'example.com', subjectAlternativeNames: ['*.notexample.com'] }, settings)).message).toMatch(
+      /^"\*\.notexample\.com" is not inside/,
+    );
   });
 
   it('lets InvalidRequest win over DomainNotAllowed', () => {
-    expect(
-      caught(() => normalize({ domainName: 'evil.net', subjectAlternativeNames: ['a_b.evil.net'] }, settings)),
-    ).toBeInstanceOf(InvalidRequestError);
+    expect(caught(() => normalize({ domainName: 'evil.net', subjectAlternativeNames: ['a_b.evil.net'] }, settings))).toBeInstanceOf(InvalidRequestError);
   });
 
   it('does not restrict the origin, and allows anything when the list is empty', () => {
     expect(
-      normalize({ domainName: 'example.com', distribution: { originDomainName: 'bucket.s3.amazonaws.com' } }, settings)
-        .distribution?.originDomainName,
+      normalize({ domainName: 'example.com', distribution: { originDomainName: 'bucket.s3.amazonaws.com' } }, settings).distribution?.originDomainName,
     ).toBe('bucket.s3.amazonaws.com');
     expect(normalize({ domainName: 'anything.net' }).domainName).toBe('anything.net');
   });
@@ -723,13 +626,7 @@ describe('requestId, idempotencyTokenOf, certificateNames', () => {
     const variant = {
       distribution: { forwardHeaders: ['accept', 'ORIGIN', 'Accept'], originDomainName: 'ORIGIN.example.net.' },
       tags: { cost: 'a', team: 'web' },
-      subjectAlternativeNames: [
-        '*.EXAMPLE.com',
-        'API.example.com.',
-        'www.example.com',
-        'www.example.com',
-        ' example.com ',
-      ],
+      subjectAlternativeNames: ['*.EXAMPLE.com', 'API.example.com.', 'www.example.com', 'www.example.com', ' example.com '],
       domainName: 'EXAMPLE.COM.',
     };
     expect(normalize(variant).requestId).toBe(id);
@@ -760,9 +657,7 @@ describe('requestId, idempotencyTokenOf, certificateNames', () => {
   it('changes with the region', () => {
     const plain = { domainName: 'example.com' };
     expect(normalize(plain).requestId).not.toBe(normalize({ ...plain, region: 'us-east-1' }).requestId);
-    expect(normalize(plain, { ...SETTINGS, defaultRegion: 'us-east-1' }).requestId).toBe(
-      normalize({ ...plain, region: 'us-east-1' }).requestId,
-    );
+    expect(normalize(plain, { ...SETTINGS, defaultRegion: 'us-east-1' }).requestId).toBe(normalize({ ...plain, region: 'us-east-1' }).requestId);
   });
 
   it('is what requestIdOf computes from the request without its id', () => {
@@ -775,18 +670,11 @@ describe('requestId, idempotencyTokenOf, certificateNames', () => {
     const request = normalize(base);
     expect(idempotencyTokenOf(request)).toMatch(/^\w{1,32}$/);
     expect(idempotencyTokenOf(request)).toBe(request.requestId);
-    expect(idempotencyTokenOf(normalize({ ...base, keyAlgorithm: 'EC_secp384r1' }))).not.toBe(
-      idempotencyTokenOf(request),
-    );
+    expect(idempotencyTokenOf(normalize({ ...base, keyAlgorithm: 'EC_secp384r1' }))).not.toBe(idempotencyTokenOf(request));
   });
 
   it('lists the certificate names with the primary first', () => {
-    expect(certificateNames(normalize(base))).toEqual([
-      'example.com',
-      '*.example.com',
-      'api.example.com',
-      'www.example.com',
-    ]);
+    expect(certificateNames(normalize(base))).toEqual(['example.com', '*.example.com', 'api.example.com', 'www.example.com']);
   });
 });
 
@@ -807,25 +695,20 @@ describe('the hostile request corpus', () => {
     expect(error.message.length).toBeLessThan(20_000);
   });
 
-  it.each(HOSTILE_REQUESTS.map((h) => [h.name, h] as const))(
-    '%s is plain JSON that fits a Step Functions input',
-    (_name, hostile) => {
-      const json = JSON.stringify(hostile.request);
-      expect(Buffer.byteLength(json)).toBeLessThan(256 * 1024);
-      const error = caught(() => normalizeRequest(JSON.parse(json) as unknown, HOSTILE_SETTINGS));
-      expect((error as InvalidRequestError).code).toBe(hostile.expectCode);
-      expect(error.message).toMatch(hostile.expectMessage);
-    },
-  );
+  it.each(HOSTILE_REQUESTS.map((h) => [h.name, h] as const))('%s is plain JSON that fits a Step Functions input', (_name, hostile) => {
+    const json = JSON.stringify(hostile.request);
+    expect(Buffer.byteLength(json)).toBeLessThan(256 * 1024);
+    const error = caught(() => normalizeRequest(JSON.parse(json) as unknown, HOSTILE_SETTINGS));
+    expect((error as InvalidRequestError).code).toBe(hostile.expectCode);
+    expect(error.message).toMatch(hostile.expectMessage);
+  });
 });
 
 // ---------------------------------------------------------------------------
 // The JSON Schema and the code describe one contract.
 
 type Schema = { readonly [key: string]: unknown };
-const schema = JSON.parse(
-  readFileSync(join(__dirname, '../../schema/certificate-request.schema.json'), 'utf8'),
-) as Schema;
+const schema = JSON.parse(readFileSync(join(__dirname, '../../schema/certificate-request.schema.json'), 'utf8')) as Schema;
 const KNOWN_KEYWORDS = new Set([
   '$schema',
   '$id',
@@ -873,8 +756,7 @@ function subschemas(node: Schema): Schema[] {
   }
   for (const key of ['properties', '$defs']) {
     const value = node[key];
-    if (typeof value === 'object' && value !== null)
-      for (const child of Object.values(value)) found.push(...subschemas(child as Schema));
+    if (typeof value === 'object' && value !== null) for (const child of Object.values(value)) found.push(...subschemas(child as Schema));
   }
   return found;
 }
@@ -886,13 +768,7 @@ function schemaErrors(node: Schema, value: unknown, path = '$'): string[] {
   const type = s.type as string | undefined;
   const isObject = typeof value === 'object' && value !== null && !Array.isArray(value);
   if (type !== undefined) {
-    const actual = Array.isArray(value)
-      ? 'array'
-      : value === null
-        ? 'null'
-        : typeof value === 'object'
-          ? 'object'
-          : typeof value;
+    const actual = Array.isArray(value) ? 'array' : value === null ? 'null' : typeof value === 'object' ? 'object' : typeof value;
     if (actual !== type) return [`${path}: expected ${type}`];
   }
   if (Array.isArray(s.enum) && !s.enum.includes(value)) errors.push(`${path}: not in enum`);
@@ -904,24 +780,20 @@ function schemaErrors(node: Schema, value: unknown, path = '$'): string[] {
   }
   if (Array.isArray(value)) {
     if (typeof s.maxItems === 'number' && value.length > s.maxItems) errors.push(`${path}: too many items`);
-    else if (s.items)
-      value.forEach((item: unknown, i) => errors.push(...schemaErrors(s.items as Schema, item, `${path}[${i}]`)));
+    else if (s.items) value.forEach((item: unknown, i) => errors.push(...schemaErrors(s.items as Schema, item, `${path}[${i}]`)));
   }
   if (isObject) {
     const record = value as Record<string, unknown>;
     const keys = Object.keys(record);
     const properties = (s.properties ?? {}) as Record<string, Schema>;
-    if (typeof s.maxProperties === 'number' && keys.length > s.maxProperties)
-      errors.push(`${path}: too many properties`);
-    for (const required of (s.required ?? []) as string[])
-      if (!keys.includes(required)) errors.push(`${path}.${required}: required`);
+    if (typeof s.maxProperties === 'number' && keys.length > s.maxProperties) errors.push(`${path}: too many properties`);
+    for (const required of (s.required ?? []) as string[]) if (!keys.includes(required)) errors.push(`${path}.${required}: required`);
     for (const key of keys) {
       if (s.propertyNames) errors.push(...schemaErrors(s.propertyNames as Schema, key, `${path}[${key}](name)`));
       const propertySchema = Object.hasOwn(properties, key) ? properties[key] : undefined;
       if (propertySchema) errors.push(...schemaErrors(propertySchema, record[key], `${path}.${key}`));
       else if (s.additionalProperties === false) errors.push(`${path}.${key}: additional property`);
-      else if (typeof s.additionalProperties === 'object')
-        errors.push(...schemaErrors(s.additionalProperties as Schema, record[key], `${path}.${key}`));
+      else if (typeof s.additionalProperties === 'object') errors.push(...schemaErrors(s.additionalProperties as Schema, record[key], `${path}.${key}`));
     }
   }
   if (s.not && schemaErrors(s.not as Schema, value, path).length === 0) errors.push(`${path}: matches "not"`);
@@ -981,12 +853,7 @@ describe('schema/certificate-request.schema.json and the code', () => {
   });
 
   it.each<[string, Schema, readonly string[], (value: string) => unknown]>([
-    [
-      'keyAlgorithm',
-      properties.keyAlgorithm ?? {},
-      KEY_ALGORITHMS,
-      (v) => normalize({ ...minimal, keyAlgorithm: v }).keyAlgorithm,
-    ],
+    ['keyAlgorithm', properties.keyAlgorithm ?? {}, KEY_ALGORITHMS, (v) => normalize({ ...minimal, keyAlgorithm: v }).keyAlgorithm],
     ...(
       [
         ['originProtocolPolicy', ORIGIN_PROTOCOL_POLICIES],
@@ -1001,22 +868,16 @@ describe('schema/certificate-request.schema.json and the code', () => {
           distributionProperties[key] ?? {},
           values,
           (v: string) =>
-            (
-              normalize({ ...withOrigin, distribution: { ...withOrigin.distribution, [key]: v } })
-                .distribution as unknown as Record<string, unknown>
-            )[key],
+            (normalize({ ...withOrigin, distribution: { ...withOrigin.distribution, [key]: v } }).distribution as unknown as Record<string, unknown>)[key],
         ] as [string, Schema, readonly string[], (value: string) => unknown],
     ),
-  ])(
-    '%s: same enum, each value accepted by the code, others refused by both',
-    (_name, property, codeValues, accept) => {
-      const schemaValues = property.enum as string[];
-      expect([...schemaValues].sort()).toEqual([...codeValues].sort());
-      for (const value of schemaValues) expect(accept(value)).toBe(value);
-      expect(() => accept(`${schemaValues[0] ?? ''}x`)).toThrow(InvalidRequestError);
-      expect(schemaErrors(property, `${schemaValues[0] ?? ''}x`)).not.toEqual([]);
-    },
-  );
+  ])('%s: same enum, each value accepted by the code, others refused by both', (_name, property, codeValues, accept) => {
+    const schemaValues = property.enum as string[];
+    expect([...schemaValues].sort()).toEqual([...codeValues].sort());
+    for (const value of schemaValues) expect(accept(value)).toBe(value);
+    expect(() => accept(`${schemaValues[0] ?? ''}x`)).toThrow(InvalidRequestError);
+    expect(schemaErrors(property, `${schemaValues[0] ?? ''}x`)).not.toEqual([]);
+  });
 
   it('has the defaults the code applies', () => {
     expect(properties.keyAlgorithm?.default).toBe(DEFAULT_KEY_ALGORITHM);
@@ -1111,9 +972,7 @@ describe('schema/certificate-request.schema.json and the code', () => {
 
   it('agrees with the code on origin paths (property)', () => {
     const originPath = RegExp(ORIGIN_PATH_PATTERN, 'u');
-    const path = fc
-      .array(fc.constantFrom('/', 'a', '.', '%', '2', 'f', 'g', ' ', '?', '~', '@', 'é'), { maxLength: 12 })
-      .map((parts) => parts.join(''));
+    const path = fc.array(fc.constantFrom('/', 'a', '.', '%', '2', 'f', 'g', ' ', '?', '~', '@', 'é'), { maxLength: 12 }).map((parts) => parts.join(''));
     fc.assert(
       fc.property(path, (value) => {
         const raw = { ...withOrigin, distribution: { ...withOrigin.distribution, originPath: value } };

@@ -17,16 +17,7 @@ import { type Settings, withDefaults } from '../../lambdas/core/settings';
 import { initialStatus } from '../../lambdas/core/status';
 import { executionNameOf, makeRequestStore, type RequestClaims, type RequestStore } from '../../lambdas/core/store';
 import type { StatusRecord } from '../../lambdas/core/types';
-import {
-  apiEvent,
-  getCertificate,
-  lambdaContext,
-  listCertificates,
-  type ParsedResult,
-  parseResult,
-  postCertificates,
-  STAGE,
-} from '../support/api-events';
+import { apiEvent, getCertificate, lambdaContext, listCertificates, type ParsedResult, parseResult, postCertificates, STAGE } from '../support/api-events';
 import { type FaultProxy, startFaultProxy } from '../support/fault-proxy';
 import { HOSTILE_REQUESTS, HOSTILE_SETTINGS } from '../support/hostile-requests';
 import { type MotoServer, startMoto } from '../support/moto';

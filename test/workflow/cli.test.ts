@@ -40,7 +40,16 @@ describe('certflow CLI', () => {
     const { code, stdout, stderr } = await cli('request', 'WWW.Example.com.', '--san', '*.example.com', '--local', '--json', '--poll-ms', '10');
     expect(code).toBe(0);
     const status = JSON.parse(stdout) as StatusRecord;
-    expect(Object.keys(status).sort()).toEqual(['certificate', 'distribution', 'domainName', 'error', 'requestId', 'state', 'subjectAlternativeNames', 'validationRecords']);
+    expect(Object.keys(status).sort()).toEqual([
+      'certificate',
+      'distribution',
+      'domainName',
+      'error',
+      'requestId',
+      'state',
+      'subjectAlternativeNames',
+      'validationRecords',
+    ]);
     expect(status).toMatchObject({ state: 'ISSUED', domainName: 'www.example.com', subjectAlternativeNames: ['*.example.com'], error: null });
     expect(stderr).toContain('looking for a certificate with exactly these names');
     // No configured DNS role and no zone in the account: every record is manual, and the progress says what to create.
@@ -153,7 +162,11 @@ describe('certflow CLI', () => {
       }),
     );
     const settings = withDefaults({ tableName: 'certflow-requests', defaultRegion: 'us-east-1' });
-    const gateway = await startLocalApiGateway(createApiHandler(() => ({ ...makeApiDeps(settings, stateMachineArn!, aws), log: () => undefined })), aws.credentials, 'us-east-1');
+    const gateway = await startLocalApiGateway(
+      createApiHandler(() => ({ ...makeApiDeps(settings, stateMachineArn!, aws), log: () => undefined })),
+      aws.credentials,
+      'us-east-1',
+    );
     try {
       const submitted = await cli('request', 'api.example.net', '--api', gateway.url, '--json');
       expect(submitted.code).toBe(0);

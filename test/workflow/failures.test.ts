@@ -47,7 +47,12 @@ describe('failures end with a stable code, a useful message and a failure event'
     expect(result.error?.code).toBe('AliasConflict');
     expect(result.error?.message).toContain('taken.example.com');
     expect(result.status?.certificate?.status).toBe('ISSUED');
-    expect(result.publishedEvents.map((e) => e.detailType)).toEqual(['Certificate Requested', 'Validation Records Published', 'Certificate Issued', 'Certificate Request Failed']);
+    expect(result.publishedEvents.map((e) => e.detailType)).toEqual([
+      'Certificate Requested',
+      'Validation Records Published',
+      'Certificate Issued',
+      'Certificate Request Failed',
+    ]);
     expect((await harness.certificates()).some((c) => c.DomainName === 'taken.example.com' && c.Status === 'ISSUED')).toBe(true);
     assertNothingDeleted(harness.proxy);
   });
@@ -64,7 +69,10 @@ describe('failures end with a stable code, a useful message and a failure event'
   });
 
   test('two public zones of the same name in two DNS accounts → HostedZoneAmbiguous naming both; pinning one settles it', async () => {
-    const dnsRoles = [{ roleArn: DNS_ROLE_ARN, externalId: 'x' }, { roleArn: OTHER_ACCOUNT_ROLE, externalId: 'y' }];
+    const dnsRoles = [
+      { roleArn: DNS_ROLE_ARN, externalId: 'x' },
+      { roleArn: OTHER_ACCOUNT_ROLE, externalId: 'y' },
+    ];
     const ambiguous = await harness.run({ domainName: 'www.twins.example' }, { settings: { dnsRoles } });
     expect(ambiguous.error?.code).toBe('HostedZoneAmbiguous');
     expect(ambiguous.error?.message).toContain('twins.example');
@@ -73,7 +81,10 @@ describe('failures end with a stable code, a useful message and a failure event'
     expect(ambiguous.error?.message).toContain('pinnedZones');
     expect(harness.proxy.count('route53', 'ChangeResourceRecordSets')).toBe(0);
 
-    const pinned = await harness.run({ domainName: 'www.twins.example' }, { settings: { dnsRoles, pinnedZones: { 'twins.example': harness.zones['twins.example']! } } });
+    const pinned = await harness.run(
+      { domainName: 'www.twins.example' },
+      { settings: { dnsRoles, pinnedZones: { 'twins.example': harness.zones['twins.example']! } } },
+    );
     expect(pinned.status?.state).toBe('ISSUED');
     expect(pinned.status?.validationRecords[0]).toMatchObject({ hostedZoneId: harness.zones['twins.example'], accountId: DNS_ACCOUNT_ID });
   });
@@ -86,7 +97,10 @@ describe('failures end with a stable code, a useful message and a failure event'
   });
 
   test('a name outside the allowed suffixes → DomainNotAllowed before any AWS call but the failure event', async () => {
-    const result = await harness.run({ domainName: 'www.example.com', subjectAlternativeNames: ['www.notexample.com'] }, { settings: { allowedDomainSuffixes: ['example.com'] } });
+    const result = await harness.run(
+      { domainName: 'www.example.com', subjectAlternativeNames: ['www.notexample.com'] },
+      { settings: { allowedDomainSuffixes: ['example.com'] } },
+    );
     expect(result.error?.code).toBe('DomainNotAllowed');
     expect(result.error?.message).toContain('www.notexample.com');
     expect(harness.proxy.calls.map((c) => c.operation)).toEqual(['PutEvents']);

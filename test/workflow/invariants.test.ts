@@ -54,7 +54,10 @@ describe('invariants under faults and concurrency', () => {
       return request;
     });
 
-    const results = await pool(10, requests.map((request) => () => harness.run(request)));
+    const results = await pool(
+      10,
+      requests.map((request) => () => harness.run(request)),
+    );
 
     const throttled = harness.proxy.calls.filter((c) => c.faults.includes('throttle')).length;
     const dropped = harness.proxy.calls.filter((c) => c.faults.includes('dropResponse')).length;
@@ -90,7 +93,11 @@ describe('invariants under faults and concurrency', () => {
   });
 
   test('10 identical requests started together: one request id, one certificate, one distribution', async () => {
-    const request = { domainName: 'together.example.com', subjectAlternativeNames: ['*.together.example.com'], distribution: { originDomainName: 'origin.example.net' } };
+    const request = {
+      domainName: 'together.example.com',
+      subjectAlternativeNames: ['*.together.example.com'],
+      distribution: { originDomainName: 'origin.example.net' },
+    };
     const results = await Promise.all(Array.from({ length: 10 }, () => harness.run(request)));
 
     expect(results.map((r) => r.status?.state)).toEqual(Array(10).fill('DEPLOYED'));

@@ -28,8 +28,18 @@ describe('certificate workflow on the emulator', () => {
     expect(status.subjectAlternativeNames).toEqual(['shop.example.com']);
     expect(status.certificate).toMatchObject({ region: REGION, status: 'ISSUED', reused: false });
     const byDomain = Object.fromEntries(status.validationRecords.flatMap((r) => r.domains.map((d) => [d, r])));
-    expect(byDomain['api.dev.example.com']).toMatchObject({ hostedZoneName: 'dev.example.com', hostedZoneId: harness.zones['dev.example.com'], accountId: DNS_ACCOUNT_ID, manual: false });
-    expect(byDomain['shop.example.com']).toMatchObject({ hostedZoneName: 'example.com', hostedZoneId: harness.zones['example.com'], accountId: DNS_ACCOUNT_ID, manual: false });
+    expect(byDomain['api.dev.example.com']).toMatchObject({
+      hostedZoneName: 'dev.example.com',
+      hostedZoneId: harness.zones['dev.example.com'],
+      accountId: DNS_ACCOUNT_ID,
+      manual: false,
+    });
+    expect(byDomain['shop.example.com']).toMatchObject({
+      hostedZoneName: 'example.com',
+      hostedZoneId: harness.zones['example.com'],
+      accountId: DNS_ACCOUNT_ID,
+      manual: false,
+    });
 
     // The CNAMEs really are in the DNS account's zones, each in its own zone only.
     const devNames = (await harness.records('dev.example.com')).filter((r) => r.Type === 'CNAME').map((r) => r.Name);
@@ -71,7 +81,11 @@ describe('certificate workflow on the emulator', () => {
 
     const cloudfront = new CloudFrontClient({ endpoint: harness.moto.endpoint, region: REGION, credentials: TEST_CREDENTIALS });
     const config = (await cloudfront.send(new GetDistributionConfigCommand({ Id: status.distribution!.id }))).DistributionConfig!;
-    expect(config.ViewerCertificate).toMatchObject({ ACMCertificateArn: status.certificate!.arn, SSLSupportMethod: 'sni-only', MinimumProtocolVersion: 'TLSv1.2_2021' });
+    expect(config.ViewerCertificate).toMatchObject({
+      ACMCertificateArn: status.certificate!.arn,
+      SSLSupportMethod: 'sni-only',
+      MinimumProtocolVersion: 'TLSv1.2_2021',
+    });
     expect([...(config.Aliases?.Items ?? [])].sort()).toEqual(['*.dev.example.com', 'dev.example.com', 'www.example.com']);
     expect(config.CallerReference).toBe(`certflow-${status.requestId}`);
 
@@ -80,8 +94,15 @@ describe('certificate workflow on the emulator', () => {
     expect(order.indexOf('CreateDistribution')).toBeGreaterThan(order.lastIndexOf('DescribeCertificate'));
 
     const aliasesInDev = (await harness.records('dev.example.com')).filter((r) => r.AliasTarget);
-    expect(aliasesInDev.map((r) => `${r.Type} ${r.Name}`).sort()).toEqual(['A *.dev.example.com.', 'A dev.example.com.', 'AAAA *.dev.example.com.', 'AAAA dev.example.com.']);
-    expect(aliasesInDev.every((r) => r.AliasTarget?.HostedZoneId === 'Z2FDTNDATAQYW2' && r.AliasTarget.DNSName?.startsWith(status.distribution!.domainName))).toBe(true);
+    expect(aliasesInDev.map((r) => `${r.Type} ${r.Name}`).sort()).toEqual([
+      'A *.dev.example.com.',
+      'A dev.example.com.',
+      'AAAA *.dev.example.com.',
+      'AAAA dev.example.com.',
+    ]);
+    expect(
+      aliasesInDev.every((r) => r.AliasTarget?.HostedZoneId === 'Z2FDTNDATAQYW2' && r.AliasTarget.DNSName?.startsWith(status.distribution!.domainName)),
+    ).toBe(true);
     const aliasesInParent = (await harness.records('example.com')).filter((r) => r.AliasTarget).map((r) => `${r.Type} ${r.Name}`);
     expect(aliasesInParent.sort()).toEqual(['A www.example.com.', 'AAAA www.example.com.']);
   });
