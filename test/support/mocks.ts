@@ -7,6 +7,7 @@ import { Route53Client } from '@aws-sdk/client-route-53';
 import type { Claims, ClaimResult } from '../../lambdas/core/claims';
 import type { DnsAccess, DnsAccount } from '../../lambdas/core/dns';
 import type { Clock } from '../../lambdas/core/poll';
+import { DISTRIBUTION_DEFAULTS } from '../../lambdas/core/request';
 import { DEFAULT_WAITS, type DnsRole, type Settings, type WaitPolicies, withDefaults } from '../../lambdas/core/settings';
 import { initialStatus } from '../../lambdas/core/status';
 import type { RequestStore, StoredRequest } from '../../lambdas/core/store';
@@ -42,17 +43,7 @@ export function testClock(start: Date = T0): TestClock {
 
 /** A request's distribution part with the defaults of SPEC §2. */
 export function makeDistributionRequest(overrides: Partial<DistributionRequest> = {}): DistributionRequest {
-  return {
-    originDomainName: 'origin.example.com',
-    originPath: '/site',
-    originProtocolPolicy: 'https-only',
-    viewerProtocolPolicy: 'redirect-to-https',
-    forwardCookies: 'none',
-    forwardHeaders: [],
-    priceClass: 'PriceClass_100',
-    createAliasRecords: false,
-    ...overrides,
-  };
+  return { ...DISTRIBUTION_DEFAULTS, originDomainName: 'origin.example.com', originPath: '/site', ...overrides };
 }
 
 /** A normalized request for `www.example.com` + SANs. */
