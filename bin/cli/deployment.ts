@@ -1,6 +1,6 @@
 import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
 import { WORKFLOW_STACK_OUTPUTS } from '../../lib/stack-outputs';
-import type { AwsClientOptions } from '../../lambdas/core/deps';
+import { type AwsClientOptions, awsClientConfig } from '../../lambdas/core/deps';
 import { UsageError } from './request-input';
 
 /** What the CLI needs to know about a deployed (or local) certflow. */
@@ -23,7 +23,7 @@ export interface DeploymentFlags {
  */
 export async function findDeployment(flags: DeploymentFlags, aws: AwsClientOptions & { region: string }): Promise<Deployment> {
   if (flags.table && flags.stateMachineArn) return { tableName: flags.table, stateMachineArn: flags.stateMachineArn, region: aws.region };
-  const cloudformation = new CloudFormationClient({ region: aws.region, ...(aws.endpoint ? { endpoint: aws.endpoint } : {}) });
+  const cloudformation = new CloudFormationClient(awsClientConfig(aws, aws.region));
   const result = await cloudformation.send(new DescribeStacksCommand({ StackName: flags.stack }));
   const outputs = new Map((result.Stacks?.[0]?.Outputs ?? []).map((o) => [o.OutputKey, o.OutputValue]));
   const tableName = flags.table ?? outputs.get(WORKFLOW_STACK_OUTPUTS.tableName);

@@ -1,6 +1,6 @@
 import { CreateTableCommand, DescribeTableCommand, DynamoDBClient, ResourceNotFoundException } from '@aws-sdk/client-dynamodb';
 import { CreateEventBusCommand, DescribeEventBusCommand, EventBridgeClient, ResourceNotFoundException as BusNotFound } from '@aws-sdk/client-eventbridge';
-import type { AwsClientOptions } from '../../lambdas/core/deps';
+import { type AwsClientOptions, awsClientConfig } from '../../lambdas/core/deps';
 
 /** What a deployment would have created and a local run needs: the request table and the event bus. */
 export interface LocalResources {
@@ -8,17 +8,9 @@ export interface LocalResources {
   readonly eventBusName: string;
 }
 
-function clientConfig(aws: AwsClientOptions, region: string) {
-  return {
-    region,
-    ...(aws.endpoint ? { endpoint: aws.endpoint } : {}),
-    ...(aws.credentials ? { credentials: aws.credentials } : {}),
-  };
-}
-
 /** Creates the request table (same keys as the stack's) and the event bus in the target endpoint when missing. */
 export async function ensureLocalResources(aws: AwsClientOptions, region: string, resources: LocalResources): Promise<void> {
-  const dynamodb = new DynamoDBClient(clientConfig(aws, region));
+  const dynamodb = new DynamoDBClient(awsClientConfig(aws, region));
   try {
     await dynamodb.send(new DescribeTableCommand({ TableName: resources.tableName }));
   } catch (error) {
@@ -38,7 +30,7 @@ export async function ensureLocalResources(aws: AwsClientOptions, region: string
       }),
     );
   }
-  const events = new EventBridgeClient(clientConfig(aws, region));
+  const events = new EventBridgeClient(awsClientConfig(aws, region));
   try {
     await events.send(new DescribeEventBusCommand({ Name: resources.eventBusName }));
   } catch (error) {

@@ -1,6 +1,6 @@
 import { EventBridgeClient, PutEventsCommand, type PutEventsRequestEntry } from '@aws-sdk/client-eventbridge';
 import { ExecutionError, StateMachine, type StateMachineDefinition } from 'aws-local-stepfunctions';
-import { type AwsClientOptions, makeStepDeps, type StepDeps } from '../../lambdas/core/deps';
+import { type AwsClientOptions, awsClientConfig, makeStepDeps, type StepDeps } from '../../lambdas/core/deps';
 import type { Settings } from '../../lambdas/core/settings';
 import { EVENT_BUS_SUBSTITUTION, STEPS } from '../../lambdas/core/steps';
 import type { StatusRecord } from '../../lambdas/core/types';
@@ -156,12 +156,7 @@ export async function runLocally(input: unknown, options: LocalRunOptions): Prom
   const clock = options.clock;
   const deps = makeStepDeps(settings, options.aws, clock ? clock.now : undefined);
   const handlers = loadHandlers(() => deps, options.log ?? (() => undefined));
-  const eventBridge = new EventBridgeClient({
-    region,
-    ...(options.aws?.endpoint ? { endpoint: options.aws.endpoint } : {}),
-    ...(options.aws?.credentials ? { credentials: options.aws.credentials } : {}),
-    maxAttempts: options.aws?.maxAttempts ?? 3,
-  });
+  const eventBridge = new EventBridgeClient(awsClientConfig(options.aws ?? {}, region));
   const definition = loadDefinition(localSubstitutions(region, options.eventBusName));
   const publishedEvents: PublishedEvent[] = [];
   let lambdaInvocations = 0;

@@ -1,7 +1,6 @@
 import { GetExecutionHistoryCommand, SFNClient } from '@aws-sdk/client-sfn';
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import type { AwsClientOptions } from '../../lambdas/core/deps';
+import { type AwsClientOptions, awsClientConfig, makeDocumentClient } from '../../lambdas/core/deps';
+import { canonicalName } from '../../lambdas/core/status';
 import { type ApiErrorBody, makeApi, makeApiDeps, type SubmitResult } from '../../lambdas/core/api';
 import type { Settings } from '../../lambdas/core/settings';
 import { makeRequestStore, type RequestStore } from '../../lambdas/core/store';
@@ -31,13 +30,7 @@ export function storeSource(store: RequestStore): StatusSource {
 
 /** The request store of a deployment, for reading. */
 export function storeOf(deployment: Deployment, aws: AwsClientOptions): RequestStore {
-  const documentClient = DynamoDBDocumentClient.from(
-    new DynamoDBClient({
-      region: deployment.region,
-      ...(aws.endpoint ? { endpoint: aws.endpoint } : {}),
-      ...(aws.credentials ? { credentials: aws.credentials } : {}),
-    }),
-  );
+  const documentClient = makeDocumentClient(aws, deployment.region);
   return makeRequestStore({ documentClient, tableName: deployment.tableName, now: () => new Date() });
 }
 
@@ -54,7 +47,7 @@ export async function showStatus(source: StatusSource, requestId: string, json: 
 
 /** `certflow list --domain NAME`. */
 export async function listRequests(source: StatusSource, domain: string, json: boolean, io: CliIo): Promise<number> {
-  const requests = await source.list(domain.trim().toLowerCase().replace(/\.$/, ''));
+  const requests = await source.list(canonicalName(domain));
   if (json) {
     io.stdout(
       JSON.stringify(
@@ -183,5 +176,5 @@ export async function waitForRequest(source: StatusSource, requestId: string, op
 
 /** An SFN client for the environment. */
 export function sfnOf(aws: AwsClientOptions & { region: string }): SFNClient {
-  return new SFNClient({ region: aws.region, ...(aws.endpoint ? { endpoint: aws.endpoint } : {}) });
+  return new SFNClient(awsClientConfig(aws, aws.region));
 }

@@ -7,10 +7,8 @@
  * turns API Gateway proxy events into {@link ApiRequest}s and
  * {@link ApiResponse}s back into proxy results.
  */
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DescribeExecutionCommand, ExecutionAlreadyExists, ExecutionDoesNotExist, SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
-import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import type { AwsClientOptions } from './deps';
+import { type AwsClientOptions, awsClientConfig, makeDocumentClient } from './deps';
 import { DomainNotAllowedError, ERROR_CODES, InvalidRequestError, isTransientAwsError, type RequestProblem } from './errors';
 import { normalizeDomainName } from './names';
 import { canonicalJson, normalizeRequest, type RequestSettings } from './request';
@@ -396,19 +394,12 @@ export function apiDepsFromEnv(env: NodeJS.ProcessEnv = process.env, options: Aw
 
 /** Real clients for the API: the DynamoDB store and Step Functions. */
 export function makeApiDeps(settings: Settings, stateMachineArn: string, options: AwsClientOptions = {}, now: () => Date = () => new Date()): ApiDeps {
-  const base = {
-    region: options.region ?? stateMachineArn.split(':')[3] ?? settings.defaultRegion,
-    ...(options.endpoint ? { endpoint: options.endpoint } : {}),
-    ...(options.credentials ? { credentials: options.credentials } : {}),
-    maxAttempts: options.maxAttempts ?? 3,
-  };
-  const documentClient = DynamoDBDocumentClient.from(new DynamoDBClient(base), {
-    marshallOptions: { removeUndefinedValues: true, convertClassInstanceToMap: false },
-  });
+  const region = options.region ?? stateMachineArn.split(':')[3] ?? settings.defaultRegion;
+  const documentClient = makeDocumentClient(options, region);
   return {
     settings,
     store: makeRequestStore({ documentClient, tableName: settings.tableName, now }),
-    sfn: new SFNClient(base),
+    sfn: new SFNClient(awsClientConfig(options, region)),
     stateMachineArn,
     now,
   };

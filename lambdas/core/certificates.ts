@@ -11,6 +11,7 @@ import { createHash } from 'node:crypto';
 import type { Claims } from './claims';
 import { CertificateFailedError, DeadlineExceededError, RequestInProgressError, ValidationTimedOutError, translateAwsError } from './errors';
 import { type Clock, isPastDeadline, nextPoll } from './poll';
+import { idempotencyTokenOf } from './request';
 import type { Settings } from './settings';
 import { canonicalName, namesOf } from './status';
 import type { RequestStore } from './store';
@@ -145,7 +146,7 @@ export async function findOrRequestCertificate(deps: CertificateDeps, request: N
         DomainName: request.domainName,
         SubjectAlternativeNames: names,
         ValidationMethod: 'DNS',
-        IdempotencyToken: request.requestId.slice(0, 32),
+        IdempotencyToken: idempotencyTokenOf(request),
         KeyAlgorithm: request.keyAlgorithm,
         Tags: [
           { Key: REQUEST_ID_TAG, Value: request.requestId },

@@ -42,12 +42,21 @@ export interface CoreDeps {
   readonly now: Clock;
 }
 
-function clientConfig(options: AwsClientOptions) {
+/** The configuration every certflow AWS client is built with: the options over the standard SDK environment. */
+export function awsClientConfig(options: AwsClientOptions, region: string) {
   return {
+    region,
     ...(options.endpoint ? { endpoint: options.endpoint } : {}),
     ...(options.credentials ? { credentials: options.credentials } : {}),
     maxAttempts: options.maxAttempts ?? 3,
   };
+}
+
+/** A DynamoDB document client for the request table (undefined members are left out, as the store expects). */
+export function makeDocumentClient(options: AwsClientOptions, region: string): DynamoDBDocumentClient {
+  return DynamoDBDocumentClient.from(new DynamoDBClient(awsClientConfig(options, region)), {
+    marshallOptions: { removeUndefinedValues: true, convertClassInstanceToMap: false },
+  });
 }
 
 /**
@@ -56,9 +65,7 @@ function clientConfig(options: AwsClientOptions) {
  * those SDK clients (the SDK packages are side-effect free and tree-shaken).
  */
 export function makeCoreDeps(settings: Settings, options: AwsClientOptions = {}, now: Clock = () => new Date()): CoreDeps {
-  const documentClient = DynamoDBDocumentClient.from(new DynamoDBClient({ ...clientConfig(options), region: options.region ?? settings.defaultRegion }), {
-    marshallOptions: { removeUndefinedValues: true, convertClassInstanceToMap: false },
-  });
+  const documentClient = makeDocumentClient(options, options.region ?? settings.defaultRegion);
   return {
     settings,
     store: makeRequestStore({ documentClient, tableName: settings.tableName, now }),
@@ -73,7 +80,7 @@ export function makeAcm(options: AwsClientOptions = {}): (region: string) => ACM
   return (region) => {
     let client = byRegion.get(region);
     if (!client) {
-      client = new ACMClient({ ...clientConfig(options), region });
+      client = new ACMClient(awsClientConfig(options, region));
       byRegion.set(region, client);
     }
     return client;
@@ -82,19 +89,19 @@ export function makeAcm(options: AwsClientOptions = {}): (region: string) => ACM
 
 /** Route 53 access to the DNS accounts, through STS. */
 export function makeDns(settings: Settings, options: AwsClientOptions = {}, now: Clock = () => new Date()): DnsAccess {
-  const base = clientConfig(options);
-  const sts = new STSClient({ ...base, region: options.region ?? settings.defaultRegion });
-  const defaultRoute53 = new Route53Client({ ...base, region: GLOBAL_REGION });
+  const sts = new STSClient(awsClientConfig(options, options.region ?? settings.defaultRegion));
+  const base = awsClientConfig(options, GLOBAL_REGION);
+  const defaultRoute53 = new Route53Client(base);
   return makeDnsAccess({
     sts,
-    route53: (credentials) => (credentials ? new Route53Client({ ...base, credentials, region: GLOBAL_REGION }) : defaultRoute53),
+    route53: (credentials) => (credentials ? new Route53Client({ ...base, credentials }) : defaultRoute53),
     now,
   });
 }
 
 /** The CloudFront client. */
 export function makeCloudFront(options: AwsClientOptions = {}): CloudFrontClient {
-  return new CloudFrontClient({ ...clientConfig(options), region: GLOBAL_REGION });
+  return new CloudFrontClient(awsClientConfig(options, GLOBAL_REGION));
 }
 
 /** Every dependency of every step: the local runner's, which runs them all in one process. */

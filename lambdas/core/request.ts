@@ -8,6 +8,7 @@ import { createHash } from 'node:crypto';
 import { DomainNotAllowedError, InvalidRequestError, type RequestProblem } from './errors';
 import { codePointOf, isWithinDomain, MAX_COMMON_NAME_OCTETS, normalizeDomainName, normalizeSuffix, quote } from './names';
 import type { Settings } from './settings';
+import { namesOf } from './status';
 import type { DistributionRequest, KeyAlgorithm, NormalizedRequest, OriginProtocolPolicy, PriceClass, ViewerProtocolPolicy } from './types';
 
 /** The settings normalization depends on. */
@@ -141,7 +142,7 @@ export function requestIdOf(request: Omit<NormalizedRequest, 'requestId'>): stri
 
 /** Every name of the certificate, the common name first: `[domainName, ...subjectAlternativeNames]`. */
 export function certificateNames(request: NormalizedRequest): string[] {
-  return [request.domainName, ...request.subjectAlternativeNames];
+  return namesOf(request);
 }
 
 /**
@@ -150,7 +151,7 @@ export function certificateNames(request: NormalizedRequest): string[] {
  * ACM's one-hour window returns the same certificate.
  */
 export function idempotencyTokenOf(request: NormalizedRequest): string {
-  return requestIdOf(request).slice(0, 32);
+  return request.requestId.slice(0, 32);
 }
 
 /** Collects problems, stopping (with a note) after {@link MAX_PROBLEMS}. */
