@@ -9,6 +9,7 @@ import { type Claims, makeClaims } from './claims';
 import { type DnsAccess, type DnsDeps, makeDnsAccess } from './dns';
 import type { DistributionDeps } from './distributions';
 import type { Clock } from './poll';
+import { makeReplacementLocks, type ReplacementLocks } from './replacement';
 import type { Settings } from './settings';
 import { makeRequestStore, type RequestStore } from './store';
 
@@ -17,6 +18,7 @@ export interface StepDeps extends CertificateDeps, DnsDeps, DistributionDeps {
   readonly settings: Settings;
   readonly store: RequestStore;
   readonly claims: Claims;
+  readonly replacementLocks: ReplacementLocks;
   readonly dns: DnsAccess;
   readonly now: Clock;
 }
@@ -39,6 +41,8 @@ export interface CoreDeps {
   readonly settings: Settings;
   readonly store: RequestStore;
   readonly claims: Claims;
+  /** One replacement of a request at a time (SPEC §9). */
+  readonly replacementLocks: ReplacementLocks;
   readonly now: Clock;
 }
 
@@ -70,6 +74,7 @@ export function makeCoreDeps(settings: Settings, options: AwsClientOptions = {},
     settings,
     store: makeRequestStore({ documentClient, tableName: settings.tableName, now }),
     claims: makeClaims({ documentClient, tableName: settings.tableName, now }),
+    replacementLocks: makeReplacementLocks({ documentClient, tableName: settings.tableName, now }),
     now,
   };
 }

@@ -19,6 +19,7 @@ export const ERROR_NAMES = {
   transientAws: 'TransientAwsError',
   requestInProgress: 'RequestInProgressError',
   webhookDelivery: 'WebhookDeliveryError',
+  requestNotFound: 'RequestNotFoundError',
 } as const;
 
 /** Stable error codes of the status record. */
@@ -35,6 +36,7 @@ export const ERROR_CODES = {
   transientAws: 'AwsUnavailable',
   requestInProgress: 'RequestInProgress',
   webhookDelivery: 'WebhookDeliveryFailed',
+  requestNotFound: 'RequestNotFound',
   internal: 'InternalError',
 } as const;
 
@@ -105,6 +107,12 @@ export class AliasConflictError extends CertflowError {
 export class RequestConflictError extends CertflowError {
   override readonly name = ERROR_NAMES.requestConflict;
   readonly code = ERROR_CODES.requestConflict;
+}
+
+/** No request has this id (or, through the API, none the caller may see). */
+export class RequestNotFoundError extends CertflowError {
+  override readonly name = ERROR_NAMES.requestNotFound;
+  readonly code = ERROR_CODES.requestNotFound;
 }
 
 /** An AWS call failed in a way that a later retry can fix (throttling, 5xx, network). */

@@ -1,3 +1,4 @@
+import { checkNewRequest, type ReplacementLocks } from './replacement';
 import { normalizeRequest } from './request';
 import type { Settings } from './settings';
 import { initialStatus } from './status';
@@ -14,6 +15,8 @@ export interface IntakeEvent {
 export interface IntakeDeps {
   readonly settings: Settings;
   readonly store: RequestStore;
+  readonly replacementLocks: ReplacementLocks;
+  readonly now: () => Date;
 }
 
 /**
@@ -23,6 +26,8 @@ export interface IntakeDeps {
  */
 export async function validateRequestStep(deps: IntakeDeps, event: IntakeEvent): Promise<WorkflowState> {
   const request = normalizeRequest(event.input, deps.settings);
+  // Before anything is stored: what it replaces, and no live distribution already serving its names.
+  await checkNewRequest(deps, request);
   const status = initialStatus(request);
   await deps.store.saveRequest(request, status, event.executionArn);
   return { request, status, ...(event.executionArn ? { executionArn: event.executionArn } : {}) };

@@ -15,7 +15,7 @@ import type { DistributionRequest, KeyAlgorithm, NormalizedRequest, OriginProtoc
 export type RequestSettings = Pick<Settings, 'defaultRegion' | 'allowedDomainSuffixes' | 'maxNamesPerCertificate'>;
 
 /** Top-level fields of a request; anything else is an error. */
-export const REQUEST_FIELDS = ['domainName', 'subjectAlternativeNames', 'region', 'keyAlgorithm', 'tags', 'distribution'] as const;
+export const REQUEST_FIELDS = ['domainName', 'subjectAlternativeNames', 'region', 'keyAlgorithm', 'tags', 'distribution', 'replaces'] as const;
 /** Fields of `distribution`; anything else is an error. */
 export const DISTRIBUTION_FIELDS = [
   'originDomainName',
@@ -106,6 +106,7 @@ export function normalizeRequest(raw: unknown, settings: RequestSettings): Norma
   const keyAlgorithm = readEnum(problems, 'keyAlgorithm', field(raw, 'keyAlgorithm'), KEY_ALGORITHMS, DEFAULT_KEY_ALGORITHM);
   const tags = readTags(problems, field(raw, 'tags'));
   const distribution = hasDistribution ? readDistribution(problems, field(raw, 'distribution')) : undefined;
+  const replaces = readReplaces(problems, field(raw, 'replaces'));
 
   if (problems.list.length > 0 || domainName === undefined) throw new InvalidRequestError(problems.list);
 
@@ -119,6 +120,7 @@ export function normalizeRequest(raw: unknown, settings: RequestSettings): Norma
     keyAlgorithm,
     tags,
     ...(distribution ? { distribution } : {}),
+    ...(replaces !== undefined ? { replaces } : {}),
   };
   return { requestId: requestIdOf(identity), ...identity };
 }
@@ -136,6 +138,8 @@ export function requestIdOf(request: Omit<NormalizedRequest, 'requestId'>): stri
     keyAlgorithm: request.keyAlgorithm,
     tags: request.tags,
     distribution: request.distribution,
+    // Only when present, so that the ids of requests without it stay what they were.
+    ...(request.replaces !== undefined ? { replaces: request.replaces } : {}),
   };
   return createHash('sha256').update(canonicalJson(identity)).digest('hex').slice(0, 32);
 }
@@ -152,6 +156,19 @@ export function certificateNames(request: NormalizedRequest): string[] {
  */
 export function idempotencyTokenOf(request: NormalizedRequest): string {
   return request.requestId.slice(0, 32);
+}
+
+/** A request id: the 32 lower-case hex characters of {@link requestIdOf}. */
+export const REQUEST_ID_PATTERN = '^[0-9a-f]{32}$';
+
+/** `replaces`: the id of the request this one takes over; null means none. */
+function readReplaces(problems: Problems, value: unknown): string | undefined {
+  if (value === undefined || value === null) return undefined;
+  if (typeof value !== 'string' || !new RegExp(REQUEST_ID_PATTERN).test(value)) {
+    problems.add('replaces', `expected the id of an earlier request (32 lower-case hex characters, as certflow status shows it), got ${describeType(value)}`);
+    return undefined;
+  }
+  return value;
 }
 
 /** Collects problems, stopping (with a note) after {@link MAX_PROBLEMS}. */

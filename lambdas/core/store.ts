@@ -155,8 +155,13 @@ export function executionNameOf(requestId: string, generation: number): string {
  * which stays active (and holds its names) until the distribution is deployed.
  */
 export function isFinalState(request: Pick<NormalizedRequest, 'distribution'>, state: RequestState): boolean {
-  if (state === 'FAILED' || state === 'DEPLOYED') return true;
+  if (state === 'FAILED' || state === 'DEPLOYED' || state === 'REPLACED' || state === 'DELETED') return true;
   return state === 'ISSUED' && request.distribution === undefined;
+}
+
+/** States only the lifecycle (replace, delete) writes: workflow steps never overwrite DELETING or DELETED. */
+function isLifecycleState(state: RequestState): boolean {
+  return state === 'REPLACED' || state === 'DELETING' || state === 'DELETED';
 }
 
 function isConditionFailure(reason: { Code?: string } | undefined): boolean {
@@ -252,7 +257,9 @@ export function makeRequestStore(deps: RequestStoreDeps): RequestStore & Request
   /** Writes a status with an extra condition; a final state releases the lock of the attempt that reached it. */
   async function writeStatus(status: StatusRecord, options: { distributionId?: string; condition?: string; values?: Record<string, unknown> }): Promise<void> {
     const { distributionId } = options;
-    const mayBeFinal = status.state === 'FAILED' || status.state === 'DEPLOYED' || status.state === 'ISSUED';
+    const mayBeFinal = ['FAILED', 'DEPLOYED', 'ISSUED', 'REPLACED', 'DELETED'].includes(status.state);
+    // A step of an execution stopped by a delete may still finish: it must not bring the request back.
+    const guarded = !options.condition && !isLifecycleState(status.state);
     const result = await call('UpdateItem', () =>
       documentClient.send(
         new UpdateCommand({
@@ -260,7 +267,8 @@ export function makeRequestStore(deps: RequestStoreDeps): RequestStore & Request
           Key: requestKey(status.requestId),
           UpdateExpression: 'SET #status = :status, #state = :state, updatedAt = :now' + (distributionId ? ', distributionId = :distributionId' : ''),
           // The request item is written first of all; a status for an unknown request is a bug.
-          ConditionExpression: 'attribute_exists(pk)' + (options.condition ? ` AND (${options.condition})` : ''),
+          ConditionExpression:
+            'attribute_exists(pk)' + (options.condition ? ` AND (${options.condition})` : '') + (guarded ? ' AND NOT (#state IN (:deleting, :deleted))' : ''),
           ExpressionAttributeNames: { '#status': 'status', '#state': 'state' },
           ExpressionAttributeValues: {
             ':status': status,
@@ -268,11 +276,20 @@ export function makeRequestStore(deps: RequestStoreDeps): RequestStore & Request
             ':now': deps.now().toISOString(),
             ...(distributionId ? { ':distributionId': distributionId } : {}),
             ...options.values,
+            ...(guarded ? { ':deleting': 'DELETING', ':deleted': 'DELETED' } : {}),
           },
           ...(mayBeFinal ? { ReturnValues: 'ALL_NEW' as const } : {}),
         }),
       ),
-    );
+    ).catch((error: unknown) => {
+      if (guarded && error instanceof ConditionalCheckFailedException) {
+        throw new RequestConflictError(
+          `request ${status.requestId} (${status.domainName}) is being deleted or was deleted while this execution ran; its status stays as the delete left it. Send the request again to provision it anew.`,
+          { cause: error },
+        );
+      }
+      throw error;
+    });
     const stored = result.Attributes as StoredRequest | undefined;
     if (stored && isFinalState(stored.request, status.state)) {
       // Not in the same transaction as the status: a lock left behind by a crash here is

@@ -6,7 +6,7 @@ import { ListResourceRecordSetsCommand, type ResourceRecordSet } from '@aws-sdk/
 import { CreateQueueCommand, GetQueueAttributesCommand, ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { ensureLocalResources } from '../../bin/cli/local-resources';
-import { type LocalRunResult, runLocally, SimulatedClock } from '../../bin/cli/local-runner';
+import { type LocalRunResult, type LocalWorkflow, runLocally, SimulatedClock } from '../../bin/cli/local-runner';
 import { type DnsRole, type Settings, withDefaults } from '../../lambdas/core/settings';
 import { makeRequestStore, type RequestStore } from '../../lambdas/core/store';
 import { type FaultProxy, startFaultProxy } from './fault-proxy';
@@ -50,6 +50,8 @@ export interface RunOverrides {
   readonly retryMs?: number;
   readonly waitMs?: number;
   readonly clock?: SimulatedClock;
+  /** Which state machine to run. @default 'certificate' */
+  readonly workflow?: LocalWorkflow;
 }
 
 /** A moto server, a fault proxy in front of it, and the workflow wired to the proxy. */
@@ -119,6 +121,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
         retryMs: overrides.retryMs ?? 20,
         clock,
         executionName: `test-${executions}`,
+        ...(overrides.workflow ? { workflow: overrides.workflow } : {}),
       });
       return { ...result, clock };
     },

@@ -13,6 +13,7 @@ import {
   isTransientAwsError,
   RequestConflictError,
   RequestInProgressError,
+  RequestNotFoundError,
   TransientAwsError,
   translateAwsError,
   ValidationTimedOutError,
@@ -34,6 +35,7 @@ const INSTANCES: Record<keyof typeof ERROR_NAMES, CertflowError> = {
   transientAws: new TransientAwsError('x'),
   requestInProgress: new RequestInProgressError('x'),
   webhookDelivery: new WebhookDeliveryError('x', 502),
+  requestNotFound: new RequestNotFoundError('x'),
 };
 
 describe('the error hierarchy', () => {
