@@ -11,6 +11,7 @@ import { EVENT_BUS_SUBSTITUTION, STEPS } from '../lambdas/core/steps';
 import { mergeWaits } from '../lambdas/core/settings';
 import { settingsFor, type CertflowConfig } from './config';
 import { route53RecordStatements } from './route53-record-permissions';
+import { grantCertificateRetirement, grantLifecycleDns } from './delete-workflow';
 import { WorkflowFunctions } from './workflow-functions';
 
 /** The one workflow definition (STYLE: one source of truth, filled by definitionSubstitutions). */
@@ -271,6 +272,8 @@ export class CertificateWorkflow extends Construct {
     acknowledgeCertificateArns(creator, 'checks the certificate it attaches to the distribution');
 
     // check-distribution
+    this.grantReplacePermissions(config);
+
     const checker = roles['check-distribution'];
     checker.addToPrincipalPolicy(
       new iam.PolicyStatement({
@@ -284,9 +287,41 @@ export class CertificateWorkflow extends Construct {
       reason: 'Distribution ids are assigned by CloudFront on creation; read-only, on distributions of this account.',
     });
   }
+
+  /** Replace (SPEC §9): update the replaced distribution in place (or create one), then alias records and certificate retirement. */
+  private grantReplacePermissions(config: CertflowConfig): void {
+    const roles = this.functions.roles;
+    const distributionArns = `arn:${Aws.PARTITION}:cloudfront::${Aws.ACCOUNT_ID}:distribution/*`;
+    const replacer = roles['replace-distribution'];
+    replacer.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        sid: 'UpdateOrCreateDistributions',
+        actions: [
+          'cloudfront:GetDistributionConfig',
+          'cloudfront:UpdateDistribution',
+          'cloudfront:GetDistribution',
+          'cloudfront:CreateDistribution',
+          'cloudfront:TagResource',
+        ],
+        resources: [distributionArns],
+      }),
+    );
+    replacer.addToPrincipalPolicy(new iam.PolicyStatement({ sid: 'ListDistributions', actions: ['cloudfront:ListDistributions'], resources: ['*'] }));
+    Validations.of(replacer).acknowledge(
+      { id: 'AwsSolutions-IAM5[Resource::*]', reason: 'cloudfront:ListDistributions supports no resource-level permissions.' },
+      {
+        id: 'AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:cloudfront::<AWS::AccountId>:distribution/*]',
+        reason:
+          "Distribution ids are assigned by CloudFront; the step updates the replaced request's distribution of this account, found in the request table.",
+      },
+    );
+    const completer = roles['complete-replacement'];
+    grantCertificateRetirement(completer);
+    grantLifecycleDns(completer, config);
+  }
 }
 
-/** The certificate ARN wildcard: ids are ACM's, and the region is the request's. */
+/** The certificate ARN wildcard: ids are ACM's: ids are ACM's, and the region is the request's. */
 function acknowledgeCertificateArns(role: iam.Role, what: string): void {
   Validations.of(role).acknowledge({
     id: 'AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:acm:*:<AWS::AccountId>:certificate/*]',

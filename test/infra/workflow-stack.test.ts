@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { EVENT_BUS_SUBSTITUTION, STEPS, type StepFolder } from '../../lambdas/core/steps';
+import { DELETE_STEPS, EVENT_BUS_SUBSTITUTION, STEPS, type StepFolder } from '../../lambdas/core/steps';
 import { WORKFLOW_DEFINITION_FILE } from '../../lib/certificate-workflow';
 import { settingsFor } from '../../lib/config';
 import { WORKFLOW_STACK_OUTPUTS } from '../../lib/stack-outputs';
@@ -42,6 +42,15 @@ const STEP_ACTIONS: Record<StepFolder, string[]> = {
   'check-distribution': ['cloudfront:GetDistribution'],
   'complete-distribution': ['sts:AssumeRole'],
   'record-failure': [],
+  'replace-distribution': [
+    'cloudfront:CreateDistribution',
+    'cloudfront:GetDistribution',
+    'cloudfront:GetDistributionConfig',
+    'cloudfront:ListDistributions',
+    'cloudfront:TagResource',
+    'cloudfront:UpdateDistribution',
+  ],
+  'complete-replacement': ['acm:DeleteCertificate', 'acm:DescribeCertificate', 'acm:ListTagsForCertificate', 'sts:AssumeRole'],
 };
 
 /** Actions that support no resource-level permissions, the only ones allowed on "*". */
@@ -71,7 +80,7 @@ describe('step functions', () => {
   it('creates one function per step, on the newest Node.js LTS, ARM64, traced', () => {
     expect(STEP_RUNTIME.name).toBe('nodejs24.x');
     // The steps, and the API's handler (the API is on by default; no notifications are configured).
-    s.workflow.resourceCountIs('AWS::Lambda::Function', STEPS.length + 1);
+    s.workflow.resourceCountIs('AWS::Lambda::Function', STEPS.length + DELETE_STEPS.length + 1);
     for (const step of STEPS) {
       expect(resources()[functionId(step.folder)]?.Properties).toMatchObject({
         Runtime: STEP_RUNTIME.name,
@@ -87,10 +96,10 @@ describe('step functions', () => {
     const asl = JSON.parse(readFileSync(WORKFLOW_DEFINITION_FILE, 'utf8')) as {
       States: Record<string, { Type: string; Resource?: string; TimeoutSeconds?: number }>;
     };
-    const taskTimeouts = Object.values(asl.States)
-      .filter((state) => state.Type === 'Task' && /^\$\{\w+FunctionArn\}$/.test(state.Resource ?? ''))
-      .map((state) => state.TimeoutSeconds ?? Number.POSITIVE_INFINITY);
-    expect(taskTimeouts).toHaveLength(STEPS.length);
+    const tasks = Object.values(asl.States).filter((state) => state.Type === 'Task' && /^\$\{\w+FunctionArn\}$/.test(state.Resource ?? ''));
+    const taskTimeouts = tasks.map((state) => state.TimeoutSeconds ?? Number.POSITIVE_INFINITY);
+    // The replace branch polls the distribution with the same step function as the create path.
+    expect(new Set(tasks.map((state) => state.Resource)).size).toBe(STEPS.length);
     for (const step of STEPS) {
       const timeout = resources()[functionId(step.folder)]?.Properties.Timeout as number;
       expect(timeout).toBeLessThan(Math.min(...taskTimeouts));
@@ -186,14 +195,15 @@ describe('least privilege', () => {
   });
 
   it('lets the DNS steps assume exactly the configured DNS roles', () => {
-    for (const folder of ['publish-validation-records', 'check-dns-changes', 'complete-distribution'] as const) {
+    for (const folder of ['publish-validation-records', 'check-dns-changes', 'complete-distribution', 'complete-replacement'] as const) {
       const statements = statementsWith(stepStatements(folder), 'sts:AssumeRole');
       expect(statements).toHaveLength(1);
       expect(statements[0]).toMatchObject({ Action: ['sts:AssumeRole'], Resource: DNS_ROLE_ARNS });
       expect(statements[0]?.Condition).toBeUndefined();
     }
     const assumers = allWorkflowStatements().filter((st) => st.Action.some((a) => a.startsWith('sts:')));
-    expect(assumers).toHaveLength(3);
+    // The four DNS steps above, and the delete's finish-delete (alias records).
+    expect(assumers).toHaveLength(5);
   });
 
   it('grants no Route 53 action in the workflow account when DNS roles are configured', () => {
