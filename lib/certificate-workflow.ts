@@ -315,6 +315,8 @@ export class CertificateWorkflow extends Construct {
           "Distribution ids are assigned by CloudFront; the step updates the replaced request's distribution of this account, found in the request table.",
       },
     );
+    // Reads the zones of added names before the update (SPEC §4: a record in the way is a conflict).
+    grantLifecycleDns(replacer, config, { write: false });
     const completer = roles['complete-replacement'];
     grantCertificateRetirement(completer);
     grantLifecycleDns(completer, config);

@@ -192,10 +192,11 @@ export function grantCertificateRetirement(role: iam.Role): void {
 
 /**
  * DNS access of the lifecycle steps: the DNS roles when configured; otherwise
- * this account's zones, to read records and UPSERT/DELETE only A and AAAA
- * records (the aliases certflow made) under the allowed suffixes.
+ * this account's zones, to read records and (unless `write` is false)
+ * UPSERT/DELETE only A and AAAA records (the aliases certflow made) under the
+ * allowed suffixes.
  */
-export function grantLifecycleDns(role: iam.Role, config: CertflowConfig): void {
+export function grantLifecycleDns(role: iam.Role, config: CertflowConfig, options: { readonly write?: boolean } = {}): void {
   if (config.dnsRoles.length > 0) {
     role.addToPrincipalPolicy(
       new iam.PolicyStatement({ sid: 'AssumeDnsRoles', actions: ['sts:AssumeRole'], resources: config.dnsRoles.map((r) => r.roleArn) }),
@@ -206,28 +207,30 @@ export function grantLifecycleDns(role: iam.Role, config: CertflowConfig): void 
   const suffixes = config.allowedDomainSuffixes;
   role.addToPrincipalPolicy(new iam.PolicyStatement({ sid: 'ListHostedZones', actions: ['route53:ListHostedZones'], resources: ['*'] }));
   role.addToPrincipalPolicy(new iam.PolicyStatement({ sid: 'ReadRecords', actions: ['route53:ListResourceRecordSets'], resources: [zones] }));
-  role.addToPrincipalPolicy(
-    new iam.PolicyStatement({
-      sid: 'ChangeAliasRecords',
-      actions: ['route53:ChangeResourceRecordSets'],
-      resources: [zones],
-      conditions: {
-        'ForAllValues:StringEquals': {
-          'route53:ChangeResourceRecordSetsActions': ['UPSERT', 'DELETE'],
-          'route53:ChangeResourceRecordSetsRecordTypes': ['A', 'AAAA'],
+  if (options.write !== false) {
+    role.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        sid: 'ChangeAliasRecords',
+        actions: ['route53:ChangeResourceRecordSets'],
+        resources: [zones],
+        conditions: {
+          'ForAllValues:StringEquals': {
+            'route53:ChangeResourceRecordSetsActions': ['UPSERT', 'DELETE'],
+            'route53:ChangeResourceRecordSetsRecordTypes': ['A', 'AAAA'],
+          },
+          ...(suffixes.length > 0 && {
+            'ForAllValues:StringLike': { 'route53:ChangeResourceRecordSetsNormalizedRecordNames': suffixes.flatMap((s) => [s, `*.${s}`]) },
+          }),
         },
-        ...(suffixes.length > 0 && {
-          'ForAllValues:StringLike': { 'route53:ChangeResourceRecordSetsNormalizedRecordNames': suffixes.flatMap((s) => [s, `*.${s}`]) },
-        }),
-      },
-    }),
-  );
+      }),
+    );
+  }
   Validations.of(role).acknowledge(
     { id: 'AwsSolutions-IAM5[Resource::*]', reason: 'route53:ListHostedZones supports no resource-level permissions.' },
     {
       id: 'AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:route53:::hostedzone/*]',
       reason:
-        "Without DNS roles the zones are found at run time among this account's zones; changes are limited by condition keys to A/AAAA records (UPSERT and DELETE), under allowedDomainSuffixes when set.",
+        "Without DNS roles the zones are found at run time among this account's zones; changes (when granted) are limited by condition keys to A/AAAA records (UPSERT and DELETE), under allowedDomainSuffixes when set.",
     },
   );
 }

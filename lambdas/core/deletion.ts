@@ -105,7 +105,10 @@ async function otherHolder(store: RequestStore, stored: StoredRequest, distribut
 }
 
 /** The distribution a delete must take down, if any. */
-async function distributionToDelete(deps: Pick<DeleteDeps, 'store' | 'cloudfront'>, stored: StoredRequest): Promise<{ id: string; domainName: string | null } | null> {
+async function distributionToDelete(
+  deps: Pick<DeleteDeps, 'store' | 'cloudfront'>,
+  stored: StoredRequest,
+): Promise<{ id: string; domainName: string | null } | null> {
   // A replaced request's distribution now serves the request that replaced it.
   if (stored.status.replacedBy) return null;
   let id = stored.distributionId ?? stored.status.distribution?.id ?? null;
@@ -130,7 +133,10 @@ async function distributionToDelete(deps: Pick<DeleteDeps, 'store' | 'cloudfront
  * provisioning, finds the distribution to take down and marks the request
  * DELETING. A request already DELETED goes straight to the end.
  */
-export async function startDeleteStep(deps: Pick<DeleteDeps, 'store' | 'cloudfront' | 'stopExecution'>, event: { input: unknown; executionArn?: string }): Promise<DeleteState> {
+export async function startDeleteStep(
+  deps: Pick<DeleteDeps, 'store' | 'cloudfront' | 'stopExecution'>,
+  event: { input: unknown; executionArn?: string },
+): Promise<DeleteState> {
   const input = readInput(event.input);
   const stored = await deps.store.getRequest(input.requestId);
   if (!stored) {
@@ -177,7 +183,8 @@ export async function deleteDistributionStep(deps: Pick<DeleteDeps, 'cloudfront'
           'check it in the CloudFront console, then delete the request again.',
       );
     }
-    const distribution = state.status.distribution && distributionStatus ? { ...state.status.distribution, status: distributionStatus } : state.status.distribution;
+    const distribution =
+      state.status.distribution && distributionStatus ? { ...state.status.distribution, status: distributionStatus } : state.status.distribution;
     return { ...state, status: { ...state.status, distribution }, poll };
   };
   if (state.deletion.alreadyDeleted || !distributionId) return observe(true, 'nothing');
@@ -235,7 +242,8 @@ export async function finishDeleteStep(deps: Pick<DeleteDeps, 'store' | 'acm' | 
   const certificate = state.status.certificate;
   const retirement = certificate ? await retireCertificate(deps, certificate, request.requestId) : undefined;
   if (state.deletion.deleteValidationRecords) await deleteValidationRecords(deps, request.requestId, state.status.validationRecords);
-  const distribution = state.deletion.distributionId && state.status.distribution ? { ...state.status.distribution, status: 'Deleted' } : state.status.distribution;
+  const distribution =
+    state.deletion.distributionId && state.status.distribution ? { ...state.status.distribution, status: 'Deleted' } : state.status.distribution;
   const status: StatusRecord = {
     ...state.status,
     state: 'DELETED',

@@ -16,6 +16,7 @@ export const ERROR_NAMES = {
   deadlineExceeded: 'DeadlineExceededError',
   aliasConflict: 'AliasConflictError',
   requestConflict: 'RequestConflictError',
+  recordConflict: 'RecordConflictError',
   transientAws: 'TransientAwsError',
   requestInProgress: 'RequestInProgressError',
   webhookDelivery: 'WebhookDeliveryError',
@@ -33,6 +34,7 @@ export const ERROR_CODES = {
   deadlineExceeded: 'DeadlineExceeded',
   aliasConflict: 'AliasConflict',
   requestConflict: 'RequestConflict',
+  recordConflict: 'RecordConflict',
   transientAws: 'AwsUnavailable',
   requestInProgress: 'RequestInProgress',
   webhookDelivery: 'WebhookDeliveryFailed',
@@ -113,6 +115,17 @@ export class RequestConflictError extends CertflowError {
 export class RequestNotFoundError extends CertflowError {
   override readonly name = ERROR_NAMES.requestNotFound;
   readonly code = ERROR_CODES.requestNotFound;
+}
+
+/**
+ * A DNS record that is not an alias of this request's distribution holds a
+ * name certflow would point at it (SPEC §4): alias records never take over a
+ * name silently. `distribution.overwriteExistingRecords` is the deliberate
+ * cut-over.
+ */
+export class RecordConflictError extends CertflowError {
+  override readonly name = ERROR_NAMES.recordConflict;
+  readonly code = ERROR_CODES.recordConflict;
 }
 
 /** An AWS call failed in a way that a later retry can fix (throttling, 5xx, network). */

@@ -1,6 +1,6 @@
-import { type Change, ChangeResourceRecordSetsCommand, ListResourceRecordSetsCommand, type ResourceRecordSet } from '@aws-sdk/client-route-53';
-import { chooseZone, CLOUDFRONT_HOSTED_ZONE_ID, type DnsAccount, type DnsDeps, discoverZones, type HostedZone } from './dns';
-import { DnsRoleDeniedError, translateAwsError } from './errors';
+import { type Change, ChangeResourceRecordSetsCommand, type ResourceRecordSet } from '@aws-sdk/client-route-53';
+import { recordsAt } from './alias-records';
+import { accountOf, chooseZone, CLOUDFRONT_HOSTED_ZONE_ID, type DnsAccount, type DnsDeps, deniedOrTranslated, discoverZones, type HostedZone } from './dns';
 import { canonicalName, fqdn } from './status';
 import type { ValidationRecord } from './types';
 
@@ -12,38 +12,6 @@ export interface CleanupResult {
   readonly kept: string[];
 }
 
-function accountFor(zone: HostedZone, accounts: readonly DnsAccount[]): DnsAccount {
-  const account = accounts.find((a) => (a.role?.roleArn ?? null) === (zone.role?.roleArn ?? null));
-  if (!account) throw new Error(`no DNS account for zone ${zone.id}`);
-  return account;
-}
-
-/** The record sets of one name (every type), as Route 53 lists them starting at that name. */
-async function recordSetsOf(account: DnsAccount, zone: HostedZone, name: string): Promise<ResourceRecordSet[]> {
-  const wanted = fqdn(name);
-  try {
-    const page = await account.route53.send(new ListResourceRecordSetsCommand({ HostedZoneId: zone.id, StartRecordName: wanted, MaxItems: 10 }));
-    // Route 53 writes `*` as \052 in listed names.
-    return (page.ResourceRecordSets ?? []).filter((set) => fqdn((set.Name ?? '').replace(/\\052/g, '*')) === wanted);
-  } catch (error) {
-    throw denied(error, account, zone, 'read');
-  }
-}
-
-function denied(error: unknown, account: DnsAccount, zone: HostedZone, what: string): unknown {
-  const translated = translateAwsError(error, `Route 53 in zone ${zone.name} (${zone.id}, account ${account.accountId})`);
-  if (translated !== error) return translated;
-  if (error instanceof Error && (error.name === 'AccessDenied' || error.name === 'AccessDeniedException')) {
-    const who = account.role ? `DNS role ${account.role.roleArn}` : 'the workflow role';
-    return new DnsRoleDeniedError(
-      `${who} may not ${what} records in zone ${zone.name} (${zone.id}, account ${account.accountId}): ${error.message}. ` +
-        'Deploy the DNS-account stack with alias records enabled (it grants DELETE of the A/AAAA records certflow made), or remove the records by hand.',
-      { cause: error },
-    );
-  }
-  return error;
-}
-
 /** Deletes the given record sets, exactly as listed (Route 53 deletes only an exact match), one batch per zone. */
 async function deleteSets(account: DnsAccount, zone: HostedZone, sets: readonly ResourceRecordSet[], comment: string): Promise<void> {
   if (sets.length === 0) return;
@@ -53,7 +21,7 @@ async function deleteSets(account: DnsAccount, zone: HostedZone, sets: readonly 
   } catch (error) {
     // Someone changed or removed a record between the read and the delete: what is left is no longer ours to remove.
     if (error instanceof Error && error.name === 'InvalidChangeBatch') return;
-    throw denied(error, account, zone, 'delete');
+    throw deniedOrTranslated(error, account, 'ChangeResourceRecordSets', `delete records in zone ${zone.name} (${zone.id})`);
   }
 }
 
@@ -80,10 +48,8 @@ export async function deleteAliasRecords(
       kept.push(`${name} (no hosted zone: remove its record in the DNS provider)`);
       continue;
     }
-    const sets = (await recordSetsOf(accountFor(zone, accounts), zone, name)).filter((set) => set.Type === 'A' || set.Type === 'AAAA');
-    const ours = sets.filter(
-      (set) => set.AliasTarget?.HostedZoneId === CLOUDFRONT_HOSTED_ZONE_ID && fqdn(set.AliasTarget.DNSName ?? '') === target,
-    );
+    const sets = (await recordsAt(accountOf(zone, accounts), zone, name)).filter((set) => set.Type === 'A' || set.Type === 'AAAA');
+    const ours = sets.filter((set) => set.AliasTarget?.HostedZoneId === CLOUDFRONT_HOSTED_ZONE_ID && fqdn(set.AliasTarget.DNSName ?? '') === target);
     if (sets.length > ours.length) kept.push(`${name} (points elsewhere now)`);
     const group = byZone.get(zone.id) ?? { zone, sets: [] };
     group.sets.push(...ours);
@@ -91,7 +57,7 @@ export async function deleteAliasRecords(
     deleted.push(...ours.map((set) => `${canonicalName(name)} ${set.Type}`));
   }
   await Promise.all(
-    [...byZone.values()].map(({ zone, sets }) => deleteSets(accountFor(zone, accounts), zone, sets, `certflow ${requestId}: alias records removed`)),
+    [...byZone.values()].map(({ zone, sets }) => deleteSets(accountOf(zone, accounts), zone, sets, `certflow ${requestId}: alias records removed`)),
   );
   return { deleted, kept };
 }
@@ -115,7 +81,7 @@ export async function deleteValidationRecords(
   for (const record of placed) {
     const zone = zones.find((z) => z.id === record.hostedZoneId) ?? chooseZone(record.name, zones, deps.settings.pinnedZones);
     if (!zone) continue;
-    const sets = (await recordSetsOf(accountFor(zone, accounts), zone, record.name)).filter(
+    const sets = (await recordsAt(accountOf(zone, accounts), zone, record.name)).filter(
       (set) => set.Type === 'CNAME' && (set.ResourceRecords ?? []).some((r) => fqdn(r.Value ?? '') === fqdn(record.value)),
     );
     if (sets.length === 0) kept.push(`${record.name} (gone or holding another value)`);
@@ -125,7 +91,7 @@ export async function deleteValidationRecords(
     deleted.push(...sets.map(() => `${canonicalName(record.name)} CNAME`));
   }
   await Promise.all(
-    [...byZone.values()].map(({ zone, sets }) => deleteSets(accountFor(zone, accounts), zone, sets, `certflow ${requestId}: validation records removed`)),
+    [...byZone.values()].map(({ zone, sets }) => deleteSets(accountOf(zone, accounts), zone, sets, `certflow ${requestId}: validation records removed`)),
   );
   return { deleted, kept };
 }

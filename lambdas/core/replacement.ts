@@ -12,7 +12,8 @@ import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { type CloudFrontClient, type DistributionConfig, GetDistributionConfigCommand, UpdateDistributionCommand } from '@aws-sdk/client-cloudfront';
 import { type DynamoDBDocumentClient, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import type { ACMClient } from '@aws-sdk/client-acm';
-import { type DnsAccess, upsertAliasRecords } from './dns';
+import { planAliasRecords, writeAliasRecords } from './alias-records';
+import type { DnsAccess } from './dns';
 import { createDistribution, distributionConfigOf } from './distributions';
 import { AliasConflictError, InvalidRequestError, RequestConflictError, RequestNotFoundError, TransientAwsError, translateAwsError } from './errors';
 import type { Clock } from './poll';
@@ -89,7 +90,11 @@ const UNSTORED_HOLDER_MS = 5 * 60 * 1000;
 const NAME_LOOKUP_LIMIT = 200;
 
 /** The live request (other than `except`) whose distribution serves one of `names`, if any. */
-async function servingRequest(store: LifecycleCheckDeps['store'], names: readonly string[], except: readonly string[]): Promise<{ name: string; stored: StoredRequest } | undefined> {
+async function servingRequest(
+  store: LifecycleCheckDeps['store'],
+  names: readonly string[],
+  except: readonly string[],
+): Promise<{ name: string; stored: StoredRequest } | undefined> {
   for (const name of names) {
     for (const stored of await store.listByName(name, NAME_LOOKUP_LIMIT)) {
       if (except.includes(stored.request.requestId)) continue;
@@ -109,7 +114,10 @@ async function checkReplaced(deps: LifecycleCheckDeps, request: NormalizedReques
     // A re-run of the replacement that already took it over goes on; anyone else replaces the newer request.
     if (replaced.status.replacedBy === request.requestId) return;
     throw new InvalidRequestError([
-      { field: 'replaces', message: `request ${replacedId} was already replaced by request ${replaced.status.replacedBy}: replace ${replaced.status.replacedBy} instead` },
+      {
+        field: 'replaces',
+        message: `request ${replacedId} was already replaced by request ${replaced.status.replacedBy}: replace ${replaced.status.replacedBy} instead`,
+      },
     ]);
   }
   if (state !== 'ISSUED' && state !== 'DEPLOYED') {
@@ -117,7 +125,9 @@ async function checkReplaced(deps: LifecycleCheckDeps, request: NormalizedReques
       state === 'FAILED' || state === 'DELETED' || state === 'DELETING'
         ? 'send this request without "replaces"'
         : `wait until it is ISSUED or DEPLOYED (certflow status ${replacedId}), then send this request again`;
-    throw new InvalidRequestError([{ field: 'replaces', message: `request ${replacedId} is ${state}; only an ISSUED or DEPLOYED request can be replaced: ${advice}` }]);
+    throw new InvalidRequestError([
+      { field: 'replaces', message: `request ${replacedId} is ${state}; only an ISSUED or DEPLOYED request can be replaced: ${advice}` },
+    ]);
   }
   if (replaced.request.distribution && !request.distribution) {
     throw new InvalidRequestError([
@@ -189,7 +199,10 @@ async function replacedOf(store: RequestStore, request: NormalizedRequest): Prom
   const replacedId = request.replaces;
   if (replacedId === undefined) throw new Error(`request ${request.requestId} replaces nothing; the workflow takes the replace branch only with "replaces"`);
   const replaced = await store.getRequest(replacedId);
-  if (!replaced) throw new RequestNotFoundError(`request ${replacedId}, which request ${request.requestId} replaces, is gone from the request table; send the request without "replaces".`);
+  if (!replaced)
+    throw new RequestNotFoundError(
+      `request ${replacedId}, which request ${request.requestId} replaces, is gone from the request table; send the request without "replaces".`,
+    );
   return replaced;
 }
 
@@ -209,7 +222,12 @@ export function replacementConfigOf(current: DistributionConfig, request: Normal
  * Undefined when the distribution is gone. CNAMEAlreadyExists leaves it
  * unchanged (CloudFront applies an update whole or not at all).
  */
-async function updateInPlace(cloudfront: CloudFrontClient, id: string, request: NormalizedRequest, certificateArn: string): Promise<DistributionStatus | undefined> {
+async function updateInPlace(
+  cloudfront: CloudFrontClient,
+  id: string,
+  request: NormalizedRequest,
+  certificateArn: string,
+): Promise<DistributionStatus | undefined> {
   for (let attempt = 1; ; attempt++) {
     let read;
     try {
@@ -221,7 +239,11 @@ async function updateInPlace(cloudfront: CloudFrontClient, id: string, request: 
     if (!read.DistributionConfig) throw new Error(`GetDistributionConfig returned no config for distribution ${id}`);
     try {
       const updated = await cloudfront.send(
-        new UpdateDistributionCommand({ Id: id, IfMatch: read.ETag, DistributionConfig: replacementConfigOf(read.DistributionConfig, request, certificateArn) }),
+        new UpdateDistributionCommand({
+          Id: id,
+          IfMatch: read.ETag,
+          DistributionConfig: replacementConfigOf(read.DistributionConfig, request, certificateArn),
+        }),
       );
       const d = updated.Distribution;
       return { id: d?.Id ?? id, domainName: d?.DomainName ?? '', status: d?.Status ?? 'InProgress' };
@@ -252,16 +274,23 @@ async function updateInPlace(cloudfront: CloudFrontClient, id: string, request: 
  * as usual; one whose distribution was deleted behind certflow's back too.
  * A replacement without a distribution has nothing to do here.
  */
-export async function replaceDistributionStep(deps: Pick<ReplacementDeps, 'cloudfront' | 'store'>, state: WorkflowState): Promise<WorkflowState> {
+export async function replaceDistributionStep(
+  deps: Pick<ReplacementDeps, 'cloudfront' | 'store' | 'dns' | 'settings'>,
+  state: WorkflowState,
+): Promise<WorkflowState> {
   const { request } = state;
   if (!request.distribution) return state;
   const certificateArn = state.status.certificate?.arn;
   if (!certificateArn) throw new Error(`request ${request.requestId} has no certificate; the workflow replaces the distribution only after issuance`);
   const replaced = await replacedOf(deps.store, request);
   if (replaced.status.state === 'REPLACED' && replaced.status.replacedBy !== request.requestId) {
-    throw new RequestConflictError(`request ${replaced.request.requestId} was replaced by request ${replaced.status.replacedBy} meanwhile; replace that one instead.`);
+    throw new RequestConflictError(
+      `request ${replaced.request.requestId} was replaced by request ${replaced.status.replacedBy} meanwhile; replace that one instead.`,
+    );
   }
   const liveId = replaced.distributionId ?? replaced.status.distribution?.id;
+  // A record in the way of an added name ends RecordConflict before the live distribution changes (read-only session).
+  if (request.distribution.createAliasRecords) await planAliasRecords(deps, request, replaced.status.distribution ?? null, { readOnly: true });
   let distribution: DistributionStatus | undefined;
   try {
     if (liveId) distribution = await updateInPlace(deps.cloudfront, liveId, request, certificateArn);
@@ -282,13 +311,18 @@ export async function replaceDistributionStep(deps: Pick<ReplacementDeps, 'cloud
  * `replacedBy`, its certificate is retired (unless the new request reuses
  * it), and the new request ends DEPLOYED (ISSUED without a distribution).
  */
-export async function completeReplacementStep(deps: Pick<ReplacementDeps, 'acm' | 'dns' | 'store' | 'settings'>, state: WorkflowState): Promise<ReplacementState> {
+export async function completeReplacementStep(
+  deps: Pick<ReplacementDeps, 'acm' | 'dns' | 'store' | 'settings'>,
+  state: WorkflowState,
+): Promise<ReplacementState> {
   const { request } = state;
   const replaced = await replacedOf(deps.store, request);
   const distribution = state.status.distribution;
   if (request.distribution && distribution) {
     if (request.distribution.createAliasRecords) {
-      await upsertAliasRecords(deps, request.requestId, namesOf(request), distribution.domainName);
+      // Names the distribution already holds are aliased to it; added names must be free (SPEC §4) and are CREATEd.
+      const plan = await planAliasRecords(deps, request, distribution);
+      await writeAliasRecords(plan, request, distribution);
     }
     const kept = new Set(namesOf(request));
     const dropped = namesOf(replaced.request).filter((name) => !kept.has(name));

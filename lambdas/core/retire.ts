@@ -45,7 +45,11 @@ async function otherUsers(store: RetireDeps['store'], certificateArn: string, na
  * Repeating it is harmless: a certificate already gone counts as deleted.
  * Validation CNAMEs are not touched: every certificate for a name shares them.
  */
-export async function retireCertificate(deps: RetireDeps, certificate: Pick<CertificateStatus, 'arn' | 'region'>, requestId: string): Promise<CertificateRetirement> {
+export async function retireCertificate(
+  deps: RetireDeps,
+  certificate: Pick<CertificateStatus, 'arn' | 'region'>,
+  requestId: string,
+): Promise<CertificateRetirement> {
   const acm = deps.acm(certificate.region);
   const arn = certificate.arn;
   const gone: CertificateRetirement = { certificateArn: arn, deleted: true, reason: 'deleted: certflow requested it and nothing uses it any more' };

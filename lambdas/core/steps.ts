@@ -56,8 +56,16 @@ export type StepFolder = (typeof STEPS)[number]['folder'];
 /** Every Lambda step of the delete state machine (statemachine/delete-workflow.asl.json), in order. */
 export const DELETE_STEPS = [
   { folder: 'start-delete', substitution: 'StartDeleteFunctionArn', description: 'Stops a request still provisioning and marks it DELETING' },
-  { folder: 'delete-distribution', substitution: 'DeleteDistributionFunctionArn', description: "Disables and then deletes a request's CloudFront distribution" },
-  { folder: 'finish-delete', substitution: 'FinishDeleteFunctionArn', description: 'Removes alias records, retires the certificate and marks the request DELETED' },
+  {
+    folder: 'delete-distribution',
+    substitution: 'DeleteDistributionFunctionArn',
+    description: "Disables and then deletes a request's CloudFront distribution",
+  },
+  {
+    folder: 'finish-delete',
+    substitution: 'FinishDeleteFunctionArn',
+    description: 'Removes alias records, retires the certificate and marks the request DELETED',
+  },
   { folder: 'record-delete-failure', substitution: 'RecordDeleteFailureFunctionArn', description: 'Records why a delete failed; the request stays DELETING' },
 ] as const satisfies readonly StepDefinition[];
 

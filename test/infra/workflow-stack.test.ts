@@ -49,6 +49,7 @@ const STEP_ACTIONS: Record<StepFolder, string[]> = {
     'cloudfront:ListDistributions',
     'cloudfront:TagResource',
     'cloudfront:UpdateDistribution',
+    'sts:AssumeRole',
   ],
   'complete-replacement': ['acm:DeleteCertificate', 'acm:DescribeCertificate', 'acm:ListTagsForCertificate', 'sts:AssumeRole'],
 };
@@ -195,15 +196,21 @@ describe('least privilege', () => {
   });
 
   it('lets the DNS steps assume exactly the configured DNS roles', () => {
-    for (const folder of ['publish-validation-records', 'check-dns-changes', 'complete-distribution', 'complete-replacement'] as const) {
+    for (const folder of [
+      'publish-validation-records',
+      'check-dns-changes',
+      'complete-distribution',
+      'replace-distribution',
+      'complete-replacement',
+    ] as const) {
       const statements = statementsWith(stepStatements(folder), 'sts:AssumeRole');
       expect(statements).toHaveLength(1);
       expect(statements[0]).toMatchObject({ Action: ['sts:AssumeRole'], Resource: DNS_ROLE_ARNS });
       expect(statements[0]?.Condition).toBeUndefined();
     }
     const assumers = allWorkflowStatements().filter((st) => st.Action.some((a) => a.startsWith('sts:')));
-    // The four DNS steps above, and the delete's finish-delete (alias records).
-    expect(assumers).toHaveLength(5);
+    // The DNS steps above, and the delete's finish-delete (alias records).
+    expect(assumers).toHaveLength(6);
   });
 
   it('grants no Route 53 action in the workflow account when DNS roles are configured', () => {

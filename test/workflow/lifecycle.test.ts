@@ -87,13 +87,19 @@ describe('request lifecycle on the emulator', () => {
       expect(await certificateExists(status.certificate!.arn)).toBe(true);
 
       const events = (await harness.receivedEvents()).filter((e) => e.detailType === 'Request Replaced');
-      expect(events.map((e) => [e.detail.requestId, e.detail.status.state, e.detail.status.replacedBy])).toEqual([[old.requestId, 'REPLACED', status.requestId]]);
+      expect(events.map((e) => [e.detail.requestId, e.detail.status.state, e.detail.status.replacedBy])).toEqual([
+        [old.requestId, 'REPLACED', status.requestId],
+      ]);
     });
 
     test('only the origin changes: the certificate is reused and kept, the old request is REPLACED', async () => {
       const old = await deployed({ domainName: 'same.example.com', distribution: { originDomainName: 'origin-a.example.net' } });
       const result = await harness.run({ domainName: 'same.example.com', distribution: { originDomainName: 'origin-c.example.net' }, replaces: old.requestId });
-      expect(result.status).toMatchObject({ state: 'DEPLOYED', distribution: { id: old.distribution!.id }, certificate: { arn: old.certificate!.arn, reused: true } });
+      expect(result.status).toMatchObject({
+        state: 'DEPLOYED',
+        distribution: { id: old.distribution!.id },
+        certificate: { arn: old.certificate!.arn, reused: true },
+      });
       const replaced = (await harness.store.getRequest(old.requestId))!.status;
       expect(replaced).toMatchObject({ state: 'REPLACED', retirement: { deleted: false } });
       expect(replaced.retirement?.reason).toContain(result.status!.requestId);
@@ -105,7 +111,11 @@ describe('request lifecycle on the emulator', () => {
     test('a second request for a live name without replaces ends RequestConflict before anything is created, naming the request', async () => {
       const live = await deployed({ domainName: 'taken.example.com', distribution: { originDomainName: 'origin-a.example.net' } });
       harness.proxy.resetLog();
-      const result = await harness.run({ domainName: 'taken.example.com', subjectAlternativeNames: ['more.example.com'], distribution: { originDomainName: 'origin-b.example.net' } });
+      const result = await harness.run({
+        domainName: 'taken.example.com',
+        subjectAlternativeNames: ['more.example.com'],
+        distribution: { originDomainName: 'origin-b.example.net' },
+      });
       expect(result.succeeded).toBe(false);
       expect(result.error?.code).toBe('RequestConflict');
       expect(result.error?.message).toContain(live.requestId);
