@@ -301,7 +301,17 @@ export async function runLocally(input: unknown, options: LocalRunOptions): Prom
     runningExecutions.delete(executionArn);
     if (error instanceof ExecutionAbortedError) {
       const message = `execution ${executionArn} was stopped (a delete of the request stops it)`;
-      return { status, succeeded: false, error: { code: 'ExecutionAborted', message }, publishedEvents, stateTransitions, historyEvents, lambdaInvocations, retries, executionArn };
+      return {
+        status,
+        succeeded: false,
+        error: { code: 'ExecutionAborted', message },
+        publishedEvents,
+        stateTransitions,
+        historyEvents,
+        lambdaInvocations,
+        retries,
+        executionArn,
+      };
     }
     if (!(error instanceof ExecutionError)) throw error;
     const failure = error.cause as Error;

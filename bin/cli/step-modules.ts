@@ -20,7 +20,10 @@ import type { DeleteStepFolder, StepFolder } from '../../lambdas/core/steps';
 
 /** What the local runner needs of a handler module: the same handler over its dependencies. */
 export interface StepModule {
-  createHandler(deps: () => StepDeps & { readonly stopExecution: StopExecution }, log?: (line: string) => void): (event: never, context: never) => Promise<unknown>;
+  createHandler(
+    deps: () => StepDeps & { readonly stopExecution: StopExecution },
+    log?: (line: string) => void,
+  ): (event: never, context: never) => Promise<unknown>;
 }
 
 /**
