@@ -19,7 +19,7 @@ import type { PendingChange, StatusRecord, ValidationRecord, WorkflowState } fro
 export const CLOUDFRONT_HOSTED_ZONE_ID = 'Z2FDTNDATAQYW2';
 
 /** TTL of the validation CNAMEs: ACM re-checks them at renewal, so they stay. */
-const VALIDATION_RECORD_TTL = 300;
+export const VALIDATION_RECORD_TTL = 300;
 
 /** A public hosted zone and the account (and role) it is reached through. */
 export interface HostedZone {
@@ -155,7 +155,8 @@ export async function listPublicZones(account: DnsAccount): Promise<HostedZone[]
   return zones;
 }
 
-function deniedOrTranslated(error: unknown, account: DnsAccount, operation: string, what: string): unknown {
+/** A Route 53 error of `account`: transient ones become TransientAwsError, access denied DnsRoleDeniedError naming the role. */
+export function deniedOrTranslated(error: unknown, account: DnsAccount, operation: string, what: string): unknown {
   const translated = translateAwsError(error, `${operation} in account ${account.accountId}`);
   if (translated !== error) return translated;
   if (error instanceof Error && (error.name === 'AccessDenied' || error.name === 'AccessDeniedException')) {
@@ -212,7 +213,7 @@ function accountOf(zone: HostedZone, accounts: readonly DnsAccount[]): DnsAccoun
 }
 
 /** UPSERTs one batch of changes into one zone and returns the change to wait on. */
-async function upsert(account: DnsAccount, zone: HostedZone, changes: Change[], comment: string): Promise<PendingChange> {
+export async function upsert(account: DnsAccount, zone: HostedZone, changes: Change[], comment: string): Promise<PendingChange> {
   try {
     const result = await account.route53.send(
       new ChangeResourceRecordSetsCommand({ HostedZoneId: zone.id, ChangeBatch: { Comment: comment, Changes: changes } }),
