@@ -122,7 +122,7 @@ async function currentValue(deps: RenewalDeps, record: ValidationRecord, session
 async function checkRecords(deps: RenewalDeps, requestId: string, records: readonly ValidationRecord[], repair: boolean): Promise<RecordCheck[]> {
   const sessionName = `certflow-renewal-${requestId}`.slice(0, 64);
   const checks: RecordCheck[] = [];
-  const toRepair = new Map<string, { record: ValidationRecord; index: number }[]>();
+  const toRepair = new Map<string, { record: ValidationRecord; check: RecordCheck }[]>();
   for (const record of records) {
     const base = { name: record.name, value: record.value, hostedZoneId: record.hostedZoneId, accountId: record.accountId };
     if (record.manual || !record.hostedZoneId || !record.accountId) {
@@ -136,12 +136,14 @@ async function checkRecords(deps: RenewalDeps, requestId: string, records: reado
       checks.push({ ...base, state: 'ok', previousValue: null });
       continue;
     }
-    checks.push({ ...base, state: value === null ? 'missing' : 'mismatch', previousValue: value });
+    const check: RecordCheck = { ...base, state: value === null ? 'missing' : 'mismatch', previousValue: value };
+    checks.push(check);
     // The name is ACM's own for this domain and account: another value there can only break renewal.
-    if (repair) toRepair.set(record.hostedZoneId, [...(toRepair.get(record.hostedZoneId) ?? []), { record, index: checks.length - 1 }]);
+    if (repair) toRepair.set(record.hostedZoneId, [...(toRepair.get(record.hostedZoneId) ?? []), { record, check }]);
   }
   for (const [zoneId, items] of toRepair) {
-    const first = items[0]!.record;
+    const first = items[0]?.record;
+    if (!first) continue;
     const role = roleForAccount(deps.settings, first.accountId ?? '') ?? null;
     const account = await deps.dns.account(role, sessionName);
     const zone: HostedZone = { id: zoneId, name: first.hostedZoneName ?? zoneId, accountId: first.accountId ?? account.accountId, role };
@@ -154,7 +156,10 @@ async function checkRecords(deps: RenewalDeps, requestId: string, records: reado
       })),
       `certflow ${requestId}: ACM validation record repaired for renewal`,
     );
-    for (const { index } of items) checks[index] = { ...checks[index]!, state: 'repaired' };
+    const repaired = new Set(items.map((item) => item.check));
+    checks.forEach((check, i) => {
+      if (repaired.has(check)) checks[i] = { ...check, state: 'repaired' };
+    });
   }
   return checks;
 }
