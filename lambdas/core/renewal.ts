@@ -2,7 +2,7 @@ import { Resolver } from 'node:dns/promises';
 import { type ACMClient, type CertificateDetail, DescribeCertificateCommand } from '@aws-sdk/client-acm';
 import { ListResourceRecordSetsCommand } from '@aws-sdk/client-route-53';
 import { validationRecordsOf } from './certificates';
-import { accountIdOfRole, type DnsAccess, deniedOrTranslated, type HostedZone, upsert, VALIDATION_RECORD_TTL } from './dns';
+import { accountIdOfRole, type DnsAccess, changeRecords, deniedOrTranslated, type HostedZone, VALIDATION_RECORD_TTL } from './dns';
 import { translateAwsError } from './errors';
 import type { Clock } from './poll';
 import type { CertificateCheck, RecordCheck, RenewalRepository } from './renewal-store';
@@ -24,6 +24,9 @@ export const RENEWAL_DEFAULTS = {
 } as const;
 
 const DAY_MS = 24 * 60 * 60 * 1000;
+
+/** The DNS role session name of the renewal watch (CloudTrail shows it on every read and repair). */
+export const RENEWAL_SESSION_NAME = 'certflow-renewal-watch';
 
 /** Looks up the CNAME values of a name in public DNS; [] when it has none. */
 export type CnameResolver = (name: string) => Promise<string[]>;
@@ -105,7 +108,8 @@ async function currentValue(deps: RenewalDeps, record: ValidationRecord, session
         'add that account\u2019s DNS role to dnsRoles in the configuration',
     );
   }
-  const account = await deps.dns.account(role, sessionName);
+  // Reading needs no write permission: the session cannot change a record whatever the role allows.
+  const account = await deps.dns.account(role, sessionName, { readOnly: true });
   try {
     const result = await account.route53.send(
       new ListResourceRecordSetsCommand({ HostedZoneId: record.hostedZoneId ?? '', StartRecordName: fqdn(record.name), StartRecordType: 'CNAME', MaxItems: 1 }),
@@ -120,7 +124,8 @@ async function currentValue(deps: RenewalDeps, record: ValidationRecord, session
 
 /** Checks every record; with `repair`, one UPSERT batch per zone puts missing and changed ones back. */
 async function checkRecords(deps: RenewalDeps, requestId: string, records: readonly ValidationRecord[], repair: boolean): Promise<RecordCheck[]> {
-  const sessionName = `certflow-renewal-${requestId}`.slice(0, 64);
+  // One session name for the whole watch: a warm Lambda reuses its assumed-role clients across thousands of checks.
+  const sessionName = RENEWAL_SESSION_NAME;
   const checks: RecordCheck[] = [];
   const toRepair = new Map<string, { record: ValidationRecord; check: RecordCheck }[]>();
   for (const record of records) {
@@ -147,7 +152,7 @@ async function checkRecords(deps: RenewalDeps, requestId: string, records: reado
     const role = roleForAccount(deps.settings, first.accountId ?? '') ?? null;
     const account = await deps.dns.account(role, sessionName);
     const zone: HostedZone = { id: zoneId, name: first.hostedZoneName ?? zoneId, accountId: first.accountId ?? account.accountId, role };
-    await upsert(
+    await changeRecords(
       account,
       zone,
       items.map(({ record }) => ({
