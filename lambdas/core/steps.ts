@@ -87,4 +87,9 @@ export const EVENT_DETAIL_TYPES = {
   failed: 'Certificate Request Failed',
   replaced: 'Request Replaced',
   deleted: 'Request Deleted',
+  recordsRepaired: 'Validation Records Repaired',
+  renewalAtRisk: 'Certificate Renewal At Risk',
+  renewed: 'Certificate Renewed',
+  expired: 'Certificate Expired',
+  canaryFailed: 'Canary Failed',
 } as const;

@@ -95,6 +95,20 @@ export interface CertificateRetirement {
   readonly reason: string;
 }
 
+/** How ACM's managed renewal of an issued certificate stands (SPEC §5, §9). */
+export type RenewalState = 'HEALTHY' | 'AT_RISK' | 'RENEWED' | 'EXPIRED';
+
+/** The `renewal` part of the status record, written by the renewal watch. */
+export interface RenewalStatus {
+  readonly status: RenewalState;
+  /** When the renewal watch last looked (ISO timestamp). */
+  readonly checkedAt: string;
+  /** Whole days until the certificate's NotAfter; negative once expired, null when ACM gives no NotAfter. */
+  readonly daysToExpiry: number | null;
+  /** Why it is not HEALTHY (what is wrong and what to do), else null. */
+  readonly reason: string | null;
+}
+
 /** The status record of SPEC §5. */
 export interface StatusRecord {
   readonly requestId: string;
@@ -109,6 +123,8 @@ export interface StatusRecord {
   readonly replacedBy?: string;
   /** Set once the request was replaced or deleted: whether its certificate was deleted, and why (not). */
   readonly retirement?: CertificateRetirement;
+  /** Set once issued, by the renewal watch (absent until its first check). */
+  readonly renewal?: RenewalStatus;
 }
 
 /** A Route 53 change the workflow waits on, with the DNS role needed to read it. */
