@@ -15,6 +15,7 @@ import {
   GetDistributionConfigCommand,
   UpdateDistributionCommand,
 } from '@aws-sdk/client-cloudfront';
+import { type SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
 import type { DnsAccess } from './dns';
 import { findOwnDistribution } from './distributions';
 import { DeadlineExceededError, InvalidRequestError, RequestNotFoundError, translateAwsError } from './errors';
@@ -276,4 +277,46 @@ export async function recordDeleteFailureStep(deps: Pick<DeleteDeps, 'store'>, s
   const status: StatusRecord = { ...state.status, error: withAdvice };
   await deps.store.saveStatus(status);
   return { status, failure: withAdvice };
+}
+
+/** Dependencies of {@link startDelete}. */
+export interface StartDeleteDeps {
+  readonly store: Pick<RequestStore, 'getRequest'>;
+  readonly sfn: SFNClient;
+  /** ARN of the delete state machine. */
+  readonly deleteStateMachineArn: string;
+  readonly now: Clock;
+}
+
+/** What {@link startDelete} did: the request's status record now, and the delete execution (null when it was DELETED already). */
+export interface DeleteStarted {
+  readonly requestId: string;
+  readonly status: StatusRecord;
+  readonly executionArn: string | null;
+}
+
+/**
+ * The one entry into deleting a request (SPEC §9), for the API and the CLI
+ * against a deployment: starts the delete state machine, unless the request
+ * is DELETED already (repeating a delete is harmless and starts nothing).
+ *
+ * @throws RequestNotFoundError when there is no such request.
+ */
+export async function startDelete(deps: StartDeleteDeps, requestId: string, options: { deleteValidationRecords?: boolean } = {}): Promise<DeleteStarted> {
+  const stored = await deps.store.getRequest(requestId);
+  if (!stored) throw new RequestNotFoundError(`there is no certflow request ${requestId}; find the id with certflow list --domain NAME, then delete again.`);
+  if (stored.status.state === 'DELETED') return { requestId, status: stored.status, executionArn: null };
+  try {
+    const started = await deps.sfn.send(
+      new StartExecutionCommand({
+        stateMachineArn: deps.deleteStateMachineArn,
+        // One execution per attempt; the steps make a repeated delete harmless.
+        name: `${requestId}-delete-${deps.now().getTime()}`,
+        input: JSON.stringify(deleteInputOf(requestId, options)),
+      }),
+    );
+    return { requestId, status: stored.status, executionArn: started.executionArn ?? null };
+  } catch (error) {
+    throw translateAwsError(error, `starting the delete of request ${requestId}`);
+  }
 }

@@ -272,7 +272,7 @@ describe('normalizeRequest: limits and their boundaries', () => {
     let deep: unknown = 'example.com';
     for (let i = 0; i < 100_000; i++) deep = [deep];
     expect(messageOf({ domainName: deep, tags: { a: deep }, x: deep })).toBe(
-      'x: unknown field: allowed fields are domainName, subjectAlternativeNames, region, keyAlgorithm, tags, distribution; ' +
+      'x: unknown field: allowed fields are domainName, subjectAlternativeNames, region, keyAlgorithm, tags, distribution, replaces; ' +
         'domainName: expected a string, got an array; tags.a: expected a string tag value, got an array',
     );
   });
@@ -768,11 +768,12 @@ function subschemas(node: Schema): Schema[] {
 function schemaErrors(node: Schema, value: unknown, path = '$'): string[] {
   const s = resolveRef(node);
   const errors: string[] = [];
-  const type = s.type as string | undefined;
+  const type = s.type as string | string[] | undefined;
   const isObject = typeof value === 'object' && value !== null && !Array.isArray(value);
   if (type !== undefined) {
     const actual = Array.isArray(value) ? 'array' : value === null ? 'null' : typeof value === 'object' ? 'object' : typeof value;
-    if (actual !== type) return [`${path}: expected ${type}`];
+    // A list of types (`replaces` is a string or null) accepts any of them.
+    if (!(Array.isArray(type) ? type : [type]).includes(actual)) return [`${path}: expected ${String(type)}`];
   }
   if (Array.isArray(s.enum) && !s.enum.includes(value)) errors.push(`${path}: not in enum`);
   if (typeof value === 'string') {
