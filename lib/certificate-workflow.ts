@@ -12,6 +12,7 @@ import { mergeWaits } from '../lambdas/core/settings';
 import { settingsFor, type CertflowConfig } from './config';
 import { route53RecordStatements } from './route53-record-permissions';
 import { WorkflowFunctions } from './workflow-functions';
+import { REQUESTS_BY_STATE_INDEX } from '../lambdas/core/request-repository';
 
 /** The one workflow definition (STYLE: one source of truth, filled by definitionSubstitutions). */
 export const WORKFLOW_DEFINITION_FILE = join(__dirname, '..', 'statemachine', 'certificate-workflow.asl.json');
@@ -73,6 +74,14 @@ export class CertificateWorkflow extends Construct {
       encryption: dynamodb.TableEncryption.AWS_MANAGED,
       // The table is the record of every request ever made; never delete it with the stack.
       removalPolicy: RemovalPolicy.RETAIN,
+    });
+    // Requests by state, most recently updated first: the renewal sweep pages every ISSUED/DEPLOYED
+    // request and `GET /certificates?state=` lists them, without a Scan. Only request items carry `state`.
+    this.table.addGlobalSecondaryIndex({
+      indexName: REQUESTS_BY_STATE_INDEX,
+      partitionKey: { name: 'state', type: dynamodb.AttributeType.STRING },
+      sortKey: { name: 'updatedAt', type: dynamodb.AttributeType.STRING },
+      projectionType: dynamodb.ProjectionType.ALL,
     });
 
     this.eventBus = new events.EventBus(this, 'EventBus', { eventBusName: config.eventBusName });

@@ -1,6 +1,7 @@
 import { CreateTableCommand, DescribeTableCommand, DynamoDBClient, ResourceNotFoundException } from '@aws-sdk/client-dynamodb';
 import { CreateEventBusCommand, DescribeEventBusCommand, EventBridgeClient, ResourceNotFoundException as BusNotFound } from '@aws-sdk/client-eventbridge';
 import { type AwsClientOptions, awsClientConfig } from '../../lambdas/core/deps';
+import { REQUESTS_BY_STATE_INDEX } from '../../lambdas/core/request-repository';
 
 /** What a deployment would have created and a local run needs: the request table and the event bus. */
 export interface LocalResources {
@@ -21,10 +22,23 @@ export async function ensureLocalResources(aws: AwsClientOptions, region: string
         AttributeDefinitions: [
           { AttributeName: 'pk', AttributeType: 'S' },
           { AttributeName: 'sk', AttributeType: 'S' },
+          { AttributeName: 'state', AttributeType: 'S' },
+          { AttributeName: 'updatedAt', AttributeType: 'S' },
         ],
         KeySchema: [
           { AttributeName: 'pk', KeyType: 'HASH' },
           { AttributeName: 'sk', KeyType: 'RANGE' },
+        ],
+        // The same index as the stack's table (lib/certificate-workflow.ts).
+        GlobalSecondaryIndexes: [
+          {
+            IndexName: REQUESTS_BY_STATE_INDEX,
+            KeySchema: [
+              { AttributeName: 'state', KeyType: 'HASH' },
+              { AttributeName: 'updatedAt', KeyType: 'RANGE' },
+            ],
+            Projection: { ProjectionType: 'ALL' },
+          },
         ],
         BillingMode: 'PAY_PER_REQUEST',
       }),

@@ -89,6 +89,8 @@ export interface StatusRecord {
   readonly validationRecords: readonly ValidationRecord[];
   readonly distribution: DistributionStatus | null;
   readonly error: StatusError | null;
+  /** The caller that asked through the API (`requestContext.identity.userArn`, else its account; SPEC §10); absent for a direct StartExecution. */
+  readonly owner?: string;
 }
 
 /** A Route 53 change the workflow waits on, with the DNS role needed to read it. */
