@@ -23,6 +23,8 @@ export interface DistributionRequest {
   readonly forwardHeaders: readonly string[];
   readonly priceClass: PriceClass;
   readonly createAliasRecords: boolean;
+  /** Alias records may replace existing A/AAAA records (the deliberate cut-over); otherwise those end the request RecordConflict. */
+  readonly overwriteExistingRecords: boolean;
 }
 
 /** A request after validation and normalization: the workflow's single source of truth. */
