@@ -13,6 +13,7 @@ import { settingsFor, type CertflowConfig } from './config';
 import { route53RecordStatements } from './route53-record-permissions';
 import { WorkflowFunctions } from './workflow-functions';
 import { REQUESTS_BY_STATE_INDEX } from '../lambdas/core/request-repository';
+import { acknowledgeRequestIndexes } from './request-index-acknowledgement';
 
 /** The one workflow definition (STYLE: one source of truth, filled by definitionSubstitutions). */
 export const WORKFLOW_DEFINITION_FILE = join(__dirname, '..', 'statemachine', 'certificate-workflow.asl.json');
@@ -157,6 +158,7 @@ export class CertificateWorkflow extends Construct {
     const distributionArns = `arn:${partition}:cloudfront::${account}:distribution/*`;
 
     for (const step of STEPS) this.table.grantReadWriteData(roles[step.folder]);
+    for (const step of STEPS) acknowledgeRequestIndexes(roles[step.folder], this.table);
 
     const describeCertificate = (): iam.PolicyStatement =>
       new iam.PolicyStatement({
