@@ -76,12 +76,12 @@ export class CertificateWorkflow extends Construct {
       // The table is the record of every request ever made; never delete it with the stack.
       removalPolicy: RemovalPolicy.RETAIN,
     });
-    // Requests by state, most recently updated first: the renewal sweep pages every ISSUED/DEPLOYED
+    // Requests by state: the renewal sweep pages every ISSUED/DEPLOYED
     // request and `GET /certificates?state=` lists them, without a Scan. Only request items carry `state`.
     this.table.addGlobalSecondaryIndex({
       indexName: REQUESTS_BY_STATE_INDEX,
       partitionKey: { name: 'state', type: dynamodb.AttributeType.STRING },
-      sortKey: { name: 'updatedAt', type: dynamodb.AttributeType.STRING },
+      sortKey: { name: 'pk', type: dynamodb.AttributeType.STRING },
       projectionType: dynamodb.ProjectionType.ALL,
     });
 

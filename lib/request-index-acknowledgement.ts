@@ -5,7 +5,7 @@ import type { IConstruct } from 'constructs';
 /**
  * Acknowledges cdk-nag's AwsSolutions-IAM5 for `<table>/index/*`, which the
  * table's grant methods add as soon as the table has an index. The request
- * table has exactly one (byState, lambdas/core/request-repository.ts), so
+ * table has exactly one (the state index, lambdas/core/request-repository.ts), so
  * the wildcard names that index and no other resource.
  */
 export function acknowledgeRequestIndexes(scope: IConstruct, table: dynamodb.ITable): void {
@@ -14,6 +14,6 @@ export function acknowledgeRequestIndexes(scope: IConstruct, table: dynamodb.ITa
   const tableId = Stack.of(child).getLogicalId(child);
   Validations.of(scope).acknowledge({
     id: `AwsSolutions-IAM5[Resource::<${tableId}.Arn>/index/*]`,
-    reason: 'The request table has one index, byState (requests by state and update time); the grant covers it and nothing else.',
+    reason: 'The request table has one index, the state index (requests by state); the grant covers it and nothing else.',
   });
 }

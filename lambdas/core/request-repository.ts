@@ -4,6 +4,7 @@ import { type DynamoDBDocumentClient, GetCommand, QueryCommand, TransactWriteCom
 import { InvalidRequestError, TransientAwsError, translateAwsError } from './errors';
 import { isConditionFailure, type Locks, makeLocks, type TransactItem } from './lock';
 import type { Clock } from './poll';
+import { STATE_INDEX_NAME } from './renewal-store';
 import { initialStatus, namesOf } from './status';
 import type { NormalizedRequest, RequestState, StatusError, StatusRecord } from './types';
 
@@ -13,8 +14,8 @@ import type { NormalizedRequest, RequestState, StatusError, StatusRecord } from 
  *
  * - `REQUEST#<id>` / `REQUEST`: the full normalized request, its status
  *   record, its `owner`, and the attempt (`generation`, `executionName`,
- *   `executionArn`) that runs or last ran it. Its top-level `state` and
- *   `updatedAt` feed the {@link REQUESTS_BY_STATE_INDEX} index.
+ *   `executionArn`) that runs or last ran it. Its top-level `state` feeds
+ *   the {@link REQUESTS_BY_STATE_INDEX} index.
  * - `NAME#<name>` / `<id>`: one index item per certificate name, so "which
  *   requests cover this name" is a single Query.
  * - the name-set lock (`LOCK#NAMESET#<hash>`), held by the request id: at most
@@ -29,8 +30,8 @@ import type { NormalizedRequest, RequestState, StatusError, StatusRecord } from 
  * index), UpdateItem, DeleteItem, TransactWriteItems (ConditionCheck-free).
  */
 
-/** Name of the global secondary index of request items by `state` (partition) and `updatedAt` (sort). */
-export const REQUESTS_BY_STATE_INDEX = 'byState';
+/** Name of the global secondary index of request items by `state` (partition) and `pk` (sort); only request items carry `state`. */
+export const REQUESTS_BY_STATE_INDEX = STATE_INDEX_NAME;
 
 /** A stored request. */
 export interface StoredRequest {
@@ -139,7 +140,7 @@ export interface RequestRepository {
   nameSetHolder(request: NormalizedRequest): Promise<NameSetHolder | undefined>;
   /** Requests whose certificate names include `name` (a wildcard is matched as written), newest first. */
   listByName(name: string, limit?: number): Promise<StoredRequest[]>;
-  /** Requests in `state`, most recently updated first, one page at a time (the {@link REQUESTS_BY_STATE_INDEX} index). */
+  /** Requests in `state`, in request id order, one page at a time (the {@link REQUESTS_BY_STATE_INDEX} index). */
   listByState(state: RequestState, page?: { readonly limit?: number; readonly cursor?: string }): Promise<Page<StoredRequest>>;
 }
 
@@ -516,7 +517,6 @@ export function makeRequestRepository(deps: RequestRepositoryDeps): RequestRepos
           KeyConditionExpression: '#state = :state',
           ExpressionAttributeNames: { '#state': 'state' },
           ExpressionAttributeValues: { ':state': state },
-          ScanIndexForward: false,
           Limit: page.limit ?? 25,
           ...(start ? { ExclusiveStartKey: start } : {}),
         }),

@@ -230,15 +230,14 @@ describe('request table', () => {
           { AttributeName: 'pk', AttributeType: 'S' },
           { AttributeName: 'sk', AttributeType: 'S' },
           { AttributeName: 'state', AttributeType: 'S' },
-          { AttributeName: 'updatedAt', AttributeType: 'S' },
         ],
         // Requests by state without a Scan: the renewal sweep and GET /certificates?state=.
         GlobalSecondaryIndexes: [
           {
-            IndexName: 'byState',
+            IndexName: 'state-index',
             KeySchema: [
               { AttributeName: 'state', KeyType: 'HASH' },
-              { AttributeName: 'updatedAt', KeyType: 'RANGE' },
+              { AttributeName: 'pk', KeyType: 'RANGE' },
             ],
             Projection: { ProjectionType: 'ALL' },
           },
