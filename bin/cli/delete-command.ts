@@ -4,7 +4,7 @@ import { settingsFor } from '../../lib/config';
 import { WORKFLOW_STACK_OUTPUTS } from '../../lib/stack-outputs';
 import { type AwsClientOptions, awsClientConfig, makeDocumentClient } from '../../lambdas/core/deps';
 import { deleteInputOf, startDelete } from '../../lambdas/core/deletion';
-import { makeRequestStore } from '../../lambdas/core/store';
+import { makeRequestRepository } from '../../lambdas/core/request-repository';
 import type { StatusRecord } from '../../lambdas/core/types';
 import { type CliIo, cliConfig, environmentAws, environmentRegion, LOCAL_TABLE_NAME } from './local-command';
 import { ensureLocalResources } from './local-resources';
@@ -77,7 +77,7 @@ export async function deleteRequestCommand(requestId: string, flags: DeleteFlags
   }
   const workflow = await findDeleteWorkflow(flags, flags.stack ?? config.stackName, aws);
   const sfn = new SFNClient(awsClientConfig(aws, region));
-  const store = makeRequestStore({ documentClient: makeDocumentClient(aws, region), tableName: workflow.tableName, now: () => new Date() });
+  const store = makeRequestRepository({ documentClient: makeDocumentClient(aws, region), tableName: workflow.tableName, now: () => new Date() });
   const started = await startDelete({ store, sfn, deleteStateMachineArn: workflow.stateMachineArn, now: () => new Date() }, requestId);
   if (!started.executionArn) return finish(started.status, undefined, Boolean(flags.json), io);
   io.stderr(`certflow: delete of request ${requestId} started: execution ${started.executionArn}`);

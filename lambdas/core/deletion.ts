@@ -25,7 +25,7 @@ import { deleteAliasRecords, deleteValidationRecords } from './record-cleanup';
 import { retireCertificate } from './retire';
 import type { Settings } from './settings';
 import { namesOf } from './status';
-import { isFinalState, type RequestStore, type StoredRequest } from './store';
+import { isFinalState, type RequestRepository, type StoredRequest } from './request-repository';
 import type { NormalizedRequest, PollState, RequestState, StatusError, StatusRecord } from './types';
 
 /** The input of the delete state machine (StartExecution, `DELETE /certificates/{id}`, `certflow delete`). */
@@ -44,7 +44,7 @@ export type StopExecution = (executionArn: string, cause: string) => Promise<voi
 
 /** Dependencies of the delete steps. */
 export interface DeleteDeps {
-  readonly store: RequestStore;
+  readonly store: RequestRepository;
   readonly acm: (region: string) => ACMClient;
   readonly cloudfront: CloudFrontClient;
   readonly dns: DnsAccess;
@@ -95,7 +95,7 @@ function readInput(input: unknown): DeleteInput {
 }
 
 /** Another request still on this distribution (one that took it over and then failed, for instance). */
-async function otherHolder(store: RequestStore, stored: StoredRequest, distributionId: string): Promise<StoredRequest | undefined> {
+async function otherHolder(store: RequestRepository, stored: StoredRequest, distributionId: string): Promise<StoredRequest | undefined> {
   for (const name of namesOf(stored.request)) {
     for (const other of await store.listByName(name, 200)) {
       if (other.request.requestId === stored.request.requestId) continue;
@@ -281,7 +281,7 @@ export async function recordDeleteFailureStep(deps: Pick<DeleteDeps, 'store'>, s
 
 /** Dependencies of {@link startDelete}. */
 export interface StartDeleteDeps {
-  readonly store: Pick<RequestStore, 'getRequest'>;
+  readonly store: Pick<RequestRepository, 'getRequest'>;
   readonly sfn: SFNClient;
   /** ARN of the delete state machine. */
   readonly deleteStateMachineArn: string;

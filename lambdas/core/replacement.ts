@@ -8,75 +8,51 @@
  * anything is created: what it replaces, and that no live distribution
  * already serves its names.
  */
-import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { type CloudFrontClient, type DistributionConfig, GetDistributionConfigCommand, UpdateDistributionCommand } from '@aws-sdk/client-cloudfront';
-import { type DynamoDBDocumentClient, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import type { ACMClient } from '@aws-sdk/client-acm';
 import { planAliasRecords, writeAliasRecords } from './alias-records';
 import type { DnsAccess } from './dns';
 import { createDistribution, distributionConfigOf } from './distributions';
 import { AliasConflictError, InvalidRequestError, RequestConflictError, RequestNotFoundError, TransientAwsError, translateAwsError } from './errors';
+import type { Locks } from './lock';
 import type { Clock } from './poll';
 import { deleteAliasRecords } from './record-cleanup';
 import { retireCertificate } from './retire';
 import type { Settings } from './settings';
 import { namesOf } from './status';
-import { isFinalState, type RequestStore, type StoredRequest } from './store';
+import { isFinalState, type RequestRepository, type StoredRequest } from './request-repository';
 import type { CertificateRetirement, DistributionStatus, NormalizedRequest, RequestState, StatusRecord, WorkflowState } from './types';
 
-/** The lock that lets one replacement of a request run at a time. */
-export interface ReplacementLocks {
-  /**
-   * Takes the lock on replacing `replacedId` for `requestId`, unless another
-   * request holds it and `isActive` says that holder still runs.
-   * @returns undefined when `requestId` holds the lock, else the holder's id.
-   */
-  acquire(replacedId: string, requestId: string, isActive: (holderId: string, claimedAt: string) => Promise<boolean>): Promise<string | undefined>;
+/** The lock key of replacing a request: one replacement of it at a time. */
+export function replacementLockKey(replacedId: string): string {
+  return `REPLACING#${replacedId}`;
 }
 
-/** Dependencies of {@link makeReplacementLocks}. */
-export interface ReplacementLocksDeps {
-  readonly documentClient: DynamoDBDocumentClient;
-  readonly tableName: string;
-  readonly now: Clock;
-}
-
-/** Creates the DynamoDB-backed {@link ReplacementLocks}: one item `REPLACING#<id>` per replaced request. */
-export function makeReplacementLocks(deps: ReplacementLocksDeps): ReplacementLocks {
-  const { documentClient, tableName } = deps;
-  return {
-    async acquire(replacedId, requestId, isActive) {
-      const Key = { pk: `REPLACING#${replacedId}`, sk: 'LOCK' };
-      for (let attempt = 0; attempt < 5; attempt++) {
-        try {
-          const current = (await documentClient.send(new GetCommand({ TableName: tableName, Key, ConsistentRead: true }))).Item;
-          const holder = current?.requestId as string | undefined;
-          if (holder === requestId) return undefined;
-          if (holder !== undefined && (await isActive(holder, String(current?.claimedAt ?? '')))) return holder;
-          await documentClient.send(
-            new PutCommand({
-              TableName: tableName,
-              Item: { ...Key, requestId, claimedAt: deps.now().toISOString() },
-              // Exactly what was read: a concurrent replacement that got in first wins.
-              ConditionExpression: holder === undefined ? 'attribute_not_exists(pk)' : 'requestId = :holder',
-              ...(holder === undefined ? {} : { ExpressionAttributeValues: { ':holder': holder } }),
-            }),
-          );
-          return undefined;
-        } catch (error) {
-          if (error instanceof ConditionalCheckFailedException || (error as Error).name === 'ConditionalCheckFailedException') continue;
-          throw translateAwsError(error, `DynamoDB lock of the replacement of request ${replacedId} in table ${tableName}`);
-        }
-      }
-      throw new TransientAwsError(`the lock of the replacement of request ${replacedId} kept changing; send the request again.`);
-    },
-  };
+/**
+ * Takes the replacement lock of `replacedId` for `requestId`. A holder that
+ * has ended (or, never stored, took it long ago) is no longer replacing: its
+ * lock is released and taken.
+ * @returns undefined when `requestId` holds the lock, else the active holder's id.
+ */
+async function acquireReplacement(deps: LifecycleCheckDeps, replacedId: string, requestId: string): Promise<string | undefined> {
+  const key = replacementLockKey(replacedId);
+  for (let attempt = 0; attempt < 5; attempt++) {
+    const result = await deps.locks.acquire(key, requestId);
+    if (result.outcome === 'acquired') return undefined;
+    const holder = result.lock;
+    if (!holder) continue;
+    const stored = await deps.store.getRequest(holder.holder);
+    const active = stored ? !isFinalState(stored.request, stored.status.state) : deps.now().getTime() - holder.claimedAt < UNSTORED_HOLDER_MS;
+    if (active) return holder.holder;
+    await deps.locks.release(key, holder.holder);
+  }
+  throw new TransientAwsError(`the lock of the replacement of request ${replacedId} kept changing; send the request again.`);
 }
 
 /** Dependencies of {@link checkNewRequest}. */
 export interface LifecycleCheckDeps {
-  readonly store: Pick<RequestStore, 'getRequest' | 'listByName'>;
-  readonly replacementLocks: ReplacementLocks;
+  readonly store: Pick<RequestRepository, 'getRequest' | 'listByName'>;
+  readonly locks: Pick<Locks, 'acquire' | 'release'>;
   readonly now: Clock;
 }
 
@@ -137,11 +113,7 @@ async function checkReplaced(deps: LifecycleCheckDeps, request: NormalizedReques
       },
     ]);
   }
-  const holder = await deps.replacementLocks.acquire(replacedId, request.requestId, async (holderId, claimedAt) => {
-    const stored = await deps.store.getRequest(holderId);
-    if (!stored) return deps.now().getTime() - Date.parse(claimedAt) < UNSTORED_HOLDER_MS;
-    return !isFinalState(stored.request, stored.status.state);
-  });
+  const holder = await acquireReplacement(deps, replacedId, request.requestId);
   if (holder !== undefined) {
     throw new RequestConflictError(
       `request ${replacedId} (${replaced.request.domainName}) is already being replaced by request ${holder}; one replacement of a request runs at a time. ` +
@@ -182,7 +154,7 @@ export interface ReplacementDeps {
   readonly cloudfront: CloudFrontClient;
   readonly acm: (region: string) => ACMClient;
   readonly dns: DnsAccess;
-  readonly store: RequestStore;
+  readonly store: RequestRepository;
   readonly settings: Settings;
   readonly now: Clock;
 }
@@ -195,7 +167,7 @@ export interface ReplacementState extends WorkflowState {
 /** How often a stale ETag (PreconditionFailed) is re-read and retried before the step gives up for the state machine to retry. */
 const MAX_UPDATE_ATTEMPTS = 5;
 
-async function replacedOf(store: RequestStore, request: NormalizedRequest): Promise<StoredRequest> {
+async function replacedOf(store: RequestRepository, request: NormalizedRequest): Promise<StoredRequest> {
   const replacedId = request.replaces;
   if (replacedId === undefined) throw new Error(`request ${request.requestId} replaces nothing; the workflow takes the replace branch only with "replaces"`);
   const replaced = await store.getRequest(replacedId);

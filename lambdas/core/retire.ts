@@ -1,13 +1,13 @@
 import { type ACMClient, DeleteCertificateCommand, DescribeCertificateCommand, ListTagsForCertificateCommand } from '@aws-sdk/client-acm';
 import { REQUEST_ID_TAG } from './certificates';
 import { translateAwsError } from './errors';
-import type { RequestStore, StoredRequest } from './store';
+import type { RequestRepository, StoredRequest } from './request-repository';
 import type { CertificateRetirement, CertificateStatus, RequestState } from './types';
 
 /** Dependencies of {@link retireCertificate}. */
 export interface RetireDeps {
   readonly acm: (region: string) => ACMClient;
-  readonly store: Pick<RequestStore, 'listByName'>;
+  readonly store: Pick<RequestRepository, 'listByName'>;
 }
 
 /**

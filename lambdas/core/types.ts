@@ -123,6 +123,8 @@ export interface StatusRecord {
   readonly replacedBy?: string;
   /** Set once the request was replaced or deleted: whether its certificate was deleted, and why (not). */
   readonly retirement?: CertificateRetirement;
+  /** The caller that asked through the API (`requestContext.identity.userArn`, else its account; SPEC §10); absent for a direct StartExecution. */
+  readonly owner?: string;
   /** Set once issued, by the renewal watch (absent until its first check). */
   readonly renewal?: RenewalStatus;
 }
