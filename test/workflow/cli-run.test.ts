@@ -187,4 +187,28 @@ describe('certflow CLI runs as a person meets them', () => {
     expect(stderr).toContain(`certflow: stopped following request ${requestId} (REQUESTED)`);
     expect(stderr).toContain(`follow it:  certflow wait ${requestId}`);
   });
+
+  test('list --domain finds requests by name, including those whose wildcard covers it; the table shows state, expiry and names', async () => {
+    const env = awsEnv(slow.endpoint, runs);
+    const dir = mkdtempSync(join(tmpdir(), 'certflow-list-'));
+    const config = join(dir, 'certflow.config.json');
+    // The certificate is never issued here: a short deadline ends the request, which stays listed with its names.
+    writeFileSync(config, JSON.stringify({ waits: { issuance: { initialSeconds: 1, maxSeconds: 1, deadlineSeconds: 1 } } }));
+    const wildcard = await cli(env, 'request', 'wild.example.net', '--san', '*.wild.example.net', '--local', '--config', config, '--poll-ms', '20', '--json');
+    const other = await cli(env, 'request', 'other.example.net', '--local', '--config', config, '--poll-ms', '20', '--json');
+    const wildcardId = (JSON.parse(wildcard.stdout) as StatusRecord).requestId;
+    const otherId = (JSON.parse(other.stdout) as StatusRecord).requestId;
+
+    const covered = await cli(env, 'list', '--domain', 'WWW.wild.example.net', '--local', '--json');
+    expect(covered.code).toBe(0);
+    expect((JSON.parse(covered.stdout) as StatusRecord[]).map((s) => s.requestId)).toEqual([wildcardId]);
+    const exact = await cli(env, 'list', '--domain', 'other.example.net', '--local', '--json');
+    expect((JSON.parse(exact.stdout) as StatusRecord[]).map((s) => s.requestId)).toEqual([otherId]);
+
+    const table = await cli(env, 'list', '--domain', 'www.wild.example.net', '--local');
+    expect(table.stdout.split('\n')[0]).toMatch(/^REQUEST +STATE +EXPIRES +DISTRIBUTION +NAMES$/);
+    expect(table.stdout).toMatch(new RegExp(`^${wildcardId} +FAILED +\\S+ +- +wild\\.example\\.net, \\*\\.wild\\.example\\.net$`, 'm'));
+    const none = await cli(env, 'list', '--domain', 'nothing.example.net', '--local');
+    expect(none.stdout).toBe('no requests covering nothing.example.net');
+  });
 });
