@@ -3,7 +3,7 @@ import { GetExecutionHistoryCommand, SFNClient } from '@aws-sdk/client-sfn';
 import { type AwsClientOptions, awsClientConfig, makeDocumentClient } from '../../lambdas/core/deps';
 import { type Api, type ApiErrorBody, makeApi, makeApiDeps, type SubmitResult } from '../../lambdas/core/api';
 import type { Settings } from '../../lambdas/core/settings';
-import { makeRequestStore, type RequestStore } from '../../lambdas/core/store';
+import { makeRequestRepository, type RequestRepository } from '../../lambdas/core/request-repository';
 import type { StatusRecord } from '../../lambdas/core/types';
 import type { Deployment } from './deployment';
 import { type CliIo, EXIT_INTERRUPTED, exitStatusOf, progressOf } from './local-command';
@@ -58,7 +58,7 @@ export function listPageOf(body: unknown): ListPage {
  * go through the API's own listing, in process, so that the CLI and
  * `GET /certificates` find exactly the same requests.
  */
-export function storeSource(store: RequestStore, api: Api): StatusSource {
+export function storeSource(store: RequestRepository, api: Api): StatusSource {
   return {
     getStatus: async (requestId) => (await store.getRequest(requestId))?.status,
     async list(query) {
@@ -88,9 +88,9 @@ export function inProcessApi(deployment: Deployment, settings: Settings, aws: Aw
 }
 
 /** The request store of a deployment, for reading. */
-export function storeOf(deployment: Deployment, aws: AwsClientOptions): RequestStore {
+export function storeOf(deployment: Deployment, aws: AwsClientOptions): RequestRepository {
   const documentClient = makeDocumentClient(aws, deployment.region);
-  return makeRequestStore({ documentClient, tableName: deployment.tableName, now: () => new Date() });
+  return makeRequestRepository({ documentClient, tableName: deployment.tableName, now: () => new Date() });
 }
 
 /** `certflow status <id>`. */
