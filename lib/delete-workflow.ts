@@ -13,6 +13,7 @@ import { SETTINGS_ENV } from '../lambdas/core/settings';
 import { DELETE_STEPS, type DeleteStepFolder, EVENT_BUS_SUBSTITUTION } from '../lambdas/core/steps';
 import { CertflowFunction } from './certflow-function';
 import type { CertflowConfig } from './config';
+import { acknowledgeRequestIndexes } from './request-index-acknowledgement';
 
 /** The delete state machine's definition (STYLE: one source of truth, filled by definitionSubstitutions). */
 export const DELETE_DEFINITION_FILE = join(__dirname, '..', 'statemachine', 'delete-workflow.asl.json');
@@ -111,7 +112,10 @@ export class DeleteWorkflow extends Construct {
   private grantStepPermissions(props: DeleteWorkflowProps): void {
     const { roles } = this;
     const distributionArns = `arn:${Aws.PARTITION}:cloudfront::${Aws.ACCOUNT_ID}:distribution/*`;
-    for (const step of DELETE_STEPS) props.table.grantReadWriteData(roles[step.folder]);
+    for (const step of DELETE_STEPS) {
+      props.table.grantReadWriteData(roles[step.folder]);
+      acknowledgeRequestIndexes(roles[step.folder], props.table);
+    }
 
     // start-delete: stop the provisioning execution; find a distribution whose creation was not recorded.
     const starter = roles['start-delete'];
