@@ -19,7 +19,7 @@ import type { PendingChange, StatusRecord, ValidationRecord, WorkflowState } fro
 export const CLOUDFRONT_HOSTED_ZONE_ID = 'Z2FDTNDATAQYW2';
 
 /** TTL of the validation CNAMEs: ACM re-checks them at renewal, so they stay. */
-const VALIDATION_RECORD_TTL = 300;
+export const VALIDATION_RECORD_TTL = 300;
 
 /** A public hosted zone and the account (and role) it is reached through. */
 export interface HostedZone {
