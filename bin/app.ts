@@ -6,7 +6,7 @@
 import { App, Validations } from 'aws-cdk-lib';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { CONFIG_CONTEXT_KEY, CONFIG_FILE_CONTEXT_KEY, resolveConfig } from '../lib/config';
-import { DnsAccountStack, dnsAccountStackPropsOf } from '../lib/dns-account-stack';
+import { DnsAccountStack } from '../lib/dns-account-stack';
 import { dnsAccountStackName } from '../lib/stack-outputs';
 import { WorkflowStack } from '../lib/workflow-stack';
 
@@ -21,7 +21,7 @@ if (isExample) console.error(`certflow: no certflow.config.json; synthesizing wi
 new WorkflowStack(app, config.stackName, { config });
 if (config.dnsAccount) {
   new DnsAccountStack(app, dnsAccountStackName(config.stackName), {
-    ...dnsAccountStackPropsOf(config),
+    dnsAccount: config.dnsAccount,
     description: 'certflow: role in a DNS account that lets the certflow workflow write ACM validation records',
   });
 }

@@ -1,34 +1,20 @@
 import { CfnOutput, Stack, Validations, type StackProps } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type { Construct } from 'constructs';
-import type { CertflowConfig, DnsAccountConfig } from './config';
+import type { DnsAccountConfig } from './config';
 import { dnsStepRoleArns } from './dns-step-roles';
 import { route53RecordStatements } from './route53-record-permissions';
 import { DNS_ACCOUNT_STACK_OUTPUTS } from './stack-outputs';
 
 /** Properties of {@link DnsAccountStack}. */
 export interface DnsAccountStackProps extends StackProps {
-  /** The `dnsAccount` part of the configuration (defaults applied by parseConfig). */
-  readonly dnsAccount: DnsAccountConfig & {
-    /**
-     * Suffixes (lower case, punycode) under which the role may write records.
-     * @default - `allowedDomainSuffixes` of these props
-     */
-    readonly allowedDomainSuffixes?: readonly string[];
-  };
   /**
-   * The deployment-wide `allowedDomainSuffixes`: the suffixes when
-   * `dnsAccount.allowedDomainSuffixes` is not set. With neither, the role may
-   * write under any name of its zones (still only ACM-shaped CNAMEs).
-   * @default []
+   * The `dnsAccount` part of the configuration (defaults applied by the
+   * loader: its `allowedDomainSuffixes` default to the deployment-wide ones).
+   * With no suffix at all, the role may write under any name of its zones
+   * (still only ACM-shaped CNAMEs).
    */
-  readonly allowedDomainSuffixes?: readonly string[];
-}
-
-/** The DNS-account stack's properties from a configuration that has `dnsAccount`. */
-export function dnsAccountStackPropsOf(config: Pick<CertflowConfig, 'dnsAccount' | 'allowedDomainSuffixes'>): DnsAccountStackProps {
-  if (!config.dnsAccount) throw new Error('the configuration has no dnsAccount: there is no DNS-account stack to build');
-  return { dnsAccount: config.dnsAccount, allowedDomainSuffixes: config.allowedDomainSuffixes };
+  readonly dnsAccount: DnsAccountConfig;
 }
 
 /**
@@ -61,7 +47,6 @@ export class DnsAccountStack extends Stack {
       throw new Error('DnsAccountStack: dnsAccount.hostedZoneIds must list at least one hosted zone');
     }
 
-    const suffixes = dnsAccount.allowedDomainSuffixes ?? props.allowedDomainSuffixes ?? [];
     this.trustedRoleArns = dnsStepRoleArns(this.partition, dnsAccount.workflowAccountId, dnsAccount.workflowRolePrefix);
     // The account as principal, narrowed to the exact role ARNs by aws:PrincipalArn, rather than the
     // roles as principals: IAM refuses a trust policy naming a role that does not exist yet (this stack
@@ -80,7 +65,7 @@ export class DnsAccountStack extends Stack {
         Route53Records: new iam.PolicyDocument({
           statements: route53RecordStatements({
             hostedZoneIds: dnsAccount.hostedZoneIds,
-            domainSuffixes: suffixes,
+            domainSuffixes: dnsAccount.allowedDomainSuffixes,
             aliasRecords: dnsAccount.allowAliasRecords,
           }),
         }),

@@ -6,7 +6,7 @@
  * prefix being `dnsAccount.workflowRolePrefix` or `<stackName>-`.
  */
 import type { StepFolder } from '../lambdas/core/steps';
-import type { CertflowConfig } from './config';
+import { type CertflowConfig, defaultWorkflowRolePrefix } from './config';
 
 /** IAM's limit on a role name. */
 const MAX_ROLE_NAME_LENGTH = 64;
@@ -24,7 +24,7 @@ export type DnsStepFolder = keyof typeof DNS_STEPS;
 
 /** The prefix of the DNS steps' role names: `dnsAccount.workflowRolePrefix`, or the stack name and `-`. */
 export function workflowRolePrefixOf(config: Pick<CertflowConfig, 'stackName' | 'dnsAccount'>): string {
-  return config.dnsAccount?.workflowRolePrefix ?? `${config.stackName}-`;
+  return config.dnsAccount?.workflowRolePrefix ?? defaultWorkflowRolePrefix(config.stackName);
 }
 
 /** "publish-validation-records" → "PublishValidationRecords". */

@@ -226,10 +226,11 @@ describe('DNS role permissions', () => {
   });
 
   it("uses dnsAccount's own suffixes over the deployment-wide ones", () => {
-    const config = parseConfig(CROSS_ACCOUNT_CONFIG);
+    const config = parseConfig({ ...CROSS_ACCOUNT_CONFIG, dnsAccount: { ...CROSS_ACCOUNT_CONFIG.dnsAccount, allowedDomainSuffixes: ['dev.example.com'] } });
+    expect(config.dnsAccount?.allowedDomainSuffixes).toEqual(['dev.example.com']);
+    expect(parseConfig(CROSS_ACCOUNT_CONFIG).dnsAccount?.allowedDomainSuffixes).toEqual(['example.com', 'example.org']);
     const stack = new DnsAccountStack(new App(), 'Dns', {
       dnsAccount: { ...config.dnsAccount!, allowAliasRecords: true, allowedDomainSuffixes: ['dev.example.com'] },
-      allowedDomainSuffixes: config.allowedDomainSuffixes,
     });
     const statements = roleStatements(Template.fromStack(stack), logicalId(stack.role)).filter((st) => st.Action.includes('route53:ChangeResourceRecordSets'));
     expect(allows(statements, { action: 'UPSERT', type: 'CNAME', names: [`${ACM_LABEL}.www.dev.example.com`] })).toBe(true);

@@ -11,7 +11,7 @@ import { Template } from 'aws-cdk-lib/assertions';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import type { IConstruct } from 'constructs';
 import { parseConfig, type CertflowConfig } from '../../lib/config';
-import { DnsAccountStack, dnsAccountStackPropsOf } from '../../lib/dns-account-stack';
+import { DnsAccountStack } from '../../lib/dns-account-stack';
 import { dnsAccountStackName } from '../../lib/stack-outputs';
 import { WorkflowStack } from '../../lib/workflow-stack';
 
@@ -54,7 +54,7 @@ export function synthCertflow(configJson: unknown, options: SynthOptions = {}): 
     context: { ...cdkJsonContext(), 'aws:cdk:bundling-stacks': options.bundle ? ['**'] : [] },
   });
   const workflowStack = new WorkflowStack(app, config.stackName, { config });
-  const dnsStack = config.dnsAccount ? new DnsAccountStack(app, dnsAccountStackName(config.stackName), dnsAccountStackPropsOf(config)) : undefined;
+  const dnsStack = config.dnsAccount ? new DnsAccountStack(app, dnsAccountStackName(config.stackName), { dnsAccount: config.dnsAccount }) : undefined;
   app.synth();
   return {
     app,
