@@ -367,7 +367,7 @@ if (require.main === module) {
     stderr: (s) => process.stderr.write(`${s}\n`),
     env: process.env,
     signal: interrupt.signal,
-    ...(process.stderr.isTTY ? { terminal: { write: (s: string) => process.stderr.write(s), columns: () => process.stderr.columns ?? 80 } } : {}),
+    ...(process.stderr.isTTY ? { terminal: { write: (s: string) => process.stderr.write(s), columns: () => process.stderr.columns || 80 } } : {}),
   };
   main(process.argv.slice(2), io).then(
     (code) => {

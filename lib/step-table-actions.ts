@@ -1,17 +1,19 @@
 /**
  * The request-table actions each workflow step performs, read from its code
- * (lambdas/core/store.ts and claims.ts), so that each step role is granted
+ * (lambdas/core/request-repository.ts and lock.ts), so that each step role is granted
  * exactly these and no blanket read-write (SPEC §10). A new step must be
  * listed here: the record is keyed by every step folder.
  *
- * - `store.saveRequest`: GetItem, then TransactWriteItems of two Updates (the
- *   name-set lock and the request), authorized as UpdateItem; PutItem of the
- *   name index; on a lock conflict GetItem and a conditional DeleteItem of a
- *   lock left behind by a finished request.
+ * - `store.storeRequest`: TransactWriteItems of Updates (the name-set lock,
+ *   the request, the name index), authorized as UpdateItem; on a lock conflict
+ *   GetItem of the lock and the holder, and DeleteItem of a lock left behind by
+ *   a finished request.
  * - `store.saveStatus`: UpdateItem; a final state (ISSUED without a
- *   distribution, DEPLOYED, FAILED) then releases the name-set lock with DeleteItem.
+ *   distribution, DEPLOYED, FAILED) also releases the name-set lock with a
+ *   DeleteItem (in the same transaction, or after it).
  * - `store.getRequest`: GetItem.
- * - `claims.claim / complete / release`: UpdateItem, and GetItem after a lost claim.
+ * - `locks.acquire / complete / forget` (the certificate claim): UpdateItem,
+ *   and GetItem after a lost claim.
  */
 import type { StepFolder } from '../lambdas/core/steps';
 
@@ -23,8 +25,8 @@ const SAVE_STATUS: readonly TableAction[] = ['dynamodb:UpdateItem', 'dynamodb:De
 
 /** Request-table actions of each step; an empty list means the step never touches the table. */
 export const STEP_TABLE_ACTIONS: Readonly<Record<StepFolder, readonly TableAction[]>> = {
-  // saveRequest
-  'validate-request': ['dynamodb:GetItem', 'dynamodb:UpdateItem', 'dynamodb:PutItem', 'dynamodb:DeleteItem'],
+  // storeRequest
+  'validate-request': ['dynamodb:GetItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem'],
   // the certificate claim (UpdateItem, GetItem), then saveStatus (a reused ISSUED certificate may end the request)
   'find-or-request-certificate': ['dynamodb:GetItem', ...SAVE_STATUS],
   // DescribeCertificate only

@@ -154,11 +154,11 @@ describe('least privilege', () => {
   });
 
   it('grants each step only the table actions it performs, on the table alone', () => {
-    // Read from the code: saveRequest (GetItem, a transaction of Updates, PutItem of the name index,
-    // DeleteItem of a stale lock), saveStatus (UpdateItem, DeleteItem of the lock on a final state),
-    // getRequest (GetItem), the certificate claim (UpdateItem, GetItem).
+    // Read from the code (request-repository.ts, lock.ts): storeRequest (a transaction of Updates, then
+    // GetItem and the DeleteItem of a stale lock on a conflict), saveStatus (UpdateItem, and DeleteItem of
+    // the lock on a final state), getRequest (GetItem), the certificate claim (UpdateItem, GetItem).
     const expected: Record<StepFolder, string[]> = {
-      'validate-request': ['dynamodb:DeleteItem', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'],
+      'validate-request': ['dynamodb:DeleteItem', 'dynamodb:GetItem', 'dynamodb:UpdateItem'],
       'find-or-request-certificate': ['dynamodb:DeleteItem', 'dynamodb:GetItem', 'dynamodb:UpdateItem'],
       'read-validation-records': [],
       'publish-validation-records': ['dynamodb:DeleteItem', 'dynamodb:UpdateItem'],
@@ -251,6 +251,18 @@ describe('request table', () => {
         AttributeDefinitions: [
           { AttributeName: 'pk', AttributeType: 'S' },
           { AttributeName: 'sk', AttributeType: 'S' },
+          { AttributeName: 'state', AttributeType: 'S' },
+        ],
+        // Requests by state without a Scan: the renewal sweep and GET /certificates?state=.
+        GlobalSecondaryIndexes: [
+          {
+            IndexName: 'state-index',
+            KeySchema: [
+              { AttributeName: 'state', KeyType: 'HASH' },
+              { AttributeName: 'pk', KeyType: 'RANGE' },
+            ],
+            Projection: { ProjectionType: 'ALL' },
+          },
         ],
         BillingMode: 'PAY_PER_REQUEST',
         PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
