@@ -8,7 +8,7 @@ import {
   ListDistributionsCommand,
 } from '@aws-sdk/client-cloudfront';
 import { upsertAliasRecords, type DnsAccess } from './dns';
-import { AliasConflictError, DeadlineExceededError, RequestConflictError, translateAwsError } from './errors';
+import { AliasConflictError, AwsResponseError, DeadlineExceededError, RequestConflictError, translateAwsError, WorkflowStateError } from './errors';
 import { type Clock, isPastDeadline, nextPoll } from './poll';
 import type { Settings } from './settings';
 import { namesOf } from './status';
@@ -35,7 +35,7 @@ export function callerReferenceOf(requestId: string): string {
 /** The DistributionConfig for a request and its issued certificate. */
 export function distributionConfigOf(request: NormalizedRequest, certificateArn: string): DistributionConfig {
   const distribution = request.distribution;
-  if (!distribution) throw new Error(`request ${request.requestId} asks for no distribution`);
+  if (!distribution) throw new WorkflowStateError(`request ${request.requestId} asks for no distribution; the workflow creates one only when it does`);
   const aliases = namesOf(request);
   const headers = [...distribution.forwardHeaders];
   return {
@@ -141,7 +141,8 @@ export async function createDistribution(
       }
     }
     const created = await deps.cloudfront.send(new CreateDistributionCommand({ DistributionConfig: distributionConfigOf(request, certificateArn) }));
-    if (!created.Distribution?.Id) throw new Error(`CreateDistribution returned no distribution for ${request.domainName}`);
+    if (!created.Distribution?.Id)
+      throw new AwsResponseError(`CloudFront's CreateDistribution returned no distribution for ${request.domainName}; start the request again`);
     return statusOfSummary(created.Distribution);
   } catch (error) {
     const name = error instanceof Error ? error.name : '';
@@ -170,14 +171,15 @@ export async function createDistribution(
 }
 
 function requireDistribution(status: StatusRecord): DistributionStatus {
-  if (!status.distribution) throw new Error(`request ${status.requestId} has no distribution yet; the workflow checks it only after creating it`);
+  if (!status.distribution) throw new WorkflowStateError(`request ${status.requestId} has no distribution yet; the workflow checks it only after creating it`);
   return status.distribution;
 }
 
 /** Step: creates the distribution (only after issuance: CloudFront refuses aliases without a valid certificate). */
 export async function createDistributionStep(deps: Omit<DistributionDeps, 'dns'>, state: WorkflowState): Promise<WorkflowState> {
   const certificateArn = state.status.certificate?.arn;
-  if (!certificateArn) throw new Error(`request ${state.request.requestId} has no certificate; the workflow creates the distribution only after issuance`);
+  if (!certificateArn)
+    throw new WorkflowStateError(`request ${state.request.requestId} has no certificate; the workflow creates the distribution only after issuance`);
   const distribution = await createDistribution(deps, state.request, certificateArn);
   const status: StatusRecord = { ...state.status, state: 'DEPLOYING', distribution };
   await deps.store.saveStatus(status, { distributionId: distribution.id });
