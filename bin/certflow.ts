@@ -19,6 +19,7 @@ import {
 } from './cli/remote-command';
 import type { SubmitResult } from '../lambdas/core/api';
 import { buildRequest, type RequestFlags, UsageError } from './cli/request-input';
+import { type CheckFlags, checkRenewals } from './cli/check-command';
 
 const collect = (value: string, previous: string[] = []) => [...previous, value];
 
@@ -157,7 +158,27 @@ AWS_REGION, and AWS_ENDPOINT_URL for an emulator (for example moto: pip install 
     setExitCode(await waitForRequest(source, requestId, { json: Boolean(flags.json), timeoutSeconds: flags.timeout, intervalMs: flags.interval * 1000 }, io));
   });
 
+  addCheckCommand(program, io, setExitCode);
+
   return program;
+}
+
+/** `certflow check`: the renewal and drift sweep of SPEC §9, once. */
+function addCheckCommand(program: Command, io: CliIo, setExitCode: (code: number) => void): void {
+  program
+    .command('check')
+    .description('check every ISSUED/DEPLOYED certificate: expiry, ACM renewal, and its validation CNAMEs (put back when missing or changed)')
+    .option('--config <file>', 'deployment configuration (certflow.config.json)')
+    .option('--local', "run the sweep locally against AWS_ENDPOINT_URL and the local run's table")
+    .option('--no-repair', 'only report missing or changed validation CNAMEs; write nothing')
+    .option('--stack <name>', "workflow stack to read the deployment from (default: the config's stackName, else Certflow)")
+    .option('--state-machine-arn <arn>', 'the renewal sweep state machine, instead of reading the stack')
+    .option('--table <name>', 'the request table, instead of reading the stack')
+    .option('--json', 'print { certificates: [...] } (SPEC section 7) on stdout')
+    .addHelpText('after', '\nExit status: 0 every certificate is HEALTHY or RENEWED; 1 one is AT_RISK or EXPIRED.')
+    .action(async (flags: CheckFlags) => {
+      setExitCode(await checkRenewals(flags, io));
+    });
 }
 
 /** Runs the CLI; returns the exit status. Errors become one line on stderr. */

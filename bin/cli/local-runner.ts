@@ -14,9 +14,11 @@ const ASL_TEXT = JSON.stringify(workflowDefinition);
 /** Account id the local runner puts in the ARNs it makes up (moto's default account). */
 const LOCAL_ACCOUNT_ID = '123456789012';
 
-const PUT_EVENTS_RESOURCE = 'arn:aws:states:::events:putEvents';
+/** Resource of the Step Functions EventBridge integration. */
+export const PUT_EVENTS_RESOURCE = 'arn:aws:states:::events:putEvents';
 
-type JsonValue = null | boolean | number | string | JsonValue[] | { [key: string]: JsonValue };
+/** A JSON value, as states pass them. */
+export type JsonValue = null | boolean | number | string | JsonValue[] | { [key: string]: JsonValue };
 
 /** A clock the local runner can move forward, so that hours of waiting take milliseconds. */
 export class SimulatedClock {
@@ -123,7 +125,7 @@ export function localSubstitutions(region: string, eventBusName: string): Record
 }
 
 /** Lambda serializes payloads and errors as JSON; the local handlers do the same, so nothing non-JSON slips through. */
-function lambdaError(error: unknown): Error {
+export function lambdaError(error: unknown): Error {
   const name = error instanceof Error ? error.name : 'Error';
   const message = error instanceof Error ? error.message : String(error);
   const failure = new Error(JSON.stringify({ errorType: name, errorMessage: message }));
@@ -144,6 +146,33 @@ function loadHandlers(depsOf: () => StepDeps, observability: Observability): Map
 
 interface PutEventsParameters {
   Entries: (Omit<PutEventsRequestEntry, 'Detail'> & { Detail?: unknown })[];
+}
+
+/**
+ * The Step Functions EventBridge integration (`events:putEvents`), run
+ * locally: PutEvents on the configured endpoint, each entry kept in
+ * `publishedEvents`.
+ */
+export function localPutEvents(eventBridge: EventBridgeClient, publishedEvents: PublishedEvent[]): (parameters: JsonValue) => Promise<JsonValue> {
+  return async (parameters) => {
+    const entries = (parameters as unknown as PutEventsParameters).Entries.map((entry) => ({
+      ...entry,
+      // The optimized integration serializes a JSON Detail object; the API takes a string.
+      Detail: typeof entry.Detail === 'string' ? entry.Detail : JSON.stringify(entry.Detail),
+    }));
+    const result = await eventBridge.send(new PutEventsCommand({ Entries: entries })).catch((error: unknown) => {
+      throw lambdaError(error);
+    });
+    if ((result.FailedEntryCount ?? 0) > 0) {
+      const failure = new Error(`PutEvents rejected ${result.FailedEntryCount} entries: ${JSON.stringify(result.Entries)}`);
+      failure.name = 'EventBridge.FailedEntry';
+      throw failure;
+    }
+    for (const entry of entries) {
+      publishedEvents.push({ detailType: entry.DetailType ?? '', detail: JSON.parse(entry.Detail ?? '{}') as PublishedEvent['detail'] });
+    }
+    return { Entries: (result.Entries ?? []).map((e) => ({ EventId: e.EventId ?? null })), FailedEntryCount: 0 } as JsonValue;
+  };
 }
 
 /**
@@ -170,25 +199,7 @@ export async function runLocally(input: unknown, options: LocalRunOptions): Prom
     if ('Retry' in state && state.Retry) retryIntervalOverrides[name] = options.retryMs ?? 50;
     if (state.Type !== 'Task') continue;
     if (state.Resource === PUT_EVENTS_RESOURCE) {
-      taskResourceLocalHandlers[name] = async (parameters) => {
-        const entries = (parameters as unknown as PutEventsParameters).Entries.map((entry) => ({
-          ...entry,
-          // The optimized integration serializes a JSON Detail object; the API takes a string.
-          Detail: typeof entry.Detail === 'string' ? entry.Detail : JSON.stringify(entry.Detail),
-        }));
-        const result = await eventBridge.send(new PutEventsCommand({ Entries: entries })).catch((error: unknown) => {
-          throw lambdaError(error);
-        });
-        if ((result.FailedEntryCount ?? 0) > 0) {
-          const failure = new Error(`PutEvents rejected ${result.FailedEntryCount} entries: ${JSON.stringify(result.Entries)}`);
-          failure.name = 'EventBridge.FailedEntry';
-          throw failure;
-        }
-        for (const entry of entries) {
-          publishedEvents.push({ detailType: entry.DetailType ?? '', detail: JSON.parse(entry.Detail ?? '{}') as PublishedEvent['detail'] });
-        }
-        return { Entries: (result.Entries ?? []).map((e) => ({ EventId: e.EventId ?? null })), FailedEntryCount: 0 } as JsonValue;
-      };
+      taskResourceLocalHandlers[name] = localPutEvents(eventBridge, publishedEvents);
       continue;
     }
     const substitution = STEPS.find((step) => state.Resource === localFunctionArn(region, step.folder))?.substitution;

@@ -16,6 +16,7 @@ export const ERROR_NAMES = {
   deadlineExceeded: 'DeadlineExceededError',
   aliasConflict: 'AliasConflictError',
   requestConflict: 'RequestConflictError',
+  recordConflict: 'RecordConflictError',
   transientAws: 'TransientAwsError',
   requestInProgress: 'RequestInProgressError',
   webhookDelivery: 'WebhookDeliveryError',
@@ -35,6 +36,7 @@ export const ERROR_CODES = {
   deadlineExceeded: 'DeadlineExceeded',
   aliasConflict: 'AliasConflict',
   requestConflict: 'RequestConflict',
+  recordConflict: 'RecordConflict',
   transientAws: 'AwsUnavailable',
   requestInProgress: 'RequestInProgress',
   webhookDelivery: 'WebhookDeliveryFailed',
@@ -113,6 +115,17 @@ export class RequestConflictError extends CertflowError {
   readonly code = ERROR_CODES.requestConflict;
 }
 
+/**
+ * A DNS record that is not an alias of this request's distribution holds a
+ * name certflow would point at it (SPEC §4): alias records never take over a
+ * name silently. `distribution.overwriteExistingRecords` is the deliberate
+ * cut-over.
+ */
+export class RecordConflictError extends CertflowError {
+  override readonly name = ERROR_NAMES.recordConflict;
+  readonly code = ERROR_CODES.recordConflict;
+}
+
 /** An AWS call failed in a way that a later retry can fix (throttling, 5xx, network). */
 export class TransientAwsError extends CertflowError {
   override readonly name = ERROR_NAMES.transientAws;
@@ -149,7 +162,7 @@ export class SettingsError extends CertflowError {
   readonly code = ERROR_CODES.settings;
 }
 
-/** AWS answered a call without something its API promises (an ARN, an id); starting the request again usually gets it. */
+/** AWS answered a call, but not with what certflow needs (no ARN or id, refused entries); a later attempt usually succeeds. */
 export class AwsResponseError extends CertflowError {
   override readonly name = ERROR_NAMES.awsResponse;
   readonly code = ERROR_CODES.awsResponse;

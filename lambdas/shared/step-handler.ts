@@ -3,7 +3,7 @@ import type { Metrics } from '@aws-lambda-powertools/metrics';
 import middy from '@middy/core';
 import type { CoreDeps, StepDeps } from '../core/deps';
 import { CertflowError, TransientAwsError, translateAwsError } from '../core/errors';
-import { type Settings, settingsFromEnv } from '../core/settings';
+import { DEFAULT_WAITS, type Settings, settingsFromEnv } from '../core/settings';
 import { type LogKeys, type Observability, observed } from './observability';
 import { recordWorkflowMetrics } from './workflow-metrics';
 
@@ -55,7 +55,7 @@ const errorBoundary = <I, O>(step: string, logger: Logger): middy.MiddlewareObj<
  * for) and records the outcome as metrics (started, issued, deployed,
  * failed, wait durations).
  */
-const outcome = <D extends StepBaseDeps, I, O>(deps: () => D, metrics: Metrics | undefined, logger: Logger): middy.MiddlewareObj<I, O> => ({
+const outcome = <D, I, O>(deps: () => D, metrics: Metrics | undefined, logger: Logger): middy.MiddlewareObj<I, O> => ({
   after: async (request) => {
     const state = (typeof request.response === 'object' && request.response !== null ? request.response : {}) as {
       status?: { state?: string };
@@ -63,9 +63,10 @@ const outcome = <D extends StepBaseDeps, I, O>(deps: () => D, metrics: Metrics |
     };
     logger.info('step completed', { state: state.status?.state, ...(state.poll && !state.poll.done ? { waitingFor: state.poll.waitingFor } : {}) });
     if (!metrics) return;
-    const { settings, now } = deps();
+    // Steps outside the request workflow (the renewal sweep) may carry no settings or clock: default waits, system time.
+    const { settings, now } = deps() as Partial<StepBaseDeps>;
     try {
-      recordWorkflowMetrics(metrics, request.event, request.response, settings, now());
+      recordWorkflowMetrics(metrics, request.event, request.response, settings ?? { waits: DEFAULT_WAITS }, now?.() ?? new Date());
     } catch (error) {
       // Metrics never fail a step that did its work.
       logger.warn('could not record the step metrics', { error });
@@ -78,7 +79,7 @@ const outcome = <D extends StepBaseDeps, I, O>(deps: () => D, metrics: Metrics |
  * `depsOf` builds the step's dependencies from the Lambda environment's
  * settings, once per container, on the first invocation.
  */
-export function defineStep<S, I, O, D extends S & StepBaseDeps>(name: string, step: Step<S, I, O>, depsOf: (settings: Settings) => D): StepModule<D, I, O> {
+export function defineStep<S, I, O, D extends S>(name: string, step: Step<S, I, O>, depsOf: (settings: Settings) => D): StepModule<D, I, O> {
   const create = (deps: () => D, observability?: Observability) => {
     const { logger, metrics, middlewares } = observed<I, O>(name, { keysOf: workflowKeysOf, ...(observability ? { observability } : {}) });
     return middy<I, O>(async (event: I) => step(deps(), event))
