@@ -4,7 +4,7 @@ import { type AwsClientOptions, awsClientConfig, makeDocumentClient } from '../.
 import { canonicalName } from '../../lambdas/core/status';
 import { type ApiErrorBody, makeApi, makeApiDeps, type SubmitResult } from '../../lambdas/core/api';
 import type { Settings } from '../../lambdas/core/settings';
-import { makeRequestStore, type RequestStore } from '../../lambdas/core/store';
+import { makeRequestRepository, type RequestRepository } from '../../lambdas/core/request-repository';
 import type { StatusRecord } from '../../lambdas/core/types';
 import type { Deployment } from './deployment';
 import { type CliIo, EXIT_INTERRUPTED, exitStatusOf, progressOf } from './local-command';
@@ -21,7 +21,7 @@ export interface StatusSource {
 }
 
 /** Reads status records straight from a deployment's request table. */
-export function storeSource(store: RequestStore): StatusSource {
+export function storeSource(store: RequestRepository): StatusSource {
   return {
     getStatus: async (requestId) => (await store.getRequest(requestId))?.status,
     list: (domain) => store.listByName(domain),
@@ -29,9 +29,9 @@ export function storeSource(store: RequestStore): StatusSource {
 }
 
 /** The request store of a deployment, for reading. */
-export function storeOf(deployment: Deployment, aws: AwsClientOptions): RequestStore {
+export function storeOf(deployment: Deployment, aws: AwsClientOptions): RequestRepository {
   const documentClient = makeDocumentClient(aws, deployment.region);
-  return makeRequestStore({ documentClient, tableName: deployment.tableName, now: () => new Date() });
+  return makeRequestRepository({ documentClient, tableName: deployment.tableName, now: () => new Date() });
 }
 
 /** `certflow status <id>`. */

@@ -8,7 +8,7 @@ import { createHandler as validateRequestHandler } from '../../lambdas/validate-
 import { METRIC_NAMES, workflowMetricsOf } from '../../lambdas/shared/workflow-metrics';
 import type { WorkflowState } from '../../lambdas/core/types';
 import { lambdaContext } from '../support/lambda-context';
-import { InMemoryClaims, InMemoryRequestStore, makeRequest, makeSettings, makeStatus, T0 } from '../support/mocks';
+import { InMemoryLocks, InMemoryRequestStore, makeRequest, makeSettings, makeStatus, T0 } from '../support/mocks';
 import { captureOutput, type CapturedOutput } from '../support/output';
 
 const EXECUTION = 'arn:aws:states:us-east-1:111111111111:execution:certflow-workflow:0123456789abcdef0123456789abcdef-1';
@@ -24,7 +24,7 @@ beforeEach(() => {
 afterEach(() => output.restore());
 
 function deps(): CoreDeps {
-  return { settings: makeSettings(), store, claims: new InMemoryClaims(), now: () => T0 };
+  return { settings: makeSettings(), store, locks: new InMemoryLocks(), now: () => T0 };
 }
 
 /** The execution state RecordFailure receives after ACM failed the certificate. */
