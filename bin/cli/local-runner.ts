@@ -1,10 +1,11 @@
 import { EventBridgeClient, PutEventsCommand, type PutEventsRequestEntry } from '@aws-sdk/client-eventbridge';
 import { ExecutionAbortedError, ExecutionError, StateMachine, type StateMachineDefinition } from 'aws-local-stepfunctions';
-import { type AwsClientOptions, awsClientConfig, makeStepDeps, type StepDeps } from '../../lambdas/core/deps';
+import { type AwsClientOptions, awsClient, makeStepDeps, type StepDeps } from '../../lambdas/core/deps';
 import type { Settings } from '../../lambdas/core/settings';
 import type { StopExecution } from '../../lambdas/core/deletion';
 import { DELETE_STEPS, EVENT_BUS_SUBSTITUTION, STEPS } from '../../lambdas/core/steps';
 import type { StatusRecord } from '../../lambdas/core/types';
+import { type Observability, quietObservability } from '../../lambdas/shared/observability';
 import workflowDefinition from '../../statemachine/certificate-workflow.asl.json';
 import deleteWorkflowDefinition from '../../statemachine/delete-workflow.asl.json';
 import { DELETE_STEP_MODULES, STEP_MODULES } from './step-modules';
@@ -95,8 +96,8 @@ export interface LocalRunOptions {
   /** Which state machine to run. @default 'certificate' */
   readonly workflow?: LocalWorkflow;
   readonly onProgress?: (event: ProgressEvent) => void;
-  /** Receives the steps' structured error lines (Lambda would send them to CloudWatch). @default discarded */
-  readonly log?: (line: string) => void;
+  /** Where the steps log and count (Lambda's goes to CloudWatch). @default quietObservability(): stdout and stderr are the CLI's */
+  readonly observability?: Observability;
 }
 
 /** An event the workflow published. */
@@ -171,10 +172,10 @@ export function lambdaError(error: unknown): Error {
 
 type Handler = (event: JsonValue) => Promise<unknown>;
 
-function loadHandlers(depsOf: () => StepDeps & { readonly stopExecution: StopExecution }, log: (line: string) => void): Map<string, Handler> {
+function loadHandlers(depsOf: () => StepDeps & { readonly stopExecution: StopExecution }, observability: Observability): Map<string, Handler> {
   const handlers = new Map<string, Handler>();
   for (const step of ALL_STEPS) {
-    const handler = ALL_STEP_MODULES[step.folder].createHandler(depsOf, log);
+    const handler = ALL_STEP_MODULES[step.folder].createHandler(depsOf, observability);
     handlers.set(step.substitution, (event) => handler(event as never, {} as never));
   }
   return handlers;
@@ -222,8 +223,8 @@ export async function runLocally(input: unknown, options: LocalRunOptions): Prom
   const clock = options.clock;
   const deps = { ...makeStepDeps(settings, options.aws, clock ? clock.now : undefined), stopExecution: stopLocalExecution };
   const workflow = options.workflow ?? 'certificate';
-  const handlers = loadHandlers(() => deps, options.log ?? (() => undefined));
-  const eventBridge = new EventBridgeClient(awsClientConfig(options.aws ?? {}, region));
+  const handlers = loadHandlers(() => deps, options.observability ?? quietObservability());
+  const eventBridge = awsClient(EventBridgeClient, options.aws ?? {}, region);
   const definition = loadDefinition(localSubstitutions(region, options.eventBusName), workflow);
   const publishedEvents: PublishedEvent[] = [];
   let lambdaInvocations = 0;

@@ -17,12 +17,13 @@ import * as recordDeleteFailure from '../../lambdas/record-delete-failure/handle
 import type { StepDeps } from '../../lambdas/core/deps';
 import type { StopExecution } from '../../lambdas/core/deletion';
 import type { DeleteStepFolder, StepFolder } from '../../lambdas/core/steps';
+import type { Observability } from '../../lambdas/shared/observability';
 
 /** What the local runner needs of a handler module: the same handler over its dependencies. */
 export interface StepModule {
   createHandler(
     deps: () => StepDeps & { readonly stopExecution: StopExecution },
-    log?: (line: string) => void,
+    observability?: Observability,
   ): (event: never, context: never) => Promise<unknown>;
 }
 
