@@ -20,6 +20,7 @@ export const ERROR_NAMES = {
   transientAws: 'TransientAwsError',
   requestInProgress: 'RequestInProgressError',
   webhookDelivery: 'WebhookDeliveryError',
+  canaryFailed: 'CanaryFailedError',
 } as const;
 
 /** Stable error codes of the status record. */
@@ -37,6 +38,7 @@ export const ERROR_CODES = {
   transientAws: 'AwsUnavailable',
   requestInProgress: 'RequestInProgress',
   webhookDelivery: 'WebhookDeliveryFailed',
+  canaryFailed: 'CanaryFailed',
   internal: 'InternalError',
 } as const;
 
@@ -148,6 +150,12 @@ export class WebhookDeliveryError extends CertflowError {
   ) {
     super(message, options);
   }
+}
+
+/** The canary failed: a phase failed, overran, or left something behind (SPEC §9). */
+export class CanaryFailedError extends CertflowError {
+  override readonly name = ERROR_NAMES.canaryFailed;
+  readonly code = ERROR_CODES.canaryFailed;
 }
 
 /** Error names (as AWS SDK v3 sets them) that mean "try again later". */

@@ -1,6 +1,7 @@
 import { InvalidChangeBatch, PriorRequestNotComplete, ThrottlingException as Route53ThrottlingException } from '@aws-sdk/client-route-53';
 import {
   AliasConflictError,
+  CanaryFailedError,
   CertificateFailedError,
   CertflowError,
   DeadlineExceededError,
@@ -36,6 +37,7 @@ const INSTANCES: Record<keyof typeof ERROR_NAMES, CertflowError> = {
   transientAws: new TransientAwsError('x'),
   requestInProgress: new RequestInProgressError('x'),
   webhookDelivery: new WebhookDeliveryError('x', 502),
+  canaryFailed: new CanaryFailedError('x'),
 };
 
 describe('the error hierarchy', () => {
