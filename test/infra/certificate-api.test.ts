@@ -142,7 +142,9 @@ describe('handler', () => {
       ].sort(),
     );
     const tableArn = `<${logicalId(s.workflowStack.workflow.table)}.Arn>`;
-    for (const st of apiStatements().filter((x) => x.Action.some((a) => a.startsWith('dynamodb:')))) expect(st.Resource).toEqual([tableArn]);
+    for (const st of apiStatements().filter((x) => x.Action.some((a) => a.startsWith('dynamodb:')))) {
+      expect(st.Resource).toEqual([tableArn, `${tableArn}/index/*`]);
+    }
   });
 
   it('is granted every DynamoDB and Step Functions operation the handler’s code makes', () => {

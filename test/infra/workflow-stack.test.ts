@@ -70,8 +70,9 @@ function allWorkflowStatements(): FlatStatement[] {
 describe('step functions', () => {
   it('creates one function per step, on the newest Node.js LTS, ARM64, traced', () => {
     expect(STEP_RUNTIME.name).toBe('nodejs24.x');
-    // The steps, and the API's handler (the API is on by default; no notifications are configured).
-    s.workflow.resourceCountIs('AWS::Lambda::Function', STEPS.length + 1);
+    // The steps, the API's handler (the API is on by default; no notifications are configured)
+    // and the renewal watch's three functions.
+    s.workflow.resourceCountIs('AWS::Lambda::Function', STEPS.length + 1 + 3);
     for (const step of STEPS) {
       expect(resources()[functionId(step.folder)]?.Properties).toMatchObject({
         Runtime: STEP_RUNTIME.name,
@@ -151,7 +152,8 @@ describe('least privilege', () => {
     for (const step of STEPS) {
       const statements = stepStatements(step.folder).filter((st) => st.Action.some((a) => a.startsWith('dynamodb:')));
       expect(statements.length).toBeGreaterThan(0);
-      for (const st of statements) expect(st.Resource).toEqual([tableArn]);
+      // The table and its one index (the renewal sweep's state index).
+      for (const st of statements) expect(st.Resource).toEqual([tableArn, `${tableArn}/index/*`]);
       expect(statements.flatMap((st) => st.Action)).toEqual(
         expect.arrayContaining(['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:Query']),
       );
@@ -193,7 +195,9 @@ describe('least privilege', () => {
       expect(statements[0]?.Condition).toBeUndefined();
     }
     const assumers = allWorkflowStatements().filter((st) => st.Action.some((a) => a.startsWith('sts:')));
-    expect(assumers).toHaveLength(3);
+    // The three DNS steps, and the renewal watch's check and ACM event handler.
+    expect(assumers).toHaveLength(5);
+    for (const st of assumers) expect(st.Resource).toEqual(DNS_ROLE_ARNS);
   });
 
   it('grants no Route 53 action in the workflow account when DNS roles are configured', () => {
@@ -229,6 +233,17 @@ describe('request table', () => {
         AttributeDefinitions: [
           { AttributeName: 'pk', AttributeType: 'S' },
           { AttributeName: 'sk', AttributeType: 'S' },
+          { AttributeName: 'state', AttributeType: 'S' },
+        ],
+        GlobalSecondaryIndexes: [
+          {
+            IndexName: 'state-index',
+            KeySchema: [
+              { AttributeName: 'state', KeyType: 'HASH' },
+              { AttributeName: 'pk', KeyType: 'RANGE' },
+            ],
+            Projection: { ProjectionType: 'ALL' },
+          },
         ],
         BillingMode: 'PAY_PER_REQUEST',
         PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
@@ -306,7 +321,10 @@ describe('event bus and outputs', () => {
   it('outputs what the CLI needs under stable keys', () => {
     const outputs = s.workflow.toJSON().Outputs as Record<string, { Value: unknown }>;
     // No notifications are configured: no topic, hence no NotificationTopicArn.
-    const expected = Object.values(WORKFLOW_STACK_OUTPUTS).filter((key) => key !== WORKFLOW_STACK_OUTPUTS.notificationTopicArn);
+    // No canary is configured either.
+    const expected = Object.values(WORKFLOW_STACK_OUTPUTS).filter(
+      (key) => key !== WORKFLOW_STACK_OUTPUTS.notificationTopicArn && key !== WORKFLOW_STACK_OUTPUTS.canaryStateMachineArn,
+    );
     expect(Object.keys(outputs).sort()).toEqual(expected.sort());
     s.workflow.resourceCountIs('AWS::SNS::Topic', 0);
     expect(outputs[WORKFLOW_STACK_OUTPUTS.stateMachineArn]?.Value).toEqual({ Ref: logicalId(workflow().stateMachine) });
