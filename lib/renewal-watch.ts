@@ -142,7 +142,9 @@ export class RenewalWatch extends Construct {
       reason: 'The watch reads the certificates of every request; ids are ACM-assigned and each request names its own region. Read-only.',
     });
     if (props.dnsRoles.length > 0) {
-      role.addToPrincipalPolicy(new iam.PolicyStatement({ sid: 'AssumeDnsRoles', actions: ['sts:AssumeRole'], resources: props.dnsRoles.map((r) => r.roleArn) }));
+      role.addToPrincipalPolicy(
+        new iam.PolicyStatement({ sid: 'AssumeDnsRoles', actions: ['sts:AssumeRole'], resources: props.dnsRoles.map((r) => r.roleArn) }),
+      );
       return;
     }
     for (const statement of route53RecordStatements({ domainSuffixes: props.allowedDomainSuffixes })) role.addToPrincipalPolicy(statement);
@@ -170,8 +172,14 @@ export class RenewalWatch extends Construct {
     // A fixed name: the distributed Map starts child executions of this very state machine,
     // and its role can name that ARN only if it is known before the state machine exists.
     const stateMachineName = Names.uniqueResourceName(this, { maxLength: 80, separator: '-' });
-    const selfArn = Arn.format({ service: 'states', resource: 'stateMachine', resourceName: stateMachineName, arnFormat: ArnFormat.COLON_RESOURCE_NAME }, stack);
-    const executionsArn = Arn.format({ service: 'states', resource: 'execution', resourceName: `${stateMachineName}:*`, arnFormat: ArnFormat.COLON_RESOURCE_NAME }, stack);
+    const selfArn = Arn.format(
+      { service: 'states', resource: 'stateMachine', resourceName: stateMachineName, arnFormat: ArnFormat.COLON_RESOURCE_NAME },
+      stack,
+    );
+    const executionsArn = Arn.format(
+      { service: 'states', resource: 'execution', resourceName: `${stateMachineName}:*`, arnFormat: ArnFormat.COLON_RESOURCE_NAME },
+      stack,
+    );
     const logGroup = new logs.LogGroup(this, 'SweepLogs', {
       logGroupName: `/aws/vendedlogs/states/${stateMachineName}`,
       retention: props.logRetention ?? logs.RetentionDays.ONE_MONTH,
@@ -190,7 +198,9 @@ export class RenewalWatch extends Construct {
       // status record twice; each check's outcome is in the table (renewalCheck) anyway.
       logs: { destination: logGroup, level: sfn.LogLevel.ALL, includeExecutionData: false },
     });
-    stateMachine.addToRolePolicy(new iam.PolicyStatement({ sid: 'InvokeSteps', actions: ['lambda:InvokeFunction'], resources: [list.functionArn, check.functionArn] }));
+    stateMachine.addToRolePolicy(
+      new iam.PolicyStatement({ sid: 'InvokeSteps', actions: ['lambda:InvokeFunction'], resources: [list.functionArn, check.functionArn] }),
+    );
     stateMachine.addToRolePolicy(new iam.PolicyStatement({ sid: 'RunChildExecutions', actions: ['states:StartExecution'], resources: [selfArn] }));
     stateMachine.addToRolePolicy(
       new iam.PolicyStatement({ sid: 'WatchChildExecutions', actions: ['states:DescribeExecution', 'states:StopExecution'], resources: [executionsArn] }),

@@ -4,7 +4,7 @@ import { CertificateApi } from './certificate-api';
 import { CertificateNotifications } from './certificate-notifications';
 import { CertificateWorkflow } from './certificate-workflow';
 import type { CertflowConfig } from './config';
-import { RenewalWatch, type RenewalWatchSettings } from './renewal-watch';
+import { RenewalWatch } from './renewal-watch';
 import { WORKFLOW_STACK_OUTPUTS } from './stack-outputs';
 
 /** Properties of {@link WorkflowStack}. */
@@ -58,7 +58,7 @@ export class WorkflowStack extends Stack {
       settingsJson: this.workflow.settingsJson,
       dnsRoles: config.dnsRoles,
       allowedDomainSuffixes: config.allowedDomainSuffixes,
-      ...((config as { renewal?: RenewalWatchSettings }).renewal && { renewal: (config as { renewal?: RenewalWatchSettings }).renewal }),
+      renewal: config.renewal,
     });
     // grantReadWriteData covers the table's indexes, and the table has one: the state index.
     const tableId = this.getLogicalId(this.workflow.table.node.defaultChild as CfnElement);

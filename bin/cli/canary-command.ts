@@ -35,7 +35,7 @@ export async function runCanaryCommand(flags: CanaryFlags, io: CliIo): Promise<n
     throw new UsageError('certflow canary runs with --local; a deployment runs its canary on the configured schedule (see the CanaryStateMachineArn output)');
   }
   const config = cliConfig(flags.config);
-  const configured = (config as { canary?: CanarySettings }).canary;
+  const configured = config.canary;
   const domainName = flags.domain ?? configured?.domainName;
   if (!domainName) throw new UsageError('no canary configured: set "canary": { "domainName": ... } in the configuration, or pass --domain');
   const canary: CanarySettings = { domainName, originDomainName: flags.origin ?? configured?.originDomainName ?? null };

@@ -1,5 +1,5 @@
 import { EventBridgeClient, PutEventsCommand, type PutEventsRequestEntry } from '@aws-sdk/client-eventbridge';
-import { ExecutionError, StateMachine, type StateMachineDefinition } from 'aws-local-stepfunctions';
+import { ExecutionAbortedError, ExecutionError, StateMachine, type StateMachineDefinition } from 'aws-local-stepfunctions';
 import { type AwsClientOptions, awsClientConfig, makeStepDeps, type StepDeps } from '../../lambdas/core/deps';
 import type { Settings } from '../../lambdas/core/settings';
 import { EVENT_BUS_SUBSTITUTION, STEPS } from '../../lambdas/core/steps';
@@ -40,6 +40,8 @@ export interface ProgressEvent {
   readonly type: string;
   /** What the step is waiting for, on Wait states. */
   readonly waitingFor?: string;
+  /** Which wait it is (the poll's `kind`: validationRecords, dnsChanges, issuance, distribution), on Wait states. */
+  readonly waitKind?: string;
   readonly waitSeconds?: number;
   readonly attempt?: number;
   /** The status record as it stands after this state, when the state carries one. */
@@ -57,8 +59,14 @@ export interface LocalRunOptions {
   readonly waitMs?: number;
   /** Real milliseconds before each Retry. @default 50 */
   readonly retryMs?: number;
-  /** A clock that Wait states move forward (simulated time); the system clock when absent. */
+  /**
+   * A clock that Wait states move forward (simulated time: hours of waiting in
+   * seconds, for tests and the benchmark). When absent, the steps read the real
+   * clock, so deadlines are real time and nothing reports waiting it did not do.
+   */
   readonly clock?: SimulatedClock;
+  /** Stops the run (Ctrl-C): the execution is aborted and the result says `interrupted`. */
+  readonly signal?: AbortSignal;
   readonly executionName?: string;
   readonly onProgress?: (event: ProgressEvent) => void;
   /** Receives the steps' structured error lines (Lambda would send them to CloudWatch). @default discarded */
@@ -75,6 +83,8 @@ export interface PublishedEvent {
 export interface LocalRunResult {
   readonly status: StatusRecord | undefined;
   readonly succeeded: boolean;
+  /** True when {@link LocalRunOptions.signal} stopped the run before it ended. */
+  readonly interrupted?: boolean;
   /** The Fail state's Error and Cause when the execution failed. */
   readonly error?: { readonly code: string; readonly message: string };
   readonly publishedEvents: PublishedEvent[];
@@ -243,11 +253,13 @@ export async function runLocally(input: unknown, options: LocalRunOptions): Prom
           stateTransitions += 1;
           // Entered + exited, plus scheduled/started/succeeded for a task.
           historyEvents += event.state.type === 'Task' ? 5 : 2;
-          const poll = (event.state.input as { poll?: ProgressEvent & { waitingFor?: string } } | null)?.poll;
+          const poll = (event.state.input as { poll?: { waitingFor?: string; waitSeconds?: number; attempt?: number; kind?: string } } | null)?.poll;
           options.onProgress?.({
             state: event.state.name,
             type: event.state.type,
-            ...(event.state.type === 'Wait' && poll ? { waitingFor: poll.waitingFor, waitSeconds: poll.waitSeconds, attempt: poll.attempt } : {}),
+            ...(event.state.type === 'Wait' && poll
+              ? { waitingFor: poll.waitingFor, waitSeconds: poll.waitSeconds, attempt: poll.attempt, waitKind: poll.kind }
+              : {}),
           });
           break;
         }
@@ -273,11 +285,18 @@ export async function runLocally(input: unknown, options: LocalRunOptions): Prom
     }
   })();
 
+  const onAbort = () => execution.abort();
+  if (options.signal?.aborted) onAbort();
+  options.signal?.addEventListener('abort', onAbort, { once: true });
   try {
     const output = (await execution.result) as unknown as StatusRecord;
     await consume;
     return { status: output ?? status, succeeded: true, publishedEvents, stateTransitions, historyEvents, lambdaInvocations, retries, executionArn };
   } catch (error) {
+    if (error instanceof ExecutionAbortedError) {
+      // A step may still be in flight; its outcome no longer matters, so the event log is not awaited.
+      return { status, succeeded: false, interrupted: true, publishedEvents, stateTransitions, historyEvents, lambdaInvocations, retries, executionArn };
+    }
     await consume;
     if (!(error instanceof ExecutionError)) throw error;
     const failure = error.cause as Error;
@@ -292,5 +311,7 @@ export async function runLocally(input: unknown, options: LocalRunOptions): Prom
       retries,
       executionArn,
     };
+  } finally {
+    options.signal?.removeEventListener('abort', onAbort);
   }
 }
