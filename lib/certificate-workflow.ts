@@ -13,6 +13,8 @@ import { STATE_INDEX_NAME } from '../lambdas/core/renewal-store';
 import { settingsFor, type CertflowConfig } from './config';
 import { route53RecordStatements } from './route53-record-permissions';
 import { WorkflowFunctions } from './workflow-functions';
+import { REQUESTS_BY_STATE_INDEX } from '../lambdas/core/request-repository';
+import { acknowledgeRequestIndexes } from './request-index-acknowledgement';
 
 /** The one workflow definition (STYLE: one source of truth, filled by definitionSubstitutions). */
 export const WORKFLOW_DEFINITION_FILE = join(__dirname, '..', 'statemachine', 'certificate-workflow.asl.json');
@@ -74,6 +76,14 @@ export class CertificateWorkflow extends Construct {
       encryption: dynamodb.TableEncryption.AWS_MANAGED,
       // The table is the record of every request ever made; never delete it with the stack.
       removalPolicy: RemovalPolicy.RETAIN,
+    });
+    // Requests by state: the renewal sweep pages every ISSUED/DEPLOYED
+    // request and `GET /certificates?state=` lists them, without a Scan. Only request items carry `state`.
+    this.table.addGlobalSecondaryIndex({
+      indexName: REQUESTS_BY_STATE_INDEX,
+      partitionKey: { name: 'state', type: dynamodb.AttributeType.STRING },
+      sortKey: { name: 'pk', type: dynamodb.AttributeType.STRING },
+      projectionType: dynamodb.ProjectionType.ALL,
     });
 
     // The renewal sweep pages ISSUED/DEPLOYED requests by state instead of scanning the table.
@@ -156,6 +166,7 @@ export class CertificateWorkflow extends Construct {
     const distributionArns = `arn:${partition}:cloudfront::${account}:distribution/*`;
 
     for (const step of STEPS) this.table.grantReadWriteData(roles[step.folder]);
+    for (const step of STEPS) acknowledgeRequestIndexes(roles[step.folder], this.table);
 
     const describeCertificate = (): iam.PolicyStatement =>
       new iam.PolicyStatement({

@@ -204,7 +204,7 @@ describe('renewal sweep over 200 certificates', () => {
           },
         ],
       };
-      await harness.store.saveRequest(request, initialStatus(request));
+      await harness.store.storeRequest(request, initialStatus(request));
       await harness.store.saveStatus(status);
       statuses.push(status);
     }
