@@ -239,8 +239,11 @@ function localRunNote(io: CliIo, requestId: string): (status: StatusRecord) => s
 /** `certflow list`. */
 function registerList(program: Command, { io, setExitCode }: CommandContext): void {
   deploymentOptions(
-    program.command('list').description('list the requests that cover a name, newest first').requiredOption('--domain <name>', 'a certificate name'),
-  ).action(async (flags: CommonFlags & { domain: string }) => {
+    program
+      .command('list')
+      .description('list every request, or with --domain those that cover a name (a wildcard included), newest first')
+      .option('--domain <name>', 'a certificate name'),
+  ).action(async (flags: CommonFlags & { domain?: string }) => {
     setExitCode(await listRequests(await statusSourceOf(flags, io), flags.domain, Boolean(flags.json), io));
   });
 }

@@ -12,7 +12,8 @@ export type CredentialSource = ReturnType<typeof defaultProvider>;
 export interface ApiClient {
   submit(request: Record<string, unknown>): Promise<SubmitResult>;
   status(requestId: string): Promise<StatusRecord | undefined>;
-  list(domain: string): Promise<ListedRequest[]>;
+  /** Every page of `GET /certificates` (with `domain` when given). */
+  list(domain?: string): Promise<ListedRequest[]>;
 }
 
 /** Options of {@link makeApiClient}. */
@@ -76,9 +77,16 @@ export function makeApiClient(options: ApiClientOptions): ApiClient {
       return json as StatusRecord;
     },
     async list(domain) {
-      const { status, json } = await call('GET', '/certificates', { domain });
-      if (status >= 400) throw rejected(status, json);
-      return (json as { requests: ListedRequest[] }).requests;
+      const all: ListedRequest[] = [];
+      let nextToken: string | undefined;
+      do {
+        const { status, json } = await call('GET', '/certificates', { ...(domain !== undefined ? { domain } : {}), ...(nextToken ? { nextToken } : {}) });
+        if (status >= 400) throw rejected(status, json);
+        const page = json as { requests: ListedRequest[]; nextToken?: string };
+        all.push(...page.requests);
+        nextToken = page.nextToken;
+      } while (nextToken);
+      return all;
     },
   };
 }

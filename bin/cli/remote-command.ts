@@ -1,8 +1,10 @@
-import { randomUUID } from 'node:crypto';
 import { GetExecutionHistoryCommand, SFNClient } from '@aws-sdk/client-sfn';
 import { type AwsClientOptions, awsClientConfig, makeDocumentClient } from '../../lambdas/core/deps';
 import { canonicalName } from '../../lambdas/core/status';
-import { type ApiErrorBody, makeApi, makeApiDeps, type SubmitResult } from '../../lambdas/core/api';
+import { makeApiDeps } from '../../lambdas/core/api';
+import { DomainNotAllowedError, ERROR_CODES, InvalidRequestError, isTransientAwsError } from '../../lambdas/core/errors';
+import { listRequests as listCore, type ListedRequest, MAX_LIST_LIMIT } from '../../lambdas/core/list';
+import { submitRequest, type SubmitOutcome, type SubmitResult } from '../../lambdas/core/submit';
 import type { Settings } from '../../lambdas/core/settings';
 import { makeRequestRepository, type RequestRepository } from '../../lambdas/core/request-repository';
 import type { StatusRecord } from '../../lambdas/core/types';
@@ -16,15 +18,25 @@ const TERMINAL_STATES = new Set(['ISSUED', 'DEPLOYED', 'FAILED']);
 /** Where the CLI reads status records: the request table, or the REST API. */
 export interface StatusSource {
   getStatus(requestId: string): Promise<StatusRecord | undefined>;
-  /** Requests covering a name, newest first. */
-  list(domain: string): Promise<{ readonly status: StatusRecord; readonly createdAt: string }[]>;
+  /** Requests covering a name (a wildcard one label up included), newest first; every request without a name. */
+  list(domain?: string): Promise<{ readonly status: StatusRecord; readonly createdAt: string }[]>;
 }
 
 /** Reads status records straight from a deployment's request table. */
 export function storeSource(store: RequestRepository): StatusSource {
   return {
     getStatus: async (requestId) => (await store.getRequest(requestId))?.status,
-    list: (domain) => store.listByName(domain),
+    // The same listing as GET /certificates, every page of it.
+    list: async (domain) => {
+      const all: ListedRequest[] = [];
+      let nextToken: string | undefined;
+      do {
+        const page = await listCore(store, { limit: MAX_LIST_LIMIT, ...(domain !== undefined ? { domain } : {}), ...(nextToken ? { nextToken } : {}) });
+        all.push(...page.requests);
+        nextToken = page.nextToken;
+      } while (nextToken);
+      return all;
+    },
   };
 }
 
@@ -58,9 +70,9 @@ export async function showStatus(
   return 0;
 }
 
-/** `certflow list --domain NAME`. */
-export async function listRequests(source: StatusSource, domain: string, json: boolean, io: CliIo): Promise<number> {
-  const requests = await source.list(canonicalName(domain));
+/** `certflow list [--domain NAME]`. */
+export async function listRequests(source: StatusSource, domain: string | undefined, json: boolean, io: CliIo): Promise<number> {
+  const requests = await source.list(domain === undefined ? undefined : canonicalName(domain));
   if (json) {
     io.stdout(
       JSON.stringify(
@@ -72,7 +84,7 @@ export async function listRequests(source: StatusSource, domain: string, json: b
     return 0;
   }
   if (requests.length === 0) {
-    io.stdout(`no requests cover ${domain}`);
+    io.stdout(domain === undefined ? 'no requests in this deployment' : `no requests cover ${domain}`);
     return 0;
   }
   for (const r of requests) {
@@ -132,31 +144,24 @@ export class RequestRejectedError extends Error {
  */
 export async function startRemote(raw: Record<string, unknown>, deployment: Deployment, options: StartOptions): Promise<SubmitResult> {
   if (!deployment.stateMachineArn) throw new UsageError('the deployment has no state machine ARN: pass --state-machine-arn or name the stack with --stack');
-  // The API logs what went wrong where a Lambda would (CloudWatch); in the CLI that entry is the cause a person needs.
-  let failure: { name: string; message: string } | undefined;
-  const log = (entry: Record<string, unknown>) => {
-    if (entry.level === 'error' && typeof entry.name === 'string') failure = { name: entry.name, message: String(entry.message ?? '') };
-  };
-  const reference = `cli-${randomUUID()}`;
-  const api = makeApi({ ...makeApiDeps(options.settings, deployment.stateMachineArn, options.aws), log });
-  const response = await api.handle({
-    method: 'POST',
-    path: '/certificates',
-    headers: { 'content-type': 'application/json' },
-    query: {},
-    body: JSON.stringify(raw),
-    isBase64Encoded: false,
-    reference,
-  });
-  if (response.statusCode >= 400) {
-    const error = (response.body as ApiErrorBody).error;
-    throw new RequestRejectedError(error.code, error.message, {
-      httpStatus: response.statusCode,
-      ...(error.reference ? { reference: error.reference } : {}),
-      ...(failure ? { cause: failure } : {}),
-    });
+  let submitted: SubmitOutcome;
+  try {
+    submitted = await submitRequest(makeApiDeps(options.settings, deployment.stateMachineArn, options.aws), raw);
+  } catch (error) {
+    if (error instanceof InvalidRequestError) throw new RequestRejectedError(error.code, error.message, { httpStatus: 400 });
+    if (error instanceof DomainNotAllowedError) throw new RequestRejectedError(error.code, error.message, { httpStatus: 403 });
+    const cause = { name: error instanceof Error ? error.name : 'Error', message: error instanceof Error ? error.message : String(error) };
+    if (isTransientAwsError(error)) {
+      throw new RequestRejectedError(
+        ERROR_CODES.transientAws,
+        'AWS is throttling or unavailable. Send the same request again in a few seconds: a repeated request never starts a second execution.',
+        { httpStatus: 503, cause },
+      );
+    }
+    throw new RequestRejectedError(ERROR_CODES.internal, 'certflow failed to submit the request. Sending it again is safe.', { httpStatus: 500, cause });
   }
-  return response.body as SubmitResult;
+  if (submitted.outcome === 'conflict') throw new RequestRejectedError(ERROR_CODES.requestConflict, submitted.message, { httpStatus: 409 });
+  return submitted.result;
 }
 
 async function waitingFor(sfn: SFNClient, executionArn: string): Promise<string | undefined> {
