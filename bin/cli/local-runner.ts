@@ -1,9 +1,10 @@
 import { EventBridgeClient, PutEventsCommand, type PutEventsRequestEntry } from '@aws-sdk/client-eventbridge';
 import { ExecutionAbortedError, ExecutionError, StateMachine, type StateMachineDefinition } from 'aws-local-stepfunctions';
-import { type AwsClientOptions, awsClientConfig, makeStepDeps, type StepDeps } from '../../lambdas/core/deps';
+import { type AwsClientOptions, awsClient, makeStepDeps, type StepDeps } from '../../lambdas/core/deps';
 import type { Settings } from '../../lambdas/core/settings';
 import { EVENT_BUS_SUBSTITUTION, STEPS } from '../../lambdas/core/steps';
 import type { StatusRecord } from '../../lambdas/core/types';
+import { type Observability, quietObservability } from '../../lambdas/shared/observability';
 import workflowDefinition from '../../statemachine/certificate-workflow.asl.json';
 import { STEP_MODULES } from './step-modules';
 
@@ -69,8 +70,8 @@ export interface LocalRunOptions {
   readonly signal?: AbortSignal;
   readonly executionName?: string;
   readonly onProgress?: (event: ProgressEvent) => void;
-  /** Receives the steps' structured error lines (Lambda would send them to CloudWatch). @default discarded */
-  readonly log?: (line: string) => void;
+  /** Where the steps log and count (Lambda's goes to CloudWatch). @default quietObservability(): stdout and stderr are the CLI's */
+  readonly observability?: Observability;
 }
 
 /** An event the workflow published. */
@@ -144,10 +145,10 @@ export function lambdaError(error: unknown): Error {
 
 type Handler = (event: JsonValue) => Promise<unknown>;
 
-function loadHandlers(depsOf: () => StepDeps, log: (line: string) => void): Map<string, Handler> {
+function loadHandlers(depsOf: () => StepDeps, observability: Observability): Map<string, Handler> {
   const handlers = new Map<string, Handler>();
   for (const step of STEPS) {
-    const handler = STEP_MODULES[step.folder].createHandler(depsOf, log);
+    const handler = STEP_MODULES[step.folder].createHandler(depsOf, observability);
     handlers.set(step.substitution, (event) => handler(event as never, {} as never));
   }
   return handlers;
@@ -194,8 +195,8 @@ export async function runLocally(input: unknown, options: LocalRunOptions): Prom
   const region = options.aws?.region ?? settings.defaultRegion;
   const clock = options.clock;
   const deps = makeStepDeps(settings, options.aws, clock ? clock.now : undefined);
-  const handlers = loadHandlers(() => deps, options.log ?? (() => undefined));
-  const eventBridge = new EventBridgeClient(awsClientConfig(options.aws ?? {}, region));
+  const handlers = loadHandlers(() => deps, options.observability ?? quietObservability());
+  const eventBridge = awsClient(EventBridgeClient, options.aws ?? {}, region);
   const definition = loadDefinition(localSubstitutions(region, options.eventBusName));
   const publishedEvents: PublishedEvent[] = [];
   let lambdaInvocations = 0;

@@ -8,7 +8,15 @@ import {
   RequestCertificateCommand,
 } from '@aws-sdk/client-acm';
 import { createHash } from 'node:crypto';
-import { CertificateFailedError, DeadlineExceededError, RequestInProgressError, ValidationTimedOutError, translateAwsError } from './errors';
+import {
+  AwsResponseError,
+  CertificateFailedError,
+  DeadlineExceededError,
+  RequestInProgressError,
+  ValidationTimedOutError,
+  translateAwsError,
+  WorkflowStateError,
+} from './errors';
 import { type Clock, isPastDeadline, nextPoll } from './poll';
 import { idempotencyTokenOf } from './request';
 import type { Settings } from './settings';
@@ -59,7 +67,7 @@ function sameNameSet(a: readonly string[], b: readonly string[]): boolean {
 async function describe(acm: ACMClient, arn: string): Promise<CertificateDetail> {
   try {
     const result = await acm.send(new DescribeCertificateCommand({ CertificateArn: arn }));
-    if (!result.Certificate) throw new Error(`DescribeCertificate returned no certificate for ${arn}`);
+    if (!result.Certificate) throw new AwsResponseError(`ACM's DescribeCertificate returned no certificate for ${arn}; start the request again`);
     return result.Certificate;
   } catch (error) {
     throw translateAwsError(error, `DescribeCertificate ${arn}`);
@@ -162,7 +170,7 @@ export async function findOrRequestCertificate(deps: CertificateDeps, request: N
       }),
     );
     const arn = requested.CertificateArn;
-    if (!arn) throw new Error(`RequestCertificate returned no ARN for ${request.domainName}`);
+    if (!arn) throw new AwsResponseError(`ACM's RequestCertificate returned no ARN for ${request.domainName}; start the request again`);
     await deps.locks.complete(key, claim.token, arn);
     return { arn, region: request.region, status: 'PENDING_VALIDATION', reused: false, notAfter: null };
   } catch (error) {
@@ -225,7 +233,7 @@ export function validationRecordsOf(detail: CertificateDetail): { records: Valid
 
 function requireCertificate(status: StatusRecord): CertificateStatus {
   if (!status.certificate)
-    throw new Error(`request ${status.requestId} has no certificate yet; the workflow runs this step only after one was found or requested`);
+    throw new WorkflowStateError(`request ${status.requestId} has no certificate yet; the workflow runs this step only after one was found or requested`);
   return status.certificate;
 }
 
