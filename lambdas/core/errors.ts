@@ -21,6 +21,7 @@ export const ERROR_NAMES = {
   requestInProgress: 'RequestInProgressError',
   webhookDelivery: 'WebhookDeliveryError',
   requestNotFound: 'RequestNotFoundError',
+  canaryFailed: 'CanaryFailedError',
   settings: 'SettingsError',
   awsResponse: 'AwsResponseError',
   workflowState: 'WorkflowStateError',
@@ -42,6 +43,7 @@ export const ERROR_CODES = {
   requestInProgress: 'RequestInProgress',
   webhookDelivery: 'WebhookDeliveryFailed',
   requestNotFound: 'RequestNotFound',
+  canaryFailed: 'CanaryFailed',
   internal: 'InternalError',
   settings: 'InternalError',
   awsResponse: 'InternalError',
@@ -162,6 +164,12 @@ export class WebhookDeliveryError extends CertflowError {
   ) {
     super(message, options);
   }
+}
+
+/** The canary failed: a phase failed, overran, or left something behind (SPEC §9). */
+export class CanaryFailedError extends CertflowError {
+  override readonly name = ERROR_NAMES.canaryFailed;
+  readonly code = ERROR_CODES.canaryFailed;
 }
 
 /** The environment or configuration does not carry usable settings: a deployment bug, fixed by redeploying. */

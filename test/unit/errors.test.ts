@@ -2,6 +2,7 @@ import { InvalidChangeBatch, PriorRequestNotComplete, ThrottlingException as Rou
 import { buildSync } from 'esbuild';
 import {
   AliasConflictError,
+  CanaryFailedError,
   AwsResponseError,
   CertificateFailedError,
   CertflowError,
@@ -42,6 +43,7 @@ const INSTANCES: Record<keyof typeof ERROR_NAMES, CertflowError> = {
   requestInProgress: new RequestInProgressError('x'),
   webhookDelivery: new WebhookDeliveryError('x', 502),
   requestNotFound: new RequestNotFoundError('x'),
+  canaryFailed: new CanaryFailedError('x'),
   settings: new SettingsError('x'),
   awsResponse: new AwsResponseError('x'),
   workflowState: new WorkflowStateError('x'),
