@@ -38,6 +38,9 @@ export class WorkflowStack extends Stack {
         table: this.workflow.table,
         settingsJson: this.workflow.settingsJson,
         cloudWatchRole: config.api.cloudWatchRole,
+        throttle: config.api.throttling,
+        ...(config.api.allowedAccounts && { allowedAccounts: config.api.allowedAccounts }),
+        tenancy: { ...(config.tenants && { tenants: config.tenants }), operators: config.operators ?? [] },
       });
     }
 
