@@ -9,6 +9,7 @@ import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import { EVENT_BUS_SUBSTITUTION, STEPS } from '../lambdas/core/steps';
 import { mergeWaits } from '../lambdas/core/settings';
+import { STATE_INDEX_NAME } from '../lambdas/core/renewal-store';
 import { settingsFor, type CertflowConfig } from './config';
 import { DNS_STEPS, type DnsStepFolder, dnsStepRoleNames, workflowRolePrefixOf } from './dns-step-roles';
 import { route53RecordStatements } from './route53-record-permissions';
@@ -84,6 +85,13 @@ export class CertificateWorkflow extends Construct {
       partitionKey: { name: 'state', type: dynamodb.AttributeType.STRING },
       sortKey: { name: 'pk', type: dynamodb.AttributeType.STRING },
       projectionType: dynamodb.ProjectionType.ALL,
+    });
+
+    // The renewal sweep pages ISSUED/DEPLOYED requests by state instead of scanning the table.
+    this.table.addGlobalSecondaryIndex({
+      indexName: STATE_INDEX_NAME,
+      partitionKey: { name: 'state', type: dynamodb.AttributeType.STRING },
+      sortKey: { name: 'pk', type: dynamodb.AttributeType.STRING },
     });
 
     this.eventBus = new events.EventBus(this, 'EventBus', { eventBusName: config.eventBusName });
