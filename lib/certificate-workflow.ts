@@ -9,9 +9,8 @@ import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import { EVENT_BUS_SUBSTITUTION, STEPS } from '../lambdas/core/steps';
 import { mergeWaits } from '../lambdas/core/settings';
-import { STATE_INDEX_NAME } from '../lambdas/core/renewal-store';
 import { settingsFor, type CertflowConfig } from './config';
-import { DNS_STEPS, type DnsStepFolder, dnsStepRoleNames, workflowRolePrefixOf } from './dns-step-roles';
+import { DNS_STEPS, dnsStepRoleNames, workflowRolePrefixOf } from './dns-step-roles';
 import { route53RecordStatements } from './route53-record-permissions';
 import { grantCertificateRetirement, grantLifecycleDns } from './delete-workflow';
 import { STEP_TABLE_ACTIONS } from './step-table-actions';
@@ -86,13 +85,6 @@ export class CertificateWorkflow extends Construct {
       partitionKey: { name: 'state', type: dynamodb.AttributeType.STRING },
       sortKey: { name: 'pk', type: dynamodb.AttributeType.STRING },
       projectionType: dynamodb.ProjectionType.ALL,
-    });
-
-    // The renewal sweep pages ISSUED/DEPLOYED requests by state instead of scanning the table.
-    this.table.addGlobalSecondaryIndex({
-      indexName: STATE_INDEX_NAME,
-      partitionKey: { name: 'state', type: dynamodb.AttributeType.STRING },
-      sortKey: { name: 'pk', type: dynamodb.AttributeType.STRING },
     });
 
     this.eventBus = new events.EventBus(this, 'EventBus', { eventBusName: config.eventBusName });
@@ -230,7 +222,7 @@ export class CertificateWorkflow extends Construct {
 
     // publish-validation-records, check-dns-changes, create-distribution (reads the zones before
     // creating), complete-distribution
-    const dnsSteps = Object.keys(DNS_STEPS) as DnsStepFolder[];
+    const dnsSteps = Object.keys(DNS_STEPS) as (keyof typeof DNS_STEPS)[];
     if (config.dnsRoles.length > 0) {
       // No sts:TagSession: the steps identify themselves by session name, not session tags.
       for (const folder of dnsSteps) {

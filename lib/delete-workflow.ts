@@ -10,6 +10,7 @@ import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import { REQUEST_ID_TAG } from '../lambdas/core/certificates';
 import { SETTINGS_ENV } from '../lambdas/core/settings';
+import { dnsStepRoleNames, workflowRolePrefixOf } from './dns-step-roles';
 import { DELETE_STEPS, type DeleteStepFolder, EVENT_BUS_SUBSTITUTION } from '../lambdas/core/steps';
 import { CertflowFunction } from './certflow-function';
 import type { CertflowConfig } from './config';
@@ -59,9 +60,12 @@ export class DeleteWorkflow extends Construct {
     super(scope, id);
     const byStep: Partial<Record<DeleteStepFolder, NodejsFunction>> = {};
     const roles: Partial<Record<DeleteStepFolder, iam.Role>> = {};
+    // The DNS role in each DNS account trusts the roles that use it by name (lib/dns-step-roles.ts).
+    const roleNames: Partial<Record<string, string>> = props.config.dnsRoles.length > 0 ? dnsStepRoleNames(workflowRolePrefixOf(props.config)) : {};
     for (const step of DELETE_STEPS) {
       const { function: fn, role } = new CertflowFunction(this, step.substitution.replace(/FunctionArn$/, ''), {
         folder: step.folder,
+        roleName: roleNames[step.folder],
         description: step.description,
         environment: { [SETTINGS_ENV]: props.settingsJson },
         logRetention: props.functionLogRetention,

@@ -19,8 +19,22 @@ export const DNS_STEPS = {
   'complete-distribution': 'write',
 } as const satisfies Partial<Record<StepFolder, 'read' | 'write'>>;
 
-/** A step that assumes the DNS role. */
-export type DnsStepFolder = keyof typeof DNS_STEPS;
+/**
+ * Every Lambda that assumes the DNS role: the certificate workflow's DNS steps above, the replace
+ * steps (alias records follow the names), the delete's finish step (alias records) and the renewal
+ * watch (reads and repairs validation CNAMEs). Each gets a fixed role name that the DNS role trusts.
+ */
+export const DNS_ROLE_USERS = [
+  ...(Object.keys(DNS_STEPS) as (keyof typeof DNS_STEPS)[]),
+  'replace-distribution',
+  'complete-replacement',
+  'finish-delete',
+  'check-renewal',
+  'renewal-events',
+] as const;
+
+/** A Lambda folder whose role assumes the DNS role. */
+export type DnsStepFolder = (typeof DNS_ROLE_USERS)[number];
 
 /** The prefix of the DNS steps' role names: `dnsAccount.workflowRolePrefix`, or the stack name and `-`. */
 export function workflowRolePrefixOf(config: Pick<CertflowConfig, 'stackName' | 'dnsAccount'>): string {
@@ -51,10 +65,7 @@ export function dnsStepRoleName(prefix: string, folder: DnsStepFolder): string {
 
 /** Role name of every DNS step. */
 export function dnsStepRoleNames(prefix: string): Record<DnsStepFolder, string> {
-  return Object.fromEntries((Object.keys(DNS_STEPS) as DnsStepFolder[]).map((folder) => [folder, dnsStepRoleName(prefix, folder)])) as Record<
-    DnsStepFolder,
-    string
-  >;
+  return Object.fromEntries(DNS_ROLE_USERS.map((folder) => [folder, dnsStepRoleName(prefix, folder)])) as Record<DnsStepFolder, string>;
 }
 
 /** ARN of every DNS step's role in the workflow account, as the DNS role's trust policy names them. */

@@ -49,6 +49,11 @@ export interface RenewalWatchProps {
    */
   readonly renewal?: Partial<RenewalWatchSettings>;
   /**
+   * Fixed role names of the functions that assume the DNS role, by folder: the DNS role trusts them by name.
+   * @default CloudFormation-generated names (right when the zones are this account's)
+   */
+  readonly roleNames?: Readonly<Partial<Record<string, string>>>;
+  /**
    * Retention of the functions' and the state machine's log groups.
    * @default logs.RetentionDays.ONE_MONTH
    */
@@ -82,7 +87,13 @@ export class RenewalWatch extends Construct {
     const renewal = { ...RENEWAL_DEFAULTS, ...props.renewal };
     const environment = { [SETTINGS_ENV]: props.settingsJson };
     const make = (name: string, folder: string, description: string, extra: Record<string, string> = {}) =>
-      new CertflowFunction(this, name, { folder, description, environment: { ...environment, ...extra }, logRetention: props.logRetention });
+      new CertflowFunction(this, name, {
+        folder,
+        description,
+        roleName: props.roleNames?.[folder],
+        environment: { ...environment, ...extra },
+        logRetention: props.logRetention,
+      });
 
     const list = make('ListRenewalPage', 'list-renewal-page', 'Lists a page of ISSUED/DEPLOYED requests for the renewal sweep');
     const check = make('CheckRenewal', 'check-renewal', "Checks a certificate's renewal and repairs its validation CNAMEs");

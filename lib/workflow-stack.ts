@@ -1,3 +1,4 @@
+import { dnsStepRoleNames, workflowRolePrefixOf } from './dns-step-roles';
 import { type CfnElement, CfnOutput, Stack, type StackProps, Validations } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
 import { CertificateApi } from './certificate-api';
@@ -72,6 +73,7 @@ export class WorkflowStack extends Stack {
       dnsRoles: config.dnsRoles,
       allowedDomainSuffixes: config.allowedDomainSuffixes,
       renewal: config.renewal,
+      ...(config.dnsRoles.length > 0 && { roleNames: dnsStepRoleNames(workflowRolePrefixOf(config)) }),
     });
     // grantReadWriteData covers the table's indexes, and the table has one: the state index.
     const tableId = this.getLogicalId(this.workflow.table.node.defaultChild as CfnElement);

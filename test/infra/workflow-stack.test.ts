@@ -368,9 +368,7 @@ describe('event bus and outputs', () => {
     const outputs = s.workflow.toJSON().Outputs as Record<string, { Value: unknown }>;
     // No notifications are configured: no topic, hence no NotificationTopicArn.
     // No canary is configured either.
-    const expected = Object.values(WORKFLOW_STACK_OUTPUTS).filter(
-      (key) => key !== WORKFLOW_STACK_OUTPUTS.notificationTopicArn && key !== WORKFLOW_STACK_OUTPUTS.canaryStateMachineArn,
-    );
+    const expected = Object.values(WORKFLOW_STACK_OUTPUTS).filter((key) => key !== WORKFLOW_STACK_OUTPUTS.notificationTopicArn);
     expect(Object.keys(outputs).sort()).toEqual(expected.sort());
     s.workflow.resourceCountIs('AWS::SNS::Topic', 0);
     expect(outputs[WORKFLOW_STACK_OUTPUTS.stateMachineArn]?.Value).toEqual({ Ref: logicalId(workflow().stateMachine) });
