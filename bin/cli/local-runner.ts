@@ -1,3 +1,4 @@
+import { ACMClient } from '@aws-sdk/client-acm';
 import { EventBridgeClient, PutEventsCommand, type PutEventsRequestEntry } from '@aws-sdk/client-eventbridge';
 import { ExecutionError, StateMachine, type StateMachineDefinition } from 'aws-local-stepfunctions';
 import { type AwsClientOptions, awsClientConfig, makeStepDeps, type StepDeps } from '../../lambdas/core/deps';
@@ -5,6 +6,10 @@ import type { Settings } from '../../lambdas/core/settings';
 import { EVENT_BUS_SUBSTITUTION, STEPS } from '../../lambdas/core/steps';
 import type { StatusRecord } from '../../lambdas/core/types';
 import workflowDefinition from '../../statemachine/certificate-workflow.asl.json';
+import { createHandler as createAcmEventsHandler } from '../../lambdas/acm-events/handler';
+import type { AcmEvent } from '../../lambdas/core/issuance-wait';
+import { LOCAL_ACM_EVENT_STAND_IN_AGENT, LocalAcmEventStandIn, type StandInDelivery } from './local-acm-event-stand-in';
+import { expectTaskToken, LOCAL_TASK_TOKENS, mintTaskToken } from './local-task-tokens';
 import { STEP_MODULES } from './step-modules';
 
 /** The one workflow definition, as CDK deploys it (imported, so a bundled CLI carries it). */
@@ -14,6 +19,9 @@ const ASL_TEXT = JSON.stringify(workflowDefinition);
 const LOCAL_ACCOUNT_ID = '123456789012';
 
 const PUT_EVENTS_RESOURCE = 'arn:aws:states:::events:putEvents';
+
+/** The callback-pattern Lambda integration: the task waits for SendTaskSuccess/SendTaskFailure on its token. */
+const LAMBDA_WAIT_FOR_TOKEN_RESOURCE = 'arn:aws:states:::lambda:invoke.waitForTaskToken';
 
 type JsonValue = null | boolean | number | string | JsonValue[] | { [key: string]: JsonValue };
 
@@ -61,6 +69,13 @@ export interface LocalRunOptions {
   readonly onProgress?: (event: ProgressEvent) => void;
   /** Receives the steps' structured error lines (Lambda would send them to CloudWatch). @default discarded */
   readonly log?: (line: string) => void;
+  /**
+   * The {@link LocalAcmEventStandIn}, which delivers ACM's issuance event
+   * (the emulator publishes none) to the acm-events handler; `false` turns it
+   * off, so a wait ends only by its fallback poll, as when the event is lost.
+   * @default on, looking every 250 ms
+   */
+  readonly acmEvents?: false | { readonly pollMs?: number };
 }
 
 /** An event the workflow published. */
@@ -84,6 +99,10 @@ export interface LocalRunResult {
   readonly lambdaInvocations: number;
   readonly retries: number;
   readonly executionArn: string;
+  /** Issuance waits that ended by their heartbeat timeout (the fallback poll) rather than being resumed. */
+  readonly heartbeatTimeouts: number;
+  /** Events the ACM event stand-in delivered during this run. */
+  readonly acmEventsDelivered: readonly StandInDelivery[];
 }
 
 /** Reads the ASL file and fills its `${...}` substitutions as CDK's definitionSubstitutions would. */
@@ -154,8 +173,24 @@ export async function runLocally(input: unknown, options: LocalRunOptions): Prom
   const { settings } = options;
   const region = options.aws?.region ?? settings.defaultRegion;
   const clock = options.clock;
-  const deps = makeStepDeps(settings, options.aws, clock ? clock.now : undefined);
+  const deps = makeStepDeps(settings, options.aws, clock ? clock.now : undefined, LOCAL_TASK_TOKENS);
   const handlers = loadHandlers(() => deps, options.log ?? (() => undefined));
+  const acmEventsHandler = createAcmEventsHandler(() => deps, options.log ?? (() => undefined));
+  const standIn =
+    options.acmEvents === false
+      ? undefined
+      : new LocalAcmEventStandIn({
+          acm: (certificateRegion) =>
+            new ACMClient({ ...awsClientConfig(options.aws ?? {}, certificateRegion), customUserAgent: LOCAL_ACM_EVENT_STAND_IN_AGENT }),
+          deliver: (event: AcmEvent) => acmEventsHandler(event, {} as never),
+          account: LOCAL_ACCOUNT_ID,
+          pollMs: options.acmEvents?.pollMs,
+          now: clock ? clock.now : undefined,
+        });
+  if (standIn && !clock) standIn.start();
+  let heartbeatTimeouts = 0;
+  // The token wait accounts for its own simulated time; the next step must not count it again.
+  let waitAccounted = false;
   const eventBridge = new EventBridgeClient(awsClientConfig(options.aws ?? {}, region));
   const definition = loadDefinition(localSubstitutions(region, options.eventBusName));
   const publishedEvents: PublishedEvent[] = [];
@@ -168,6 +203,60 @@ export async function runLocally(input: unknown, options: LocalRunOptions): Prom
     if (state.Type === 'Wait') waitTimeOverrides[name] = options.waitMs ?? 100;
     if ('Retry' in state && state.Retry) retryIntervalOverrides[name] = options.retryMs ?? 50;
     if (state.Type !== 'Task') continue;
+    if (state.Resource === LAMBDA_WAIT_FOR_TOKEN_RESOURCE) {
+      const heartbeatPath = (state as { HeartbeatSecondsPath?: string }).HeartbeatSecondsPath;
+      taskResourceLocalHandlers[name] = async (parameters) => {
+        const { FunctionName, Payload } = parameters as { FunctionName: string; Payload: TokenTaskPayload };
+        const substitution = STEPS.find((step) => FunctionName === localFunctionArn(region, step.folder))?.substitution;
+        const handler = substitution ? handlers.get(substitution) : undefined;
+        if (!handler) throw new Error(`state ${name} invokes ${FunctionName}, which is no certflow step`);
+        const wait = expectTaskToken(Payload.taskToken);
+        const certificate = Payload.status?.certificate;
+        if (certificate) standIn?.watch(certificate.arn, certificate.region);
+        try {
+          lambdaInvocations += 1;
+          try {
+            // A Lambda error fails the task at once, as Step Functions does for the callback pattern.
+            await handler(JSON.parse(JSON.stringify(Payload)) as JsonValue);
+          } catch (error) {
+            throw lambdaError(error);
+          }
+          const heartbeatSeconds = heartbeatOf(heartbeatPath, Payload, name);
+          const settled = (): JsonValue => {
+            const outcome = wait.settled();
+            if (outcome && 'error' in outcome) throw outcome.error;
+            return outcome?.output as unknown as JsonValue;
+          };
+          if (clock) {
+            // Simulated time: the stand-in looks once, now; an event it delivers resumes the task at this instant.
+            await standIn?.sweep();
+            waitAccounted = true;
+            if (wait.settled()) return settled();
+            // A heartbeat lasts as long (in real time) as a shortened Wait state.
+            await new Promise((resolve) => setTimeout(resolve, options.waitMs ?? 100));
+            clock.advance(heartbeatSeconds);
+            heartbeatTimeouts += 1;
+            throw heartbeatTimeout(name, heartbeatSeconds);
+          }
+          let timer: NodeJS.Timeout | undefined;
+          const timedOut = new Promise<never>((_, reject) => {
+            timer = setTimeout(() => reject(heartbeatTimeout(name, heartbeatSeconds)), heartbeatSeconds * 1000);
+          });
+          try {
+            return (await Promise.race([wait.promise, timedOut])) as unknown as JsonValue;
+          } catch (error) {
+            if ((error as Error).name === 'States.Timeout') heartbeatTimeouts += 1;
+            throw error;
+          } finally {
+            clearTimeout(timer);
+          }
+        } finally {
+          wait.cancel();
+          if (certificate) standIn?.unwatch(certificate.arn);
+        }
+      };
+      continue;
+    }
     if (state.Resource === PUT_EVENTS_RESOURCE) {
       taskResourceLocalHandlers[name] = async (parameters) => {
         const entries = (parameters as unknown as PutEventsParameters).Entries.map((entry) => ({
@@ -197,7 +286,8 @@ export async function runLocally(input: unknown, options: LocalRunOptions): Prom
       lambdaInvocations += 1;
       const poll = (event as { poll?: { done?: boolean; waitSeconds?: number } } | null)?.poll;
       // The Wait state before this check lasted poll.waitSeconds: simulated time moves by as much.
-      if (clock && poll && !poll.done && typeof poll.waitSeconds === 'number') clock.advance(poll.waitSeconds);
+      if (waitAccounted) waitAccounted = false;
+      else if (clock && poll && !poll.done && typeof poll.waitSeconds === 'number') clock.advance(poll.waitSeconds);
       try {
         const output = await handler(JSON.parse(JSON.stringify(event)) as JsonValue);
         return JSON.parse(JSON.stringify(output ?? null)) as JsonValue;
@@ -212,7 +302,15 @@ export async function runLocally(input: unknown, options: LocalRunOptions): Prom
   const machine = machineFor(definition, `${region}|${options.eventBusName}`);
   const execution = machine.run(input as JsonValue, {
     overrides: { taskResourceLocalHandlers, waitTimeOverrides, retryIntervalOverrides },
-    context: { Execution: { Id: executionArn, Name: executionName } },
+    context: {
+      Execution: { Id: executionArn, Name: executionName },
+      // aws-local-stepfunctions has no task tokens: each read of $$.Task.Token (one per task attempt) mints one.
+      Task: {
+        get Token() {
+          return mintTaskToken(executionName);
+        },
+      },
+    },
   });
 
   let status: StatusRecord | undefined;
@@ -220,6 +318,11 @@ export async function runLocally(input: unknown, options: LocalRunOptions): Prom
   let historyEvents = 0;
   let retries = 0;
   const stateTypes = new Map(Object.entries(definition.States).map(([name, state]) => [name, state.Type]));
+  const tokenStates = new Set(
+    Object.entries(definition.States)
+      .filter(([, state]) => state.Type === 'Task' && state.Resource === LAMBDA_WAIT_FOR_TOKEN_RESOURCE)
+      .map(([name]) => name),
+  );
   const consume = (async () => {
     for await (const event of execution.eventLogs) {
       switch (event.type) {
@@ -230,8 +333,8 @@ export async function runLocally(input: unknown, options: LocalRunOptions): Prom
           break;
         case 'StateEntered': {
           stateTransitions += 1;
-          // Entered + exited, plus scheduled/started/succeeded for a task.
-          historyEvents += event.state.type === 'Task' ? 5 : 2;
+          // Entered + exited, plus scheduled/started/succeeded for a task (and submitted for a callback task).
+          historyEvents += event.state.type === 'Task' ? (tokenStates.has(event.state.name) ? 6 : 5) : 2;
           const poll = (event.state.input as { poll?: ProgressEvent & { waitingFor?: string } } | null)?.poll;
           options.onProgress?.({
             state: event.state.name,
@@ -262,12 +365,30 @@ export async function runLocally(input: unknown, options: LocalRunOptions): Prom
     }
   })();
 
+  const outcome = { heartbeatTimeouts: 0, acmEventsDelivered: [] as StandInDelivery[] };
+  const finish = () => {
+    standIn?.stop();
+    outcome.heartbeatTimeouts = heartbeatTimeouts;
+    outcome.acmEventsDelivered = standIn ? [...standIn.deliveries] : [];
+  };
   try {
     const output = (await execution.result) as unknown as StatusRecord;
     await consume;
-    return { status: output ?? status, succeeded: true, publishedEvents, stateTransitions, historyEvents, lambdaInvocations, retries, executionArn };
+    finish();
+    return {
+      status: output ?? status,
+      succeeded: true,
+      publishedEvents,
+      stateTransitions,
+      historyEvents,
+      lambdaInvocations,
+      retries,
+      executionArn,
+      ...outcome,
+    };
   } catch (error) {
     await consume;
+    finish();
     if (!(error instanceof ExecutionError)) throw error;
     const failure = error.cause as Error;
     return {
@@ -280,6 +401,35 @@ export async function runLocally(input: unknown, options: LocalRunOptions): Prom
       lambdaInvocations,
       retries,
       executionArn,
+      ...outcome,
     };
   }
+}
+
+/** The part of the callback task's payload the runner reads (see WaitForIssuance in the ASL). */
+interface TokenTaskPayload {
+  readonly taskToken: string;
+  readonly status?: StatusRecord;
+  readonly [key: string]: unknown;
+}
+
+/**
+ * The task's heartbeat, seconds. Step Functions reads HeartbeatSecondsPath
+ * from the state input; the runner only sees the Parameters' output, so it
+ * reads the same path in the Payload, which carries `$.poll` unchanged.
+ */
+function heartbeatOf(path: string | undefined, payload: TokenTaskPayload, state: string): number {
+  if (!path?.startsWith('$.')) throw new Error(`state ${state}: the local runner needs a HeartbeatSecondsPath like $.poll.waitSeconds`);
+  let value: unknown = payload;
+  for (const key of path.slice(2).split('.')) value = (value as Record<string, unknown> | undefined)?.[key];
+  if (typeof value !== 'number' || !(value >= 1))
+    throw new Error(`state ${state}: ${path} is ${JSON.stringify(value)} in the task's payload, not a number of seconds`);
+  return value;
+}
+
+/** The error Step Functions fails a callback task with when its heartbeat passes (States.Timeout, per the ASL docs). */
+function heartbeatTimeout(state: string, seconds: number): Error {
+  const error = new Error(`state ${state}: no SendTaskSuccess or SendTaskFailure within the ${seconds} s heartbeat`);
+  error.name = 'States.Timeout';
+  return error;
 }
