@@ -61,8 +61,8 @@ export interface LocalRunOptions {
   readonly eventBusName: string;
   /** Real milliseconds each Wait state pauses. @default 100 */
   readonly waitMs?: number;
-  /** Real milliseconds before each Retry. @default 50 */
-  readonly retryMs?: number;
+  /** Real milliseconds before each Retry; null keeps the ASL's intervals (backoff and jitter, in real time). @default 50 */
+  readonly retryMs?: number | null;
   /** A clock that Wait states move forward (simulated time); the system clock when absent. */
   readonly clock?: SimulatedClock;
   readonly executionName?: string;
@@ -201,7 +201,7 @@ export async function runLocally(input: unknown, options: LocalRunOptions): Prom
   const retryIntervalOverrides: Record<string, number> = {};
   for (const [name, state] of Object.entries(definition.States)) {
     if (state.Type === 'Wait') waitTimeOverrides[name] = options.waitMs ?? 100;
-    if ('Retry' in state && state.Retry) retryIntervalOverrides[name] = options.retryMs ?? 50;
+    if ('Retry' in state && state.Retry && options.retryMs !== null) retryIntervalOverrides[name] = options.retryMs ?? 50;
     if (state.Type !== 'Task') continue;
     if (state.Resource === LAMBDA_WAIT_FOR_TOKEN_RESOURCE) {
       const heartbeatPath = (state as { HeartbeatSecondsPath?: string }).HeartbeatSecondsPath;

@@ -30,7 +30,8 @@ const STEP_ACTIONS: Record<StepFolder, string[]> = {
   'read-validation-records': ['acm:DescribeCertificate'],
   'publish-validation-records': ['sts:AssumeRole'],
   'check-dns-changes': ['sts:AssumeRole'],
-  'check-certificate': ['acm:DescribeCertificate'],
+  'check-certificate': [],
+  'await-issuance': ['acm:DescribeCertificate', 'states:SendTaskFailure', 'states:SendTaskSuccess'],
   'create-distribution': [
     'acm:DescribeCertificate',
     'cloudfront:CreateDistribution',
@@ -61,6 +62,8 @@ const UNSCOPABLE_ACTIONS = new Set([
   'acm:ListCertificates',
   'acm:RequestCertificate',
   'cloudfront:ListDistributions',
+  'states:SendTaskSuccess',
+  'states:SendTaskFailure',
 ]);
 
 function allWorkflowStatements(): FlatStatement[] {
@@ -70,8 +73,8 @@ function allWorkflowStatements(): FlatStatement[] {
 describe('step functions', () => {
   it('creates one function per step, on the newest Node.js LTS, ARM64, traced', () => {
     expect(STEP_RUNTIME.name).toBe('nodejs24.x');
-    // The steps, and the API's handler (the API is on by default; no notifications are configured).
-    s.workflow.resourceCountIs('AWS::Lambda::Function', STEPS.length + 1);
+    // The steps, the API's handler (the API is on by default; no notifications are configured) and acm-events.
+    s.workflow.resourceCountIs('AWS::Lambda::Function', STEPS.length + 2);
     for (const step of STEPS) {
       expect(resources()[functionId(step.folder)]?.Properties).toMatchObject({
         Runtime: STEP_RUNTIME.name,

@@ -47,13 +47,15 @@ export interface ReceivedEvent {
 /** Per-run changes to the harness defaults. */
 export interface RunOverrides {
   readonly settings?: Partial<Settings>;
-  readonly retryMs?: number;
+  /** Real ms before each Retry; null keeps the ASL's own intervals (backoff, jitter). @default 20 */
+  readonly retryMs?: number | null;
   readonly waitMs?: number;
   readonly clock?: SimulatedClock;
   /** Real time instead of a simulated clock: waits and heartbeats last what they say (keep them short). */
   readonly realTime?: boolean;
   /** The local ACM event stand-in's options; false turns it off (the event is lost). @default on */
   readonly acmEvents?: LocalRunOptions['acmEvents'];
+  readonly onProgress?: LocalRunOptions['onProgress'];
 }
 
 /** A moto server, a fault proxy in front of it, and the workflow wired to the proxy. */
@@ -120,10 +122,11 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
         aws: { endpoint: proxy.endpoint, region: REGION, credentials: TEST_CREDENTIALS },
         eventBusName: EVENT_BUS_NAME,
         waitMs: overrides.waitMs ?? 20,
-        retryMs: overrides.retryMs ?? 20,
+        retryMs: overrides.retryMs === null ? null : (overrides.retryMs ?? 20),
         clock,
         executionName: `test-${executions}`,
         acmEvents: overrides.acmEvents ?? { pollMs: 20 },
+        onProgress: overrides.onProgress,
       });
       return { ...result, clock };
     },
