@@ -3,7 +3,6 @@ import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { Construct } from 'constructs';
-import { ACM_ISSUANCE_EVENT_PATTERN } from './issuance-event-listener';
 
 /** Properties of {@link AcmEventForwarder}. */
 export interface AcmEventForwarderProps {
@@ -11,10 +10,13 @@ export interface AcmEventForwarderProps {
   readonly targetRegion: string;
 }
 
+/** Every ACM event: the issuance wait and the renewal watch both listen in the workflow's region. */
+export const ACM_EVENT_PATTERN: events.EventPattern = { source: ['aws.acm'] };
+
 /**
- * Forwards ACM's issuance events from this region (where ACM publishes them,
- * only for its own certificates) to the default bus of the workflow's region,
- * where the acm-events handler listens: a CloudFront certificate lives in
+ * Forwards ACM's events from this region (where ACM publishes them, only for
+ * its own certificates) to the default bus of the workflow's region, where
+ * the acm-events handler (and the renewal watch) listen: a CloudFront certificate lives in
  * us-east-1 while the workflow may not. A cross-region event-bus target, with
  * a role that may put events on that one bus.
  */
@@ -40,9 +42,9 @@ export class AcmEventForwarder extends Construct {
       assumedBy: new iam.ServicePrincipal('events.amazonaws.com'),
       description: `certflow: forwards ACM issuance events from ${Stack.of(this).region} to ${props.targetRegion}`,
     });
-    this.rule = new events.Rule(this, 'AcmIssuance', {
-      description: `certflow: ACM's issuance events of this region to the default bus of ${props.targetRegion}, where the workflow waits for them`,
-      eventPattern: ACM_ISSUANCE_EVENT_PATTERN,
+    this.rule = new events.Rule(this, 'AcmEvents', {
+      description: `certflow: ACM's events of this region to the default bus of ${props.targetRegion}, where the workflow listens`,
+      eventPattern: ACM_EVENT_PATTERN,
       targets: [new targets.EventBus(this.targetBus, { role })],
     });
   }

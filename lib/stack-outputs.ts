@@ -17,6 +17,10 @@ export const WORKFLOW_STACK_OUTPUTS = {
   apiUrl: 'ApiUrl',
   /** ARN of the SNS topic of certflow events; only when `notifications` is configured. */
   notificationTopicArn: 'NotificationTopicArn',
+  /** ARN of the renewal sweep state machine (`certflow check`). */
+  renewalSweepStateMachineArn: 'RenewalSweepStateMachineArn',
+  /** ARN of the canary state machine; only when `canary` is configured. */
+  canaryStateMachineArn: 'CanaryStateMachineArn',
 } as const;
 
 /** Outputs of the DNS-account stack. */

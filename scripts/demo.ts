@@ -103,7 +103,10 @@ async function main(): Promise<void> {
     for (const c of certificates.CertificateSummaryList ?? []) say(`certificate ${c.CertificateArn} ${c.DomainName} ${c.Status}`);
     const cloudfront = new CloudFrontClient(aws);
     const distributions = await cloudfront.send(new ListDistributionsCommand({}));
-    for (const d of distributions.DistributionList?.Items ?? []) say(`distribution ${d.Id} ${d.DomainName} ${d.Status} (${d.Comment})`);
+    for (const d of distributions.DistributionList?.Items ?? []) {
+      const aliases = d.Aliases?.Items ?? [];
+      say(`distribution ${d.Id} ${d.DomainName} ${d.Status}${aliases.length > 0 ? `, serving ${aliases.join(', ')}` : ''}`);
+    }
     say(
       `=> ${certificates.CertificateSummaryList?.length ?? 0} certificate(s), ${distributions.DistributionList?.Items?.length ?? 0} distribution(s) after two runs`,
     );

@@ -57,7 +57,10 @@ export function makeApiClient(options: ApiClientOptions): ApiClient {
     const error = (json as Partial<ApiErrorBody> | undefined)?.error;
     // API Gateway's own refusals (a missing or wrong signature) carry { message } only.
     const message = error?.message ?? (json as { message?: string } | undefined)?.message ?? `HTTP ${status}`;
-    return new RequestRejectedError(error?.code ?? (status === 403 ? 'AccessDenied' : `HTTP${status}`), message);
+    return new RequestRejectedError(error?.code ?? (status === 403 ? 'AccessDenied' : `HTTP${status}`), message, {
+      httpStatus: status,
+      ...(error?.reference ? { reference: error.reference } : {}),
+    });
   }
 
   return {

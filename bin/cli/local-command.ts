@@ -1,20 +1,40 @@
 import { type CertflowConfig, loadConfig, parseConfig, settingsFor } from '../../lib/config';
 import type { AwsClientOptions } from '../../lambdas/core/deps';
-import type { StatusRecord } from '../../lambdas/core/types';
+import { normalizeRequest } from '../../lambdas/core/request';
+import type { Settings } from '../../lambdas/core/settings';
+import { namesOf } from '../../lambdas/core/status';
+import type { NormalizedRequest, StatusRecord } from '../../lambdas/core/types';
 import { ensureLocalResources } from './local-resources';
+import { clearLocalRun, markLocalRun } from './local-runs';
 import { runLocally, SimulatedClock, type ProgressEvent } from './local-runner';
-import { describeRecord, describeState, formatDuration, renderStatus } from './render';
+import { makeProgressReporter, type ProgressOutput, type ProgressReporter } from './progress';
+import { describeRecord, formatDuration, phaseOfState, phaseOfWait, renderStatus } from './render';
 
 /** Table name of local runs (a deployment names its own). */
 export const LOCAL_TABLE_NAME = 'certflow-requests';
+
+/** Real milliseconds a Wait state lasts at most in local runs: short for an emulator, gentle on real AWS's rate limits. */
+export const DEFAULT_POLL_MS = 500;
 
 /** Options of the local mode. */
 export interface LocalCommandOptions {
   readonly config?: string;
   readonly dnsRole?: readonly string[];
   readonly json?: boolean;
-  /** Real milliseconds each Wait state lasts. */
+  /** Only the result: no progress, no summary. */
+  readonly quiet?: boolean;
+  /** Real milliseconds each Wait state lasts at most. @default 500 */
   readonly pollMs?: number;
+  /**
+   * Simulated time: each Wait moves a clock forward by its full length, so a
+   * 72-hour wait and its deadlines play out in seconds (tests, benchmark).
+   * @default false: real time, real deadlines
+   */
+  readonly simulatedClock?: boolean;
+  /** False turns off the local stand-in for ACM's issuance event (LocalAcmEventStandIn). @default true */
+  readonly acmEvents?: boolean;
+  /** How the user resumes this request, said on Ctrl-C and by `status`. */
+  readonly resumeCommand?: string;
 }
 
 /** Where the CLI writes and what environment it reads. */
@@ -22,7 +42,14 @@ export interface CliIo {
   readonly stdout: (text: string) => void;
   readonly stderr: (text: string) => void;
   readonly env: NodeJS.ProcessEnv;
+  /** Present when stderr is a terminal: progress is then redrawn in place. */
+  readonly terminal?: ProgressOutput['terminal'];
+  /** Aborted on Ctrl-C: a run stops, says how to resume, and the CLI exits 130. */
+  readonly signal?: AbortSignal;
 }
+
+/** Exit status of an interrupted run (128 + SIGINT), as shells report Ctrl-C. */
+export const EXIT_INTERRUPTED = 130;
 
 /** The configuration of a CLI run: the file given, or every default. */
 export function cliConfig(path: string | undefined, extraRoles: readonly string[] = []): CertflowConfig {
@@ -46,70 +73,119 @@ export function exitStatusOf(status: StatusRecord | undefined): number {
   return status && (status.state === 'ISSUED' || status.state === 'DEPLOYED') ? 0 : 1;
 }
 
-function progressPrinter(io: CliIo, clock: SimulatedClock, started: number): (event: ProgressEvent) => void {
-  const stamp = () => `[${((Date.now() - started) / 1000).toFixed(1)}s]`;
+/** The reporter of a CLI run: live on a terminal, line by line elsewhere, silent with --quiet. */
+export function progressOf(io: CliIo, quiet = false): ProgressReporter {
+  return makeProgressReporter({ line: io.stderr, ...(io.terminal ? { terminal: io.terminal } : {}) }, quiet ? 'quiet' : 'normal');
+}
+
+/** Turns the runner's state-by-state events into phases, notes and nothing else: never a line per poll. */
+function workflowProgress(progress: ProgressReporter): (event: ProgressEvent) => void {
   let printedRecords = false;
+  let certificateStatus: string | undefined;
   return (event) => {
     if (event.retry) {
-      io.stderr(`${stamp()} ${event.state}: transient error, retrying (attempt ${event.retry.attempt + 1})`);
+      progress.note(`${event.state}: transient error, retrying (attempt ${event.retry.attempt + 1})`);
       return;
     }
-    if (event.type === 'Wait' && event.waitingFor) {
-      io.stderr(
-        `${stamp()} waiting ${formatDuration(event.waitSeconds ?? 0)} (simulated; ${formatDuration(clock.simulatedSeconds)} so far) for ${event.waitingFor}`,
-      );
+    if (event.type === 'Wait') {
+      const phase = phaseOfWait(event.waitKind);
+      if (phase) progress.update({ ...phase, ...(event.waitingFor ? { awaiting: event.waitingFor } : {}) });
       return;
     }
     if (event.status) {
-      if (event.state === 'FindOrRequestCertificate' && event.status.certificate) {
-        const c = event.status.certificate;
-        io.stderr(`${stamp()} certificate ${c.arn} ${c.reused ? 'reused' : 'requested'} (${c.status})`);
+      const status = event.status;
+      const c = status.certificate;
+      if (c && c.status !== certificateStatus) {
+        progress.note(
+          certificateStatus === undefined ? `certificate ${c.arn} ${c.reused ? 'reused' : 'requested'} (${c.status})` : `certificate ${c.arn} is ${c.status}`,
+        );
+        certificateStatus = c.status;
       }
       if (event.state === 'PublishValidationRecords' && !printedRecords) {
         printedRecords = true;
-        for (const record of event.status.validationRecords) io.stderr(`${stamp()}   ${describeRecord(record)}`);
+        for (const record of status.validationRecords) progress.note(`  ${describeRecord(record, status)}`);
       }
-      if (event.state === 'CreateDistribution' && event.status.distribution) {
-        io.stderr(
-          `${stamp()} distribution ${event.status.distribution.id} (${event.status.distribution.domainName}) serves these names (${event.status.distribution.status})`,
-        );
+      if (event.state === 'CreateDistribution' && status.distribution) {
+        progress.note(`distribution ${status.distribution.id} (${status.distribution.domainName}) serves these names (${status.distribution.status})`);
       }
       return;
     }
-    const description = describeState(event.state);
-    if (description) io.stderr(`${stamp()} ${description}`);
+    const phase = phaseOfState(event.state);
+    if (phase) progress.update(phase);
   };
+}
+
+/** The request's id and names as the workflow will compute them, or undefined when the workflow will refuse it. */
+function previewRequest(request: Record<string, unknown>, settings: Settings): NormalizedRequest | undefined {
+  try {
+    return normalizeRequest(request, settings);
+  } catch {
+    return undefined;
+  }
 }
 
 /**
  * `certflow request --local`: the workflow's ASL with the real handlers,
- * in-process, against the endpoint of the AWS SDK environment. Waits are
- * shortened and time is simulated, so deadlines still apply.
+ * in-process, against the endpoint of the AWS SDK environment. Wait states
+ * last at most `pollMs` and the steps read the real clock, so deadlines are
+ * real time; `simulatedClock` plays waits out on a simulated clock instead.
+ * The request id is printed before anything is awaited; Ctrl-C (`io.signal`)
+ * stops the run and says how to resume it.
  */
 export async function requestLocally(request: Record<string, unknown>, options: LocalCommandOptions, io: CliIo): Promise<number> {
   const config = cliConfig(options.config, options.dnsRole);
   const region = environmentRegion(io.env, config);
   const aws = environmentAws(io.env, region);
   const settings = settingsFor(config, { tableName: LOCAL_TABLE_NAME, defaultRegion: region });
+  const say = options.quiet ? () => undefined : io.stderr;
+  const preview = previewRequest(request, settings);
+  const where = aws.endpoint ?? `AWS in ${region}`;
+  // An invalid request still runs: its first step refuses it and records the failure, as a deployment would.
+  say(
+    preview
+      ? `certflow: request ${preview.requestId} for ${namesOf(preview).join(', ')}, running locally against ${where}`
+      : `certflow: running the workflow locally against ${where}`,
+  );
   await ensureLocalResources(aws, region, { tableName: LOCAL_TABLE_NAME, eventBusName: config.eventBusName });
-  const clock = new SimulatedClock();
+  const resumeCommand = options.resumeCommand ?? (preview ? `certflow resume ${preview.requestId} --local` : undefined);
+  if (preview && resumeCommand) markLocalRun(io.env, { requestId: preview.requestId, resumeCommand });
+  const clock = options.simulatedClock ? new SimulatedClock() : undefined;
   const started = Date.now();
-  io.stderr(`certflow: running the workflow locally against ${aws.endpoint ?? `AWS in ${region}`}`);
+  const progress = progressOf(io, options.quiet);
   const result = await runLocally(request, {
     settings,
     aws,
     eventBusName: config.eventBusName,
-    clock,
-    waitMs: options.pollMs ?? 100,
-    onProgress: progressPrinter(io, clock, started),
+    ...(clock ? { clock } : {}),
+    waitMs: options.pollMs ?? DEFAULT_POLL_MS,
+    ...(options.acmEvents === false ? { acmEvents: false as const } : {}),
+    onProgress: workflowProgress(progress),
+    ...(io.signal ? { signal: io.signal } : {}),
   });
+  progress.finish({ failed: !result.succeeded });
   const seconds = (Date.now() - started) / 1000;
-  if (result.status) io.stderr(renderStatus(result.status));
-  io.stderr(
-    `certflow: ${result.succeeded ? 'done' : 'FAILED'} in ${seconds.toFixed(1)}s (${formatDuration(clock.simulatedSeconds)} of waiting simulated), ` +
-      `${result.stateTransitions} state transitions, ${result.lambdaInvocations} Lambda invocations, ${result.publishedEvents.length} event(s) published`,
-  );
+  const requestId = result.status?.requestId ?? preview?.requestId;
+  if (result.interrupted) {
+    io.stderr(
+      `certflow: interrupted after ${formatDuration(seconds)}; request ${requestId ?? '(not stored yet)'} is ${result.status?.state ?? 'REQUESTED'} and no run is in progress now.`,
+    );
+    if (requestId)
+      io.stderr(`  resume it:  ${resumeCommand}
+  status:     certflow status ${requestId} --local`);
+    return EXIT_INTERRUPTED;
+  }
+  if (requestId) clearLocalRun(io.env, requestId);
+  if (!options.quiet) {
+    if (result.status) io.stderr(renderStatus(result.status));
+    const waited = clock ? `, ${formatDuration(clock.simulatedSeconds)} of waiting simulated` : '';
+    io.stderr(
+      `certflow: ${result.succeeded ? (result.status?.state ?? 'done') : 'FAILED'} in ${formatDuration(seconds)} (real time${waited}); ` +
+        `${result.stateTransitions} state transitions, ${result.lambdaInvocations} Lambda invocations, ${result.publishedEvents.length} event(s) published`,
+    );
+  }
   if (!result.succeeded && !result.status?.error) io.stderr(`error ${result.error?.code}: ${result.error?.message}`);
+  else if (!result.succeeded && options.quiet && result.status?.error) io.stderr(`error ${result.status.error.code}: ${result.status.error.message}`);
   if (options.json && result.status) io.stdout(JSON.stringify(result.status, null, 2));
+  else if (options.quiet && result.status) io.stdout(renderStatus(result.status));
   return result.succeeded ? exitStatusOf(result.status) : 1;
 }

@@ -1,6 +1,6 @@
 import { ACMClient } from '@aws-sdk/client-acm';
 import { EventBridgeClient, PutEventsCommand, type PutEventsRequestEntry } from '@aws-sdk/client-eventbridge';
-import { ExecutionError, StateMachine, type StateMachineDefinition } from 'aws-local-stepfunctions';
+import { ExecutionAbortedError, ExecutionError, StateMachine, type StateMachineDefinition } from 'aws-local-stepfunctions';
 import { type AwsClientOptions, awsClientConfig, makeStepDeps, type StepDeps } from '../../lambdas/core/deps';
 import type { Settings } from '../../lambdas/core/settings';
 import { EVENT_BUS_SUBSTITUTION, STEPS } from '../../lambdas/core/steps';
@@ -18,12 +18,14 @@ const ASL_TEXT = JSON.stringify(workflowDefinition);
 /** Account id the local runner puts in the ARNs it makes up (moto's default account). */
 const LOCAL_ACCOUNT_ID = '123456789012';
 
-const PUT_EVENTS_RESOURCE = 'arn:aws:states:::events:putEvents';
+/** Resource of the Step Functions EventBridge integration. */
+export const PUT_EVENTS_RESOURCE = 'arn:aws:states:::events:putEvents';
 
 /** The callback-pattern Lambda integration: the task waits for SendTaskSuccess/SendTaskFailure on its token. */
 const LAMBDA_WAIT_FOR_TOKEN_RESOURCE = 'arn:aws:states:::lambda:invoke.waitForTaskToken';
 
-type JsonValue = null | boolean | number | string | JsonValue[] | { [key: string]: JsonValue };
+/** A JSON value, as states pass them. */
+export type JsonValue = null | boolean | number | string | JsonValue[] | { [key: string]: JsonValue };
 
 /** A clock the local runner can move forward, so that hours of waiting take milliseconds. */
 export class SimulatedClock {
@@ -46,6 +48,8 @@ export interface ProgressEvent {
   readonly type: string;
   /** What the step is waiting for, on Wait states. */
   readonly waitingFor?: string;
+  /** Which wait it is (the poll's `kind`: validationRecords, dnsChanges, issuance, distribution), on Wait states. */
+  readonly waitKind?: string;
   readonly waitSeconds?: number;
   readonly attempt?: number;
   /** The status record as it stands after this state, when the state carries one. */
@@ -63,8 +67,14 @@ export interface LocalRunOptions {
   readonly waitMs?: number;
   /** Real milliseconds before each Retry; null keeps the ASL's intervals (backoff and jitter, in real time). @default 50 */
   readonly retryMs?: number | null;
-  /** A clock that Wait states move forward (simulated time); the system clock when absent. */
+  /**
+   * A clock that Wait states move forward (simulated time: hours of waiting in
+   * seconds, for tests and the benchmark). When absent, the steps read the real
+   * clock, so deadlines are real time and nothing reports waiting it did not do.
+   */
   readonly clock?: SimulatedClock;
+  /** Stops the run (Ctrl-C): the execution is aborted and the result says `interrupted`. */
+  readonly signal?: AbortSignal;
   readonly executionName?: string;
   readonly onProgress?: (event: ProgressEvent) => void;
   /** Receives the steps' structured error lines (Lambda would send them to CloudWatch). @default discarded */
@@ -88,6 +98,8 @@ export interface PublishedEvent {
 export interface LocalRunResult {
   readonly status: StatusRecord | undefined;
   readonly succeeded: boolean;
+  /** True when {@link LocalRunOptions.signal} stopped the run before it ended. */
+  readonly interrupted?: boolean;
   /** The Fail state's Error and Cause when the execution failed. */
   readonly error?: { readonly code: string; readonly message: string };
   readonly publishedEvents: PublishedEvent[];
@@ -141,7 +153,7 @@ export function localSubstitutions(region: string, eventBusName: string): Record
 }
 
 /** Lambda serializes payloads and errors as JSON; the local handlers do the same, so nothing non-JSON slips through. */
-function lambdaError(error: unknown): Error {
+export function lambdaError(error: unknown): Error {
   const name = error instanceof Error ? error.name : 'Error';
   const message = error instanceof Error ? error.message : String(error);
   const failure = new Error(JSON.stringify({ errorType: name, errorMessage: message }));
@@ -162,6 +174,33 @@ function loadHandlers(depsOf: () => StepDeps, log: (line: string) => void): Map<
 
 interface PutEventsParameters {
   Entries: (Omit<PutEventsRequestEntry, 'Detail'> & { Detail?: unknown })[];
+}
+
+/**
+ * The Step Functions EventBridge integration (`events:putEvents`), run
+ * locally: PutEvents on the configured endpoint, each entry kept in
+ * `publishedEvents`.
+ */
+export function localPutEvents(eventBridge: EventBridgeClient, publishedEvents: PublishedEvent[]): (parameters: JsonValue) => Promise<JsonValue> {
+  return async (parameters) => {
+    const entries = (parameters as unknown as PutEventsParameters).Entries.map((entry) => ({
+      ...entry,
+      // The optimized integration serializes a JSON Detail object; the API takes a string.
+      Detail: typeof entry.Detail === 'string' ? entry.Detail : JSON.stringify(entry.Detail),
+    }));
+    const result = await eventBridge.send(new PutEventsCommand({ Entries: entries })).catch((error: unknown) => {
+      throw lambdaError(error);
+    });
+    if ((result.FailedEntryCount ?? 0) > 0) {
+      const failure = new Error(`PutEvents rejected ${result.FailedEntryCount} entries: ${JSON.stringify(result.Entries)}`);
+      failure.name = 'EventBridge.FailedEntry';
+      throw failure;
+    }
+    for (const entry of entries) {
+      publishedEvents.push({ detailType: entry.DetailType ?? '', detail: JSON.parse(entry.Detail ?? '{}') as PublishedEvent['detail'] });
+    }
+    return { Entries: (result.Entries ?? []).map((e) => ({ EventId: e.EventId ?? null })), FailedEntryCount: 0 } as JsonValue;
+  };
 }
 
 /**
@@ -258,25 +297,7 @@ export async function runLocally(input: unknown, options: LocalRunOptions): Prom
       continue;
     }
     if (state.Resource === PUT_EVENTS_RESOURCE) {
-      taskResourceLocalHandlers[name] = async (parameters) => {
-        const entries = (parameters as unknown as PutEventsParameters).Entries.map((entry) => ({
-          ...entry,
-          // The optimized integration serializes a JSON Detail object; the API takes a string.
-          Detail: typeof entry.Detail === 'string' ? entry.Detail : JSON.stringify(entry.Detail),
-        }));
-        const result = await eventBridge.send(new PutEventsCommand({ Entries: entries })).catch((error: unknown) => {
-          throw lambdaError(error);
-        });
-        if ((result.FailedEntryCount ?? 0) > 0) {
-          const failure = new Error(`PutEvents rejected ${result.FailedEntryCount} entries: ${JSON.stringify(result.Entries)}`);
-          failure.name = 'EventBridge.FailedEntry';
-          throw failure;
-        }
-        for (const entry of entries) {
-          publishedEvents.push({ detailType: entry.DetailType ?? '', detail: JSON.parse(entry.Detail ?? '{}') as PublishedEvent['detail'] });
-        }
-        return { Entries: (result.Entries ?? []).map((e) => ({ EventId: e.EventId ?? null })), FailedEntryCount: 0 } as JsonValue;
-      };
+      taskResourceLocalHandlers[name] = localPutEvents(eventBridge, publishedEvents);
       continue;
     }
     const substitution = STEPS.find((step) => state.Resource === localFunctionArn(region, step.folder))?.substitution;
@@ -335,11 +356,13 @@ export async function runLocally(input: unknown, options: LocalRunOptions): Prom
           stateTransitions += 1;
           // Entered + exited, plus scheduled/started/succeeded for a task (and submitted for a callback task).
           historyEvents += event.state.type === 'Task' ? (tokenStates.has(event.state.name) ? 6 : 5) : 2;
-          const poll = (event.state.input as { poll?: ProgressEvent & { waitingFor?: string } } | null)?.poll;
+          const poll = (event.state.input as { poll?: { waitingFor?: string; waitSeconds?: number; attempt?: number; kind?: string } } | null)?.poll;
           options.onProgress?.({
             state: event.state.name,
             type: event.state.type,
-            ...(event.state.type === 'Wait' && poll ? { waitingFor: poll.waitingFor, waitSeconds: poll.waitSeconds, attempt: poll.attempt } : {}),
+            ...(event.state.type === 'Wait' && poll
+              ? { waitingFor: poll.waitingFor, waitSeconds: poll.waitSeconds, attempt: poll.attempt, waitKind: poll.kind }
+              : {}),
           });
           break;
         }
@@ -371,6 +394,9 @@ export async function runLocally(input: unknown, options: LocalRunOptions): Prom
     outcome.heartbeatTimeouts = heartbeatTimeouts;
     outcome.acmEventsDelivered = standIn ? [...standIn.deliveries] : [];
   };
+  const onAbort = () => execution.abort();
+  if (options.signal?.aborted) onAbort();
+  options.signal?.addEventListener('abort', onAbort, { once: true });
   try {
     const output = (await execution.result) as unknown as StatusRecord;
     await consume;
@@ -387,6 +413,22 @@ export async function runLocally(input: unknown, options: LocalRunOptions): Prom
       ...outcome,
     };
   } catch (error) {
+    if (error instanceof ExecutionAbortedError) {
+      // A step may still be in flight; its outcome no longer matters, so the event log is not awaited.
+      finish();
+      return {
+        status,
+        succeeded: false,
+        interrupted: true,
+        publishedEvents,
+        stateTransitions,
+        historyEvents,
+        lambdaInvocations,
+        retries,
+        executionArn,
+        ...outcome,
+      };
+    }
     await consume;
     finish();
     if (!(error instanceof ExecutionError)) throw error;
@@ -403,6 +445,8 @@ export async function runLocally(input: unknown, options: LocalRunOptions): Prom
       executionArn,
       ...outcome,
     };
+  } finally {
+    options.signal?.removeEventListener('abort', onAbort);
   }
 }
 

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { GetExecutionHistoryCommand, SFNClient } from '@aws-sdk/client-sfn';
 import { type AwsClientOptions, awsClientConfig, makeDocumentClient } from '../../lambdas/core/deps';
 import { canonicalName } from '../../lambdas/core/status';
@@ -6,8 +7,7 @@ import type { Settings } from '../../lambdas/core/settings';
 import { makeRequestStore, type RequestStore } from '../../lambdas/core/store';
 import type { StatusRecord } from '../../lambdas/core/types';
 import type { Deployment } from './deployment';
-import type { CliIo } from './local-command';
-import { exitStatusOf } from './local-command';
+import { type CliIo, EXIT_INTERRUPTED, exitStatusOf, progressOf } from './local-command';
 import { describeRecord, formatDuration, renderStatus } from './render';
 import { UsageError } from './request-input';
 
@@ -35,13 +35,26 @@ export function storeOf(deployment: Deployment, aws: AwsClientOptions): RequestS
 }
 
 /** `certflow status <id>`. */
-export async function showStatus(source: StatusSource, requestId: string, json: boolean, io: CliIo): Promise<number> {
+export async function showStatus(
+  source: StatusSource,
+  requestId: string,
+  json: boolean,
+  io: CliIo,
+  /** A sentence about the run behind the request (local runs: in progress, or how to resume), if there is one to say. */
+  runNote?: (status: StatusRecord) => string | undefined,
+): Promise<number> {
   const status = await source.getStatus(requestId);
   if (!status) {
     io.stderr(`no request ${requestId} in this deployment (certflow list --domain NAME finds requests by name)`);
     return 1;
   }
-  io.stdout(json ? JSON.stringify(status, null, 2) : renderStatus(status));
+  const note = runNote?.(status);
+  if (json) {
+    io.stdout(JSON.stringify(status, null, 2));
+    if (note) io.stderr(note);
+  } else {
+    io.stdout(renderStatus(status) + (note ? `\n  ${note}` : ''));
+  }
   return 0;
 }
 
@@ -74,14 +87,38 @@ export interface StartOptions {
   readonly aws: AwsClientOptions;
 }
 
+/** Why the deployment refused: what AWS said, and the reference the message mentions. */
+export interface RejectionDetail {
+  /** The HTTP status the API answered with (5xx: the deployment or AWS failed, not the request). */
+  readonly httpStatus?: number;
+  /** The reference quoted in the message, to find the log entry. */
+  readonly reference?: string;
+  /** The underlying error's name and message (an AWS refusal: its exception name and message). */
+  readonly cause?: { readonly name: string; readonly message: string };
+}
+
 /** A request the deployment refused, with the API's code and message. */
 export class RequestRejectedError extends Error {
   override readonly name = 'RequestRejectedError';
   constructor(
     readonly code: string,
     message: string,
+    readonly detail: RejectionDetail = {},
   ) {
     super(message);
+  }
+
+  /** True when the deployment or AWS failed (5xx), rather than the request being refused. */
+  get isServerSide(): boolean {
+    return (this.detail.httpStatus ?? 0) >= 500;
+  }
+
+  /** The refusal in lines for a person: code and message, then the cause and the reference when known. */
+  describe(): string {
+    const lines = [`${this.code}: ${this.message}`];
+    if (this.detail.cause) lines.push(`  cause: ${this.detail.cause.name}: ${this.detail.cause.message}`);
+    if (this.detail.reference && !this.message.includes(this.detail.reference)) lines.push(`  reference: ${this.detail.reference}`);
+    return lines.join('\n');
   }
 }
 
@@ -95,7 +132,13 @@ export class RequestRejectedError extends Error {
  */
 export async function startRemote(raw: Record<string, unknown>, deployment: Deployment, options: StartOptions): Promise<SubmitResult> {
   if (!deployment.stateMachineArn) throw new UsageError('the deployment has no state machine ARN: pass --state-machine-arn or name the stack with --stack');
-  const api = makeApi({ ...makeApiDeps(options.settings, deployment.stateMachineArn, options.aws), log: () => undefined });
+  // The API logs what went wrong where a Lambda would (CloudWatch); in the CLI that entry is the cause a person needs.
+  let failure: { name: string; message: string } | undefined;
+  const log = (entry: Record<string, unknown>) => {
+    if (entry.level === 'error' && typeof entry.name === 'string') failure = { name: entry.name, message: String(entry.message ?? '') };
+  };
+  const reference = `cli-${randomUUID()}`;
+  const api = makeApi({ ...makeApiDeps(options.settings, deployment.stateMachineArn, options.aws), log });
   const response = await api.handle({
     method: 'POST',
     path: '/certificates',
@@ -103,10 +146,15 @@ export async function startRemote(raw: Record<string, unknown>, deployment: Depl
     query: {},
     body: JSON.stringify(raw),
     isBase64Encoded: false,
+    reference,
   });
   if (response.statusCode >= 400) {
     const error = (response.body as ApiErrorBody).error;
-    throw new RequestRejectedError(error.code, error.message);
+    throw new RequestRejectedError(error.code, error.message, {
+      httpStatus: response.statusCode,
+      ...(error.reference ? { reference: error.reference } : {}),
+      ...(failure ? { cause: failure } : {}),
+    });
   }
   return response.body as SubmitResult;
 }
@@ -129,48 +177,82 @@ export interface WaitOptions {
   readonly executionArn?: string;
   readonly sfn?: SFNClient;
   readonly json: boolean;
+  readonly quiet?: boolean;
+  /** The command that follows the request again, said on Ctrl-C. @default certflow wait <id> */
+  readonly followCommand?: string;
 }
 
+/** A pause that Ctrl-C cuts short. */
+function pause(ms: number, signal: AbortSignal | undefined): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal?.aborted) return resolve();
+    const done = () => {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    signal?.addEventListener('abort', done, { once: true });
+  });
+}
+
+/** What each state of a request means while it is followed from outside. */
+const FOLLOWED_STATES: Record<string, string> = {
+  REQUESTED: 'starting the workflow',
+  PENDING_VALIDATION: 'waiting for the certificate to be validated',
+  ISSUED: 'certificate issued',
+  DEPLOYING: 'waiting for the distribution to deploy',
+};
+
 /**
- * `certflow wait <id>`: follows the stored status (and, with an execution,
- * what the workflow is waiting for) until the request ends, printing each
- * change with the elapsed time and the records still missing.
+ * `certflow wait <id>` (and `request --wait`): follows the stored status (and,
+ * with an execution, what the workflow is waiting for) until the request
+ * ends. Progress changes only when the state or what is awaited changes;
+ * Ctrl-C stops following (the request goes on) and exits 130.
  */
 export async function waitForRequest(source: StatusSource, requestId: string, options: WaitOptions, io: CliIo): Promise<number> {
   const started = Date.now();
   const deadline = started + (options.timeoutSeconds ?? 4 * 24 * 3600) * 1000;
-  let last = '';
+  const progress = progressOf(io, options.quiet);
+  const notedRecords = new Set<string>();
   let status: StatusRecord | undefined;
   for (;;) {
     status = await source.getStatus(requestId);
     if (!status && !options.executionArn) {
+      progress.finish({ failed: true });
       io.stderr(`no request ${requestId} in this deployment`);
       return 1;
     }
-    let line = status ? `${status.state}` : 'starting';
-    if (status?.state === 'PENDING_VALIDATION') {
-      const manual = status.validationRecords.filter((r) => r.manual);
-      if (manual.length > 0) line += `; missing DNS records:\n${manual.map((r) => `    ${describeRecord(r)}`).join('\n')}`;
-    }
-    if (options.sfn && options.executionArn && status && !TERMINAL_STATES.has(status.state)) {
-      const what = await waitingFor(options.sfn, options.executionArn).catch(() => undefined);
-      if (what) line += `; waiting for ${what}`;
-    }
-    if (line !== last) {
-      io.stderr(`[${formatDuration((Date.now() - started) / 1000)}] ${line}`);
-      last = line;
-    }
     if (status && TERMINAL_STATES.has(status.state)) break;
+    for (const record of status?.validationRecords ?? []) {
+      if (record.manual && !notedRecords.has(record.name)) {
+        notedRecords.add(record.name);
+        progress.note(`  ${describeRecord(record, status)}`);
+      }
+    }
+    const what = options.sfn && options.executionArn ? await waitingFor(options.sfn, options.executionArn).catch(() => undefined) : undefined;
+    const state = status?.state ?? 'REQUESTED';
+    progress.update({ phase: state, title: FOLLOWED_STATES[state] ?? state, ...(what ? { awaiting: what } : {}) });
     if (Date.now() > deadline) {
+      progress.finish({ failed: true });
       io.stderr(`gave up waiting after ${formatDuration((Date.now() - started) / 1000)}; the request goes on: certflow wait ${requestId}`);
       return 3;
     }
-    await new Promise((resolve) => setTimeout(resolve, options.intervalMs ?? 5000));
+    await pause(options.intervalMs ?? 5000, io.signal);
+    if (io.signal?.aborted) {
+      progress.finish({ failed: true });
+      io.stderr(
+        `certflow: stopped following request ${requestId} (${state}) after ${formatDuration((Date.now() - started) / 1000)}; ` +
+          `it goes on in AWS.\n  follow it:  ${options.followCommand ?? `certflow wait ${requestId}`}\n  status:     certflow status ${requestId}`,
+      );
+      return EXIT_INTERRUPTED;
+    }
   }
-  if (!status) return 1;
-  io.stderr(renderStatus(status));
+  progress.finish({ failed: status.state === 'FAILED' });
+  if (!options.quiet) io.stderr(renderStatus(status));
   if (status.error) io.stderr(`error ${status.error.code}: ${status.error.message}`);
   if (options.json) io.stdout(JSON.stringify(status, null, 2));
+  else if (options.quiet) io.stdout(renderStatus(status));
   return exitStatusOf(status);
 }
 

@@ -1,30 +1,75 @@
 import type { StatusRecord, ValidationRecord } from '../../lambdas/core/types';
 
-/** What each state of the workflow is doing, in words, for progress lines. */
-const STATE_DESCRIPTIONS: Record<string, string> = {
-  ValidateRequest: 'validating and storing the request',
-  FindOrRequestCertificate: 'looking for a certificate with exactly these names, or requesting one',
-  ReadValidationRecords: 'reading the DNS validation records from ACM',
-  PublishValidationRecords: 'writing the validation records into the hosted zones',
-  CheckDnsChanges: 'checking that Route 53 applied the changes',
-  CheckCertificate: 'checking whether ACM has issued the certificate',
-  CreateDistribution: 'creating the CloudFront distribution',
-  CheckDistribution: 'checking whether CloudFront has deployed the distribution',
-  CompleteDistribution: 'finishing the distribution (alias records when asked for)',
-  RecordFailure: 'recording the failure',
+/** A phase of the workflow as a person follows it: a stable key and what it does. */
+export interface Phase {
+  readonly phase: string;
+  readonly title: string;
+}
+
+const RECORDS_PHASE: Phase = { phase: 'validationRecords', title: 'reading the DNS validation records from ACM' };
+const DNS_CHANGES_PHASE: Phase = { phase: 'dnsChanges', title: 'checking that Route 53 applied the changes' };
+
+/** The phase each state of the workflow belongs to; states not listed (choices, announcements) do not change the phase. */
+const STATE_PHASES: Record<string, Phase> = {
+  ValidateRequest: { phase: 'validate', title: 'validating and storing the request' },
+  FindOrRequestCertificate: { phase: 'certificate', title: 'looking for a certificate with exactly these names, or requesting one' },
+  ReadValidationRecords: RECORDS_PHASE,
+  PublishValidationRecords: { phase: 'publish', title: 'writing the validation records into the hosted zones' },
+  CheckDnsChanges: DNS_CHANGES_PHASE,
+  CheckCertificate: { phase: 'issuance', title: 'checking whether ACM has issued the certificate' },
+  CreateDistribution: { phase: 'distribution', title: 'creating the CloudFront distribution' },
+  CheckDistribution: { phase: 'distribution', title: 'checking whether CloudFront has deployed the distribution' },
+  CompleteDistribution: { phase: 'aliases', title: 'finishing the distribution (alias records when asked for)' },
+  RecordFailure: { phase: 'failure', title: 'recording the failure' },
 };
+
+/** The phase of each wait (the poll's `kind`). */
+const WAIT_PHASES: Record<string, Phase> = {
+  validationRecords: RECORDS_PHASE,
+  dnsChanges: DNS_CHANGES_PHASE,
+  issuance: { phase: 'issuance', title: 'waiting for the certificate to be issued' },
+  distribution: { phase: 'distribution', title: 'waiting for the distribution to deploy' },
+};
+
+/** The phase a state belongs to, or undefined when entering it changes nothing a person follows. */
+export function phaseOfState(state: string): Phase | undefined {
+  return STATE_PHASES[state];
+}
+
+/** The phase of a wait, by the poll's kind. */
+export function phaseOfWait(kind: string | undefined): Phase | undefined {
+  return kind === undefined ? undefined : WAIT_PHASES[kind];
+}
 
 /** A progress line for a state being entered, or undefined when the state is not worth a line. */
 export function describeState(state: string): string | undefined {
-  return STATE_DESCRIPTIONS[state];
+  return STATE_PHASES[state]?.title;
 }
 
-/** Where a validation record went, or what a person must do with it. */
-export function describeRecord(record: ValidationRecord): string {
+/** True once the certificate is issued: a manual record is then no longer awaited. */
+function isIssued(status: Pick<StatusRecord, 'certificate'> | undefined): boolean {
+  return status?.certificate?.status === 'ISSUED';
+}
+
+/**
+ * Where a validation record went, or what a person must do with it. A manual
+ * record is an instruction while the certificate waits; once it is issued the
+ * record was validated without certflow (someone created it, or an emulator
+ * validated without DNS), and it must stay for renewal.
+ */
+export function describeRecord(record: ValidationRecord, status?: Pick<StatusRecord, 'certificate'>): string {
   const what = `${record.type} ${record.name} -> ${record.value}`;
   const covers = `(validates ${record.domains.join(', ')})`;
+  if (record.manual && isIssued(status)) {
+    return (
+      `MANUAL  ${what} ${covers}\n` +
+      '          not written by certflow (no configured DNS account has a hosted zone for it); ACM validated the name anyway: ' +
+      'someone created the record, or the endpoint is an emulator that validates without DNS. ' +
+      'Keep this CNAME in your DNS provider: ACM needs it to renew'
+    );
+  }
   if (record.manual) {
-    return `MANUAL  ${what} ${covers}\n          no configured DNS account has a hosted zone for it: create this record in your DNS provider; certflow keeps waiting`;
+    return `MANUAL  ${what} ${covers}\n          no configured DNS account has a hosted zone for it: create this record in your DNS provider; the certificate waits for it`;
   }
   return `in zone ${record.hostedZoneName} (${record.hostedZoneId}) of account ${record.accountId}: ${what} ${covers}`;
 }
@@ -43,7 +88,7 @@ export function renderStatus(status: StatusRecord): string {
   }
   if (status.validationRecords.length > 0) {
     lines.push('  validation records (kept in place: ACM needs them to renew):');
-    for (const record of status.validationRecords) lines.push(`    ${describeRecord(record)}`);
+    for (const record of status.validationRecords) lines.push(`    ${describeRecord(record, status)}`);
   }
   if (status.distribution) {
     lines.push(`  distribution: ${status.distribution.id} ${status.distribution.domainName} (${status.distribution.status})`);

@@ -7,7 +7,8 @@ import {
   GetDistributionConfigCommand,
   ListDistributionsCommand,
 } from '@aws-sdk/client-cloudfront';
-import { upsertAliasRecords, type DnsAccess } from './dns';
+import { planAliasRecords, writeAliasRecords } from './alias-records';
+import type { DnsAccess } from './dns';
 import { AliasConflictError, DeadlineExceededError, RequestConflictError, translateAwsError } from './errors';
 import { type Clock, isPastDeadline, nextPoll } from './poll';
 import type { Settings } from './settings';
@@ -88,6 +89,24 @@ export function distributionConfigOf(request: NormalizedRequest, certificateArn:
   };
 }
 
+/**
+ * The distribution this request created in an earlier run (its id is stored
+ * with the request), or null when there is none or it was deleted behind
+ * certflow's back (then it is created again).
+ */
+export async function storedDistribution(deps: Pick<DistributionDeps, 'cloudfront' | 'store'>, request: NormalizedRequest): Promise<DistributionStatus | null> {
+  const stored = await deps.store.getRequest(request.requestId);
+  if (!stored?.distributionId) return null;
+  try {
+    const existing = await deps.cloudfront.send(new GetDistributionCommand({ Id: stored.distributionId }));
+    const distribution = existing.Distribution;
+    return distribution?.DistributionConfig?.CallerReference === callerReferenceOf(request.requestId) ? statusOfSummary(distribution) : null;
+  } catch (error) {
+    if (error instanceof Error && error.name === 'NoSuchDistribution') return null;
+    throw translateAwsError(error, `GetDistribution ${stored.distributionId} for ${request.domainName}`);
+  }
+}
+
 /** Finds the distribution this request created before, by its CallerReference, among those serving its names. */
 async function findOwnDistribution(cloudfront: CloudFrontClient, request: NormalizedRequest): Promise<DistributionSummary | undefined> {
   const names = new Set(namesOf(request));
@@ -125,21 +144,12 @@ export async function createDistribution(
   deps: Pick<DistributionDeps, 'cloudfront' | 'store'>,
   request: NormalizedRequest,
   certificateArn: string,
+  /** What {@link storedDistribution} found, when the caller looked already. */
+  known?: DistributionStatus | null,
 ): Promise<DistributionStatus> {
-  const stored = await deps.store.getRequest(request.requestId);
+  const existing = known === undefined ? await storedDistribution(deps, request) : known;
+  if (existing) return existing;
   try {
-    if (stored?.distributionId) {
-      const existing = await deps.cloudfront
-        .send(new GetDistributionCommand({ Id: stored.distributionId }))
-        // Deleted by someone since: create it again below.
-        .catch((error: unknown) => {
-          if (error instanceof Error && error.name === 'NoSuchDistribution') return undefined;
-          throw error;
-        });
-      if (existing?.Distribution?.DistributionConfig?.CallerReference === callerReferenceOf(request.requestId)) {
-        return statusOfSummary(existing.Distribution);
-      }
-    }
     const created = await deps.cloudfront.send(new CreateDistributionCommand({ DistributionConfig: distributionConfigOf(request, certificateArn) }));
     if (!created.Distribution?.Id) throw new Error(`CreateDistribution returned no distribution for ${request.domainName}`);
     return statusOfSummary(created.Distribution);
@@ -174,11 +184,19 @@ function requireDistribution(status: StatusRecord): DistributionStatus {
   return status.distribution;
 }
 
-/** Step: creates the distribution (only after issuance: CloudFront refuses aliases without a valid certificate). */
-export async function createDistributionStep(deps: Omit<DistributionDeps, 'dns'>, state: WorkflowState): Promise<WorkflowState> {
+/**
+ * Step: creates the distribution (only after issuance: CloudFront refuses
+ * aliases without a valid certificate). When alias records are asked for,
+ * each name's zone is read first, through a read-only DNS session: a record
+ * that is in the way ends the request RecordConflict with nothing created but
+ * the certificate.
+ */
+export async function createDistributionStep(deps: DistributionDeps, state: WorkflowState): Promise<WorkflowState> {
   const certificateArn = state.status.certificate?.arn;
   if (!certificateArn) throw new Error(`request ${state.request.requestId} has no certificate; the workflow creates the distribution only after issuance`);
-  const distribution = await createDistribution(deps, state.request, certificateArn);
+  const existing = await storedDistribution(deps, state.request);
+  if (state.request.distribution?.createAliasRecords) await planAliasRecords(deps, state.request, existing, { readOnly: true });
+  const distribution = await createDistribution(deps, state.request, certificateArn, existing);
   const status: StatusRecord = { ...state.status, state: 'DEPLOYING', distribution };
   await deps.store.saveStatus(status, { distributionId: distribution.id });
   return { request: state.request, status };
@@ -210,11 +228,17 @@ export async function checkDistributionStep(deps: Omit<DistributionDeps, 'dns'>,
   return { request: state.request, status: { ...state.status, distribution }, poll };
 }
 
-/** Step: alias records when asked for, then DEPLOYED. */
+/**
+ * Step: alias records when asked for, then DEPLOYED. The zones are read again
+ * (a record may have appeared while CloudFront deployed) and free names are
+ * written with CREATE, so a record that appears even after this read is not
+ * overwritten either.
+ */
 export async function completeDistributionStep(deps: Omit<DistributionDeps, 'cloudfront'>, state: WorkflowState): Promise<WorkflowState> {
   const distribution = requireDistribution(state.status);
   if (state.request.distribution?.createAliasRecords) {
-    await upsertAliasRecords(deps, state.request.requestId, namesOf(state.request), distribution.domainName);
+    const plan = await planAliasRecords(deps, state.request, distribution);
+    await writeAliasRecords(plan, state.request, distribution);
   }
   const status: StatusRecord = { ...state.status, state: 'DEPLOYED' };
   await deps.store.saveStatus(status);

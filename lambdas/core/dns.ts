@@ -19,7 +19,7 @@ import type { PendingChange, StatusRecord, ValidationRecord, WorkflowState } fro
 export const CLOUDFRONT_HOSTED_ZONE_ID = 'Z2FDTNDATAQYW2';
 
 /** TTL of the validation CNAMEs: ACM re-checks them at renewal, so they stay. */
-const VALIDATION_RECORD_TTL = 300;
+export const VALIDATION_RECORD_TTL = 300;
 
 /** A public hosted zone and the account (and role) it is reached through. */
 export interface HostedZone {
@@ -38,11 +38,40 @@ export interface DnsAccount {
   readonly route53: Route53Client;
 }
 
+/** How a step uses a DNS account. */
+export interface DnsAccessOptions {
+  /**
+   * The step only reads (zones, records, changes): the role is assumed with
+   * {@link READ_ONLY_SESSION_POLICY}, so this session cannot change a record
+   * whatever the role itself allows. No effect on the workflow's own account.
+   * @default false
+   */
+  readonly readOnly?: boolean;
+}
+
 /** Gives Route 53 clients for DNS roles, assuming each role as needed. */
 export interface DnsAccess {
   /** Assumes `role` (or uses the workflow's own credentials for null) with a traceable session name. */
-  account(role: DnsRole | null, sessionName: string): Promise<DnsAccount>;
+  account(role: DnsRole | null, sessionName: string, options?: DnsAccessOptions): Promise<DnsAccount>;
 }
+
+/**
+ * Session policy (the AssumeRole `Policy` parameter) of steps that only read
+ * DNS. A session's permissions are the intersection of the role's policy and
+ * this one, so a reading step's session can list zones and records and follow
+ * changes, and nothing else.
+ */
+export const READ_ONLY_SESSION_POLICY = {
+  Version: '2012-10-17',
+  Statement: [
+    {
+      Sid: 'CertflowReadOnlyDns',
+      Effect: 'Allow',
+      Action: ['route53:ListHostedZones', 'route53:ListHostedZonesByName', 'route53:ListResourceRecordSets', 'route53:GetChange'],
+      Resource: '*',
+    },
+  ],
+} as const;
 
 /** Dependencies of {@link makeDnsAccess}. */
 export interface DnsAccessDeps {
@@ -73,7 +102,7 @@ export function makeDnsAccess(deps: DnsAccessDeps): DnsAccess {
   const cache = new Map<string, { account: DnsAccount; expiresAt: number }>();
   let ownAccount: DnsAccount | undefined;
   return {
-    async account(role, sessionName) {
+    async account(role, sessionName, options = {}) {
       if (role === null) {
         if (!ownAccount) {
           let identity;
@@ -86,14 +115,21 @@ export function makeDnsAccess(deps: DnsAccessDeps): DnsAccess {
         }
         return ownAccount;
       }
-      const key = `${role.roleArn}|${sessionName}`;
+      const readOnly = options.readOnly === true;
+      const key = `${role.roleArn}|${sessionName}|${readOnly ? 'read' : 'write'}`;
       const cached = cache.get(key);
       if (cached && cached.expiresAt - 5 * 60 * 1000 > deps.now().getTime()) return cached.account;
       const accountId = accountIdOfRole(role.roleArn);
       let credentials;
       try {
         const assumed = await deps.sts.send(
-          new AssumeRoleCommand({ RoleArn: role.roleArn, RoleSessionName: sessionName, ExternalId: role.externalId, DurationSeconds: 900 }),
+          new AssumeRoleCommand({
+            RoleArn: role.roleArn,
+            RoleSessionName: sessionName,
+            ExternalId: role.externalId,
+            DurationSeconds: 900,
+            ...(readOnly ? { Policy: JSON.stringify(READ_ONLY_SESSION_POLICY) } : {}),
+          }),
         );
         credentials = assumed.Credentials;
       } catch (error) {
@@ -155,7 +191,8 @@ export async function listPublicZones(account: DnsAccount): Promise<HostedZone[]
   return zones;
 }
 
-function deniedOrTranslated(error: unknown, account: DnsAccount, operation: string, what: string): unknown {
+/** DNS-account errors at the boundary: AccessDenied becomes DnsRoleDeniedError naming the role, transient ones TransientAwsError. */
+export function deniedOrTranslated(error: unknown, account: DnsAccount, operation: string, what: string): unknown {
   const translated = translateAwsError(error, `${operation} in account ${account.accountId}`);
   if (translated !== error) return translated;
   if (error instanceof Error && (error.name === 'AccessDenied' || error.name === 'AccessDeniedException')) {
@@ -198,21 +235,37 @@ export interface DnsDeps {
 }
 
 /** Every public zone reachable through the configured DNS roles (or the own account when none is configured). */
-export async function discoverZones(deps: Pick<DnsDeps, 'dns' | 'settings'>, requestId: string): Promise<{ zones: HostedZone[]; accounts: DnsAccount[] }> {
+export async function discoverZones(
+  deps: Pick<DnsDeps, 'dns' | 'settings'>,
+  requestId: string,
+  options: DnsAccessOptions = {},
+): Promise<{ zones: HostedZone[]; accounts: DnsAccount[] }> {
   const roles: (DnsRole | null)[] = deps.settings.dnsRoles.length > 0 ? [...deps.settings.dnsRoles] : [null];
-  const accounts = await Promise.all(roles.map((role) => deps.dns.account(role, sessionNameFor(requestId))));
+  const accounts = await Promise.all(roles.map((role) => deps.dns.account(role, sessionNameFor(requestId), options)));
   const zones = (await Promise.all(accounts.map((account) => listPublicZones(account)))).flat();
   return { zones, accounts };
 }
 
-function accountOf(zone: HostedZone, accounts: readonly DnsAccount[]): DnsAccount {
+/** The account (and role) a zone was found through. */
+export function accountOf(zone: HostedZone, accounts: readonly DnsAccount[]): DnsAccount {
   const account = accounts.find((a) => a.role?.roleArn === zone.role?.roleArn);
   if (!account) throw new Error(`no DNS account for zone ${zone.id}`);
   return account;
 }
 
-/** UPSERTs one batch of changes into one zone and returns the change to wait on. */
-async function upsert(account: DnsAccount, zone: HostedZone, changes: Change[], comment: string): Promise<PendingChange> {
+/**
+ * Submits one batch of changes to one zone and returns the change to wait on.
+ * Route 53 refuses a whole batch with InvalidChangeBatch (a CREATE of a record
+ * that exists, a DELETE of one that does not, ...); `refused` turns that into
+ * the step's own error, by default a RequestConflictError.
+ */
+export async function changeRecords(
+  account: DnsAccount,
+  zone: HostedZone,
+  changes: Change[],
+  comment: string,
+  refused?: (error: Error) => Error,
+): Promise<PendingChange> {
   try {
     const result = await account.route53.send(
       new ChangeResourceRecordSetsCommand({ HostedZoneId: zone.id, ChangeBatch: { Comment: comment, Changes: changes } }),
@@ -220,6 +273,7 @@ async function upsert(account: DnsAccount, zone: HostedZone, changes: Change[], 
     return { changeId: (result.ChangeInfo?.Id ?? '').replace(/^\/change\//, ''), hostedZoneId: zone.id, roleArn: zone.role?.roleArn ?? null };
   } catch (error) {
     if (error instanceof Error && error.name === 'InvalidChangeBatch') {
+      if (refused) throw refused(error);
       throw new RequestConflictError(
         `Route 53 refused the records for zone ${zone.name} (${zone.id}, account ${zone.accountId}): ${error.message}. Remove the conflicting records, then request again.`,
         { cause: error },
@@ -230,7 +284,7 @@ async function upsert(account: DnsAccount, zone: HostedZone, changes: Change[], 
 }
 
 /** Groups items by the zone they go to. */
-function byZone<T>(items: readonly { zone: HostedZone; item: T }[]): Map<string, { zone: HostedZone; items: T[] }> {
+export function byZone<T>(items: readonly { zone: HostedZone; item: T }[]): Map<string, { zone: HostedZone; items: T[] }> {
   const groups = new Map<string, { zone: HostedZone; items: T[] }>();
   for (const { zone, item } of items) {
     const group = groups.get(zone.id) ?? { zone, items: [] };
@@ -259,7 +313,7 @@ export async function publishValidationRecordsStep(deps: DnsDeps, state: Workflo
   });
   const changes = await Promise.all(
     [...byZone(placed).values()].map(({ zone, items }) =>
-      upsert(
+      changeRecords(
         accountOf(zone, accounts),
         zone,
         items.map((record) => ({
@@ -287,7 +341,7 @@ export async function checkDnsChangesStep(deps: DnsDeps, state: WorkflowState): 
   const pending: PendingChange[] = [];
   for (const change of changes) {
     const role = change.roleArn === null ? null : (deps.settings.dnsRoles.find((r) => r.roleArn === change.roleArn) ?? { roleArn: change.roleArn });
-    const account = await deps.dns.account(role, sessionName);
+    const account = await deps.dns.account(role, sessionName, { readOnly: true });
     try {
       const result = await account.route53.send(new GetChangeCommand({ Id: change.changeId }));
       if (result.ChangeInfo?.Status !== 'INSYNC') pending.push(change);
@@ -313,48 +367,4 @@ export async function checkDnsChangesStep(deps: DnsDeps, state: WorkflowState): 
     );
   }
   return { ...state, poll };
-}
-
-/** The outcome of {@link upsertAliasRecords}. */
-export interface AliasRecordsResult {
-  readonly changes: PendingChange[];
-  /** Names no DNS account has a zone for: a person must point them at the distribution. */
-  readonly manualNames: string[];
-}
-
-/** UPSERTs A and AAAA alias records to a CloudFront distribution for each name, in each name's zone. */
-export async function upsertAliasRecords(
-  deps: Pick<DnsDeps, 'dns' | 'settings'>,
-  requestId: string,
-  names: readonly string[],
-  distributionDomainName: string,
-): Promise<AliasRecordsResult> {
-  const { zones, accounts } = await discoverZones(deps, requestId);
-  const placed: { zone: HostedZone; item: string }[] = [];
-  const manualNames: string[] = [];
-  for (const name of names) {
-    const zone = chooseZone(name, zones, deps.settings.pinnedZones);
-    if (zone) placed.push({ zone, item: name });
-    else manualNames.push(name);
-  }
-  const changes = await Promise.all(
-    [...byZone(placed).values()].map(({ zone, items }) =>
-      upsert(
-        accountOf(zone, accounts),
-        zone,
-        items.flatMap((name) =>
-          (['A', 'AAAA'] as const).map((type) => ({
-            Action: 'UPSERT' as const,
-            ResourceRecordSet: {
-              Name: fqdn(name),
-              Type: type,
-              AliasTarget: { HostedZoneId: CLOUDFRONT_HOSTED_ZONE_ID, DNSName: fqdn(distributionDomainName), EvaluateTargetHealth: false },
-            },
-          })),
-        ),
-        `certflow ${requestId}: CloudFront aliases`,
-      ),
-    ),
-  );
-  return { changes, manualNames };
 }

@@ -16,6 +16,7 @@ export const ERROR_NAMES = {
   deadlineExceeded: 'DeadlineExceededError',
   aliasConflict: 'AliasConflictError',
   requestConflict: 'RequestConflictError',
+  recordConflict: 'RecordConflictError',
   transientAws: 'TransientAwsError',
   requestInProgress: 'RequestInProgressError',
   webhookDelivery: 'WebhookDeliveryError',
@@ -32,6 +33,7 @@ export const ERROR_CODES = {
   deadlineExceeded: 'DeadlineExceeded',
   aliasConflict: 'AliasConflict',
   requestConflict: 'RequestConflict',
+  recordConflict: 'RecordConflict',
   transientAws: 'AwsUnavailable',
   requestInProgress: 'RequestInProgress',
   webhookDelivery: 'WebhookDeliveryFailed',
@@ -105,6 +107,17 @@ export class AliasConflictError extends CertflowError {
 export class RequestConflictError extends CertflowError {
   override readonly name = ERROR_NAMES.requestConflict;
   readonly code = ERROR_CODES.requestConflict;
+}
+
+/**
+ * A DNS record that is not an alias of this request's distribution holds a
+ * name certflow would point at it (SPEC §4): alias records never take over a
+ * name silently. `distribution.overwriteExistingRecords` is the deliberate
+ * cut-over.
+ */
+export class RecordConflictError extends CertflowError {
+  override readonly name = ERROR_NAMES.recordConflict;
+  readonly code = ERROR_CODES.recordConflict;
 }
 
 /** An AWS call failed in a way that a later retry can fix (throttling, 5xx, network). */

@@ -171,15 +171,14 @@ export function isWithinDomain(name: string, domain: string): boolean {
 }
 
 /**
- * Normalizes a configured domain suffix the same way names are normalized,
- * leniently: it comes from the deployment configuration, not from a user.
+ * Normalizes a configured domain suffix (allowedDomainSuffixes, a tenant's
+ * domainSuffixes, a pinned zone's name): trimmed, lower-cased, one trailing dot
+ * removed. What a suffix may be is the `domainSuffix` rule of
+ * schema/definitions.schema.json, which the configuration is validated with.
  */
 export function normalizeSuffix(suffix: string): string {
-  const trimmed = suffix
-    .trim()
-    .toLowerCase()
-    .replace(/^\*?\.+/, '')
-    .replace(/\.+$/, '');
+  const trimmed = suffix.trim().toLowerCase().replace(/\.$/, '');
+  // Settings built in code (not from the configuration) may still carry a Unicode name.
   return domainToASCII(trimmed) || trimmed;
 }
 

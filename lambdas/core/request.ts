@@ -26,6 +26,7 @@ export const DISTRIBUTION_FIELDS = [
   'forwardHeaders',
   'priceClass',
   'createAliasRecords',
+  'overwriteExistingRecords',
 ] as const;
 
 /** Key algorithms ACM offers for public DNS-validated certificates. */
@@ -45,6 +46,7 @@ export const DISTRIBUTION_DEFAULTS: Omit<DistributionRequest, 'originDomainName'
   forwardHeaders: [],
   priceClass: 'PriceClass_100',
   createAliasRecords: false,
+  overwriteExistingRecords: false,
 };
 
 /** CloudFront only accepts ACM certificates from this region. */
@@ -436,6 +438,12 @@ function readDistribution(problems: Problems, value: unknown): DistributionReque
     forwardHeaders: readForwardHeaders(problems, field(value, 'forwardHeaders')),
     priceClass: readEnum(problems, 'distribution.priceClass', field(value, 'priceClass'), PRICE_CLASSES, d.priceClass),
     createAliasRecords: readBoolean(problems, 'distribution.createAliasRecords', field(value, 'createAliasRecords'), d.createAliasRecords),
+    overwriteExistingRecords: readBoolean(
+      problems,
+      'distribution.overwriteExistingRecords',
+      field(value, 'overwriteExistingRecords'),
+      d.overwriteExistingRecords,
+    ),
   };
   return originDomainName === undefined ? undefined : result;
 }

@@ -65,4 +65,9 @@ export const EVENT_DETAIL_TYPES = {
   issued: 'Certificate Issued',
   deployed: 'Distribution Deployed',
   failed: 'Certificate Request Failed',
+  recordsRepaired: 'Validation Records Repaired',
+  renewalAtRisk: 'Certificate Renewal At Risk',
+  renewed: 'Certificate Renewed',
+  expired: 'Certificate Expired',
+  canaryFailed: 'Canary Failed',
 } as const;

@@ -23,6 +23,8 @@ export interface DistributionRequest {
   readonly forwardHeaders: readonly string[];
   readonly priceClass: PriceClass;
   readonly createAliasRecords: boolean;
+  /** Alias records may replace existing A/AAAA records (the deliberate cut-over); otherwise those end the request RecordConflict. */
+  readonly overwriteExistingRecords: boolean;
 }
 
 /** A request after validation and normalization: the workflow's single source of truth. */
@@ -79,6 +81,20 @@ export interface StatusError {
   readonly message: string;
 }
 
+/** How ACM's managed renewal of an issued certificate stands (SPEC §5, §9). */
+export type RenewalState = 'HEALTHY' | 'AT_RISK' | 'RENEWED' | 'EXPIRED';
+
+/** The `renewal` part of the status record, written by the renewal watch. */
+export interface RenewalStatus {
+  readonly status: RenewalState;
+  /** When the renewal watch last looked (ISO timestamp). */
+  readonly checkedAt: string;
+  /** Whole days until the certificate's NotAfter; negative once expired, null when ACM gives no NotAfter. */
+  readonly daysToExpiry: number | null;
+  /** Why it is not HEALTHY (what is wrong and what to do), else null. */
+  readonly reason: string | null;
+}
+
 /** The status record of SPEC §5. */
 export interface StatusRecord {
   readonly requestId: string;
@@ -89,6 +105,8 @@ export interface StatusRecord {
   readonly validationRecords: readonly ValidationRecord[];
   readonly distribution: DistributionStatus | null;
   readonly error: StatusError | null;
+  /** Set once issued, by the renewal watch (absent until its first check). */
+  readonly renewal?: RenewalStatus;
 }
 
 /** A Route 53 change the workflow waits on, with the DNS role needed to read it. */

@@ -1,8 +1,12 @@
-import { makeCloudFront, makeCoreDeps } from '../core/deps';
+import { makeCloudFront, makeCoreDeps, makeDns } from '../core/deps';
 import { createDistributionStep } from '../core/distributions';
 import { defineStep } from '../shared/step-handler';
 
-const step = defineStep('create-distribution', createDistributionStep, (settings) => ({ ...makeCoreDeps(settings), cloudfront: makeCloudFront() }));
+const step = defineStep('create-distribution', createDistributionStep, (settings) => ({
+  ...makeCoreDeps(settings),
+  cloudfront: makeCloudFront(),
+  dns: makeDns(settings),
+}));
 
 /** Lambda entry point; clients and settings come from the environment, once per container. */
 export const handler = step.handler;

@@ -2,8 +2,18 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DEFAULT_WAITS, SETTINGS_ENV, settingsFromEnv } from '../../lambdas/core/settings';
-import { ConfigError, DEFAULT_CONFIG_FILE, EXAMPLE_CONFIG_FILE, loadConfig, parseConfig, resolveConfig, settingsFor } from '../../lib/config';
+import {
+  certificateRegionsOf,
+  ConfigError,
+  DEFAULT_CONFIG_FILE,
+  EXAMPLE_CONFIG_FILE,
+  loadConfig,
+  parseConfig,
+  resolveConfig,
+  settingsFor,
+} from '../../lib/config';
 import { REPO_ROOT } from '../support/synth';
+import configSchema from '../../schema/certflow-config.schema.json';
 
 const DNS_ACCOUNT = {
   workflowAccountId: '111111111111',
@@ -32,7 +42,9 @@ describe('parseConfig', () => {
       pinnedZones: {},
       waits: {},
       eventBusName: 'certflow',
-      api: { enabled: true, cloudWatchRole: true },
+      api: { enabled: true, cloudWatchRole: true, throttling: { rateLimit: 10, burstLimit: 20 } },
+      operators: [],
+      renewal: { schedule: 'rate(1 day)', atRiskDays: 30, sweepConcurrency: 5 },
     });
   });
 
@@ -40,7 +52,7 @@ describe('parseConfig', () => {
     const config = loadConfig(join(REPO_ROOT, EXAMPLE_CONFIG_FILE));
     expect(config.dnsAccount).toMatchObject({ roleName: 'certflow-dns', workflowRolePrefix: 'Certflow-', allowAliasRecords: false });
     expect(config.dnsRoles[0]?.externalId).toBe(config.dnsAccount?.externalId);
-    expect(config.api).toEqual({ enabled: true, cloudWatchRole: true });
+    expect(config.api).toMatchObject({ enabled: true, cloudWatchRole: true });
     expect(config.notifications?.emailAddresses?.length).toBeGreaterThan(0);
     expect(config.notifications?.webhook?.secretArn).toMatch(/^arn:aws:secretsmanager:/);
   });
@@ -56,18 +68,19 @@ describe('parseConfig', () => {
 
   describe('api', () => {
     it('defaults each field to true and accepts false', () => {
-      expect(parseConfig({ api: {} }).api).toEqual({ enabled: true, cloudWatchRole: true });
-      expect(parseConfig({ api: { enabled: false } }).api).toEqual({ enabled: false, cloudWatchRole: true });
-      expect(parseConfig({ api: { cloudWatchRole: false } }).api).toEqual({ enabled: true, cloudWatchRole: false });
+      const throttling = { rateLimit: 10, burstLimit: 20 };
+      expect(parseConfig({ api: {} }).api).toEqual({ enabled: true, cloudWatchRole: true, throttling });
+      expect(parseConfig({ api: { enabled: false } }).api).toEqual({ enabled: false, cloudWatchRole: true, throttling });
+      expect(parseConfig({ api: { cloudWatchRole: false } }).api).toEqual({ enabled: true, cloudWatchRole: false, throttling });
     });
 
     it('rejects non-booleans and unknown fields by path', () => {
       expect(problemsOf({ api: { enabled: 'yes', cloudWatchRole: 1, apiKey: true } })).toEqual([
         expect.stringMatching(/^api\.apiKey: unknown field/),
-        expect.stringMatching(/^api\.enabled: must be true or false/),
-        expect.stringMatching(/^api\.cloudWatchRole: must be true or false/),
+        'api.enabled: expected a boolean (true or false), got a string',
+        'api.cloudWatchRole: expected a boolean (true or false), got a number',
       ]);
-      expect(problemsOf({ api: true })).toEqual([expect.stringMatching(/^api: must be an object/)]);
+      expect(problemsOf({ api: true })).toEqual(['api: expected an object, got a boolean']);
     });
   });
 
@@ -184,7 +197,9 @@ describe('parseConfig', () => {
   });
 
   it('validates waits field by field and against each other', () => {
-    expect(problemsOf({ waits: { issuance: { maxSeconds: 1.5 } } })).toEqual([expect.stringMatching(/^waits\.issuance\.maxSeconds: must be a whole number/)]);
+    expect(problemsOf({ waits: { issuance: { maxSeconds: 1.5 } } })).toEqual([
+      'waits.issuance.maxSeconds: expected a whole number, got a number with a fraction',
+    ]);
     expect(problemsOf({ waits: { dnsChanges: { initialSeconds: 120 } } })).toEqual([
       expect.stringMatching(/^waits\.dnsChanges: initialSeconds \(120\) exceeds maxSeconds \(60\)/),
     ]);
@@ -220,12 +235,148 @@ describe('parseConfig', () => {
     });
   });
 
+  describe('sections other features read (tenants, operators, API access, canary, renewal, event regions)', () => {
+    const TENANT = { name: 'team-a', principals: ['arn:aws:iam::111111111111:role/team-a-*'], domainSuffixes: ['Team-A.Example.com.'] };
+
+    it('leaves them out or fills their defaults when absent', () => {
+      const config = parseConfig({ allowedDomainSuffixes: ['example.com'], dnsAccount: DNS_ACCOUNT });
+      expect(config.tenants).toBeUndefined();
+      expect(config.canary).toBeUndefined();
+      expect(config.certificateRegions).toBeUndefined();
+      expect(config.api.allowedAccounts).toBeUndefined();
+      expect(config.operators).toEqual([]);
+      expect(config.api.throttling).toEqual({ rateLimit: 10, burstLimit: 20 });
+      expect(config.renewal).toEqual({ schedule: 'rate(1 day)', atRiskDays: 30, sweepConcurrency: 5 });
+      expect(config.dnsAccount?.allowedDomainSuffixes).toEqual(['example.com']);
+    });
+
+    it('accepts every section, normalizing domain names and filling partial objects', () => {
+      const config = parseConfig({
+        allowedDomainSuffixes: ['example.com'],
+        tenants: [TENANT],
+        operators: ['arn:aws:sts::111111111111:assumed-role/Operators/*'],
+        api: { allowedAccounts: ['111111111111', '222222222222'], throttling: { rateLimit: 2.5 } },
+        canary: { domainName: 'Canary.Example.com.' },
+        renewal: { atRiskDays: 45 },
+        certificateRegions: ['us-east-1', 'eu-west-1'],
+        dnsAccount: { ...DNS_ACCOUNT, allowedDomainSuffixes: ['dns.example.com'] },
+      });
+      expect(config.tenants).toEqual([{ ...TENANT, domainSuffixes: ['team-a.example.com'] }]);
+      expect(config.operators).toEqual(['arn:aws:sts::111111111111:assumed-role/Operators/*']);
+      expect(config.api).toMatchObject({ allowedAccounts: ['111111111111', '222222222222'], throttling: { rateLimit: 2.5, burstLimit: 20 } });
+      expect(config.canary).toEqual({ domainName: 'canary.example.com', schedule: 'rate(1 day)', originDomainName: null });
+      expect(config.renewal).toEqual({ schedule: 'rate(1 day)', atRiskDays: 45, sweepConcurrency: 5 });
+      expect(config.certificateRegions).toEqual(['us-east-1', 'eu-west-1']);
+      expect(config.dnsAccount?.allowedDomainSuffixes).toEqual(['dns.example.com']);
+      expect(parseConfig(JSON.parse(JSON.stringify(config)))).toEqual(config);
+    });
+
+    it('names the field and the rule of each bad value', () => {
+      expect(
+        problemsOf({
+          api: { allowedAccounts: ['1234'], throttling: { burstLimit: 1.5, rateLimit: 0 } },
+          tenants: [
+            { name: 'team a', principals: ['team-a'], domainSuffixes: [] },
+            { name: 'b', domainSuffixes: ['*.example.com'] },
+          ],
+          operators: ['arn:aws:iam::111111111111:role/*', 'root'],
+          canary: { domainName: 'canary.example.com', schedule: 'daily', originDomainName: 42 },
+          renewal: { atRiskDays: 0, sweepConcurrency: 'many' },
+          certificateRegions: ['eu-west-1', 'eu-west-1', 'europe'],
+        }),
+      ).toEqual([
+        'api.allowedAccounts[0]: "1234" is not a 12-digit AWS account id',
+        'api.throttling.rateLimit: must be more than 0 and at most 10000, got 0',
+        'api.throttling.burstLimit: expected a whole number, got a number with a fraction',
+        expect.stringMatching(/^tenants\[0\]\.name: "team a" is not a tenant name/),
+        expect.stringMatching(/^tenants\[0\]\.principals\[0\]: "team-a" is not a principal ARN pattern/),
+        'tenants[0].domainSuffixes: must list at least 1',
+        'tenants[1].principals: is required',
+        expect.stringMatching(/^tenants\[1\]\.domainSuffixes\[0\]: "\*\.example\.com" is not a domain suffix: .*no wildcard/),
+        expect.stringMatching(/^operators\[1\]: "root" is not a principal ARN pattern/),
+        expect.stringMatching(/^canary\.schedule: "daily" is not an EventBridge schedule expression/),
+        'canary.originDomainName: must be null or a host name such as origin.example.com',
+        'renewal.atRiskDays: must be between 1 and 395, got 0',
+        'renewal.sweepConcurrency: expected a whole number, got a string',
+        'certificateRegions[2]: "europe" is not an AWS region name: expected one like us-east-1 or eu-west-2',
+        'certificateRegions: lists "eu-west-1" twice',
+      ]);
+    });
+
+    it('refuses a canary outside the allowed suffixes and a tenant listed twice', () => {
+      expect(problemsOf({ allowedDomainSuffixes: ['example.com'], canary: { domainName: 'canary.example.org' } })).toEqual([
+        expect.stringMatching(/^canary\.domainName: "canary\.example\.org" is not inside allowedDomainSuffixes \(example\.com\)/),
+      ]);
+      expect(problemsOf({ canary: { domainName: 'canary.example.org' } })).toEqual([]);
+      const tenant = { name: 'a', principals: ['arn:aws:iam::111111111111:role/a'], domainSuffixes: ['a.example.com'] };
+      expect(problemsOf({ tenants: [tenant, tenant] })).toEqual(['tenants[1].name: tenant "a" is listed twice']);
+    });
+
+    it('accepts EventBridge rate and cron expressions and refuses rate(1 days)', () => {
+      for (const schedule of ['rate(1 day)', 'rate(12 hours)', 'rate(30 minutes)', 'cron(0 4 * * ? *)']) {
+        expect(problemsOf({ renewal: { schedule } })).toEqual([]);
+      }
+      for (const schedule of ['rate(1 days)', 'rate(2 day)', 'rate(0 days)', 'cron(0 4 * * ?)', 'every day']) {
+        expect(problemsOf({ renewal: { schedule } })).toEqual([expect.stringMatching(/^renewal\.schedule: .* is not an EventBridge schedule expression/)]);
+      }
+    });
+
+    it('defaults the forwarded ACM event regions to us-east-1 and the deployment region', () => {
+      expect(certificateRegionsOf(parseConfig({}), 'eu-west-1')).toEqual(['us-east-1', 'eu-west-1']);
+      expect(certificateRegionsOf(parseConfig({}), 'us-east-1')).toEqual(['us-east-1']);
+      expect(certificateRegionsOf(parseConfig({ certificateRegions: ['ap-south-1'] }), 'eu-west-1')).toEqual(['ap-south-1']);
+    });
+  });
+
   it('refuses settings that would not fit in the Lambda environment', () => {
     const dnsRoles = Array.from({ length: 40 }, (_, i) => ({
       roleArn: `arn:aws:iam::${String(200000000000 + i)}:role/certflow-dns`,
       externalId: `external-id-${i}`,
     }));
     expect(problemsOf({ dnsRoles })).toEqual([expect.stringMatching(/4 KB environment/)]);
+  });
+});
+
+describe('schema/certflow-config.schema.json', () => {
+  type Node = { readonly [key: string]: unknown };
+  /** Every declared property of the schema, with its dotted path. */
+  function declared(node: Node, path: string, out: [string, Node][] = []): [string, Node][] {
+    for (const [key, child] of Object.entries((node.properties ?? {}) as Record<string, Node>)) {
+      out.push([`${path}${key}`, child]);
+      declared(child, `${path}${key}.`, out);
+      if (typeof child.items === 'object') declared(child.items as Node, `${path}${key}[].`, out);
+    }
+    return out;
+  }
+
+  it('documents every field it declares', () => {
+    const fields = declared(configSchema as Node, '');
+    expect(fields.length).toBeGreaterThan(40);
+    for (const [path, node] of fields) {
+      const hasDescription = typeof node.description === 'string' || typeof node.$ref === 'string';
+      expect({ path, hasDescription }).toEqual({ path, hasDescription: true });
+    }
+  });
+
+  it('documents the defaults the loader applies', () => {
+    const loaded = parseConfig({ dnsAccount: DNS_ACCOUNT, canary: { domainName: 'canary.example.com' } }) as unknown as Record<string, unknown>;
+    let compared = 0;
+    for (const [path, node] of declared(configSchema as Node, '')) {
+      if (!('default' in node) || path.includes('[]')) continue;
+      const value = path.split('.').reduce<unknown>((object, key) => (object as Record<string, unknown> | undefined)?.[key], loaded);
+      expect({ path, value }).toEqual({ path, value: node.default });
+      compared++;
+    }
+    expect(compared).toBeGreaterThanOrEqual(15);
+  });
+
+  it('shares one region rule and one suffix rule with the certificate request', () => {
+    for (const region of ['us-east-1', 'us-gov-west-1', 'us-isob-east-1', 'ap-southeast-10']) {
+      expect(problemsOf({ defaultRegion: region, certificateRegions: [region] })).toEqual([]);
+    }
+    for (const region of ['mars-north-1', 'US-EAST-1', 'us-east', 'us-east-1a', 'eu-west-100']) {
+      expect(problemsOf({ defaultRegion: region })).toEqual([expect.stringMatching(/^defaultRegion: .* is not an AWS region name/)]);
+    }
   });
 });
 

@@ -105,6 +105,14 @@ export type FaultAction =
       /** Answers without forwarding. */
       readonly kind: 'respond';
       readonly respond: ProxiedResponse | ((call: CallInfo) => ProxiedResponse);
+    }
+  | {
+      /**
+       * Hands the call to `handle`, which may first act on the emulator itself (a concurrent
+       * writer, say) and then answers: with `forward()` (the emulator's own answer) or its own.
+       */
+      readonly kind: 'intercept';
+      readonly handle: (call: CallInfo, forward: () => Promise<ProxiedResponse>) => Promise<ProxiedResponse>;
     };
 
 /** The kinds of fault the proxy can inject. */
@@ -699,6 +707,17 @@ export async function startFaultProxy(options: FaultProxyOptions): Promise<Fault
     if (canned !== undefined) {
       send(res, canned);
       finish(canned.status);
+      return;
+    }
+
+    if (action?.kind === 'intercept') {
+      const response = await action.handle(call, async () => {
+        const upstream = await forward(call, body, true);
+        record.forwarded = true;
+        return { status: upstream.statusCode ?? 502, headers: withoutHopByHop(upstream.headers), body: (await readBody(upstream)).toString('utf8') };
+      });
+      send(res, response);
+      finish(response.status);
       return;
     }
 

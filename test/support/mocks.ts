@@ -5,7 +5,7 @@
  */
 import { Route53Client } from '@aws-sdk/client-route-53';
 import type { Claims, ClaimResult } from '../../lambdas/core/claims';
-import type { DnsAccess, DnsAccount } from '../../lambdas/core/dns';
+import type { DnsAccess, DnsAccessOptions, DnsAccount } from '../../lambdas/core/dns';
 import type { Clock } from '../../lambdas/core/poll';
 import { DISTRIBUTION_DEFAULTS } from '../../lambdas/core/request';
 import { DEFAULT_WAITS, type DnsRole, type Settings, type WaitPolicies, withDefaults } from '../../lambdas/core/settings';
@@ -168,12 +168,13 @@ export interface FakeDnsAccount {
 
 /** A {@link DnsAccess} that hands out prepared accounts and records each `account()` call. */
 export class FakeDnsAccess implements DnsAccess {
-  readonly calls: { role: DnsRole | null; sessionName: string }[] = [];
+  /** Each call; `readOnly: true` only on read-only sessions. */
+  readonly calls: { role: DnsRole | null; sessionName: string; readOnly?: true }[] = [];
 
   constructor(private readonly accounts: readonly FakeDnsAccount[]) {}
 
-  async account(role: DnsRole | null, sessionName: string): Promise<DnsAccount> {
-    this.calls.push({ role, sessionName });
+  async account(role: DnsRole | null, sessionName: string, options: DnsAccessOptions = {}): Promise<DnsAccount> {
+    this.calls.push({ role, sessionName, ...(options.readOnly ? { readOnly: true as const } : {}) });
     const found = this.accounts.find((a) => (a.role?.roleArn ?? null) === (role?.roleArn ?? null));
     if (!found) throw new Error(`FakeDnsAccess: no account for role ${role?.roleArn ?? '(own account)'}`);
     return { role, accountId: found.accountId, route53: found.route53 };

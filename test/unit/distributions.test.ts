@@ -9,7 +9,7 @@ import {
   GetDistributionConfigCommand,
   ListDistributionsCommand,
 } from '@aws-sdk/client-cloudfront';
-import { ChangeResourceRecordSetsCommand, ListHostedZonesCommand } from '@aws-sdk/client-route-53';
+import { ChangeResourceRecordSetsCommand, ListHostedZonesCommand, ListResourceRecordSetsCommand } from '@aws-sdk/client-route-53';
 import { mockClient } from 'aws-sdk-client-mock';
 import {
   callerReferenceOf,
@@ -342,6 +342,7 @@ describe('completeDistributionStep', () => {
       .on(ListHostedZonesCommand)
       .resolves({ HostedZones: [{ Id: '/hostedzone/ZEX', Name: 'example.com.', CallerReference: 'r', Config: { PrivateZone: false } }], IsTruncated: false });
     route53Mock.on(ChangeResourceRecordSetsCommand).resolves({ ChangeInfo: { Id: '/change/C1', Status: 'PENDING', SubmittedAt: T0 } });
+    route53Mock.on(ListResourceRecordSetsCommand).resolves({ ResourceRecordSets: [], IsTruncated: false });
 
     const result = await completeDistributionStep(deps, deployed(true));
 
@@ -349,6 +350,8 @@ describe('completeDistributionStep', () => {
     const batches = route53Mock.commandCalls(ChangeResourceRecordSetsCommand).map((c) => c.args[0].input);
     expect(batches).toHaveLength(1);
     expect(batches[0]!.HostedZoneId).toBe('ZEX');
+    // Every name was free: written with CREATE, which Route 53 refuses should a record appear meanwhile.
+    expect(new Set((batches[0]!.ChangeBatch?.Changes ?? []).map((c) => c.Action))).toEqual(new Set(['CREATE']));
     const written = (batches[0]!.ChangeBatch?.Changes ?? []).map(
       (c) =>
         `${c.ResourceRecordSet?.Type} ${c.ResourceRecordSet?.Name} -> ${c.ResourceRecordSet?.AliasTarget?.HostedZoneId} ${c.ResourceRecordSet?.AliasTarget?.DNSName}`,

@@ -11,7 +11,6 @@ import { AssumeRoleCommand, GetCallerIdentityCommand, STSClient } from '@aws-sdk
 import { type AwsClientStub, mockClient } from 'aws-sdk-client-mock';
 import {
   chooseZone,
-  CLOUDFRONT_HOSTED_ZONE_ID,
   checkDnsChangesStep,
   type DnsDeps,
   type HostedZone,
@@ -19,8 +18,8 @@ import {
   listPublicZones,
   makeDnsAccess,
   publishValidationRecordsStep,
+  READ_ONLY_SESSION_POLICY,
   sessionNameFor,
-  upsertAliasRecords,
 } from '../../lambdas/core/dns';
 import {
   DeadlineExceededError,
@@ -293,6 +292,28 @@ describe('makeDnsAccess', () => {
     expect(route53Credentials).toEqual(['AKIA_A', 'AKIA_B']);
   });
 
+  it('assumes the role for a read-only step with a session policy that allows reads only, in a session of its own', async () => {
+    serveRoles();
+    const dns = access();
+    await dns.account(ROLE_A, SESSION, { readOnly: true });
+    await dns.account(ROLE_A, SESSION);
+    await dns.account(ROLE_A, SESSION, { readOnly: true });
+
+    const inputs = stsMock.commandCalls(AssumeRoleCommand).map((c) => c.args[0].input);
+    // The read-only session is cached apart from the writing one: two AssumeRole calls for three uses.
+    expect(inputs).toHaveLength(2);
+    expect(inputs[0]).toMatchObject({ RoleArn: ROLE_A.roleArn, RoleSessionName: SESSION, ExternalId: 'ext-a' });
+    expect(inputs[1]?.Policy).toBeUndefined();
+    const policy = JSON.parse(inputs[0]?.Policy ?? '{}') as { Statement: { Effect: string; Action: string[]; Resource: string }[] };
+    expect(policy).toEqual(READ_ONLY_SESSION_POLICY);
+    const actions = policy.Statement.flatMap((statement) => {
+      expect(statement.Effect).toBe('Allow');
+      return statement.Action;
+    });
+    expect(actions.sort()).toEqual(['route53:GetChange', 'route53:ListHostedZones', 'route53:ListHostedZonesByName', 'route53:ListResourceRecordSets']);
+    expect(actions.some((action) => /Change(ResourceRecordSets|Tags)|Create|Delete|Update|\*/.test(action))).toBe(false);
+  });
+
   it('keeps assumed credentials until five minutes before they expire', async () => {
     serveRoles();
     const dns = access();
@@ -562,9 +583,10 @@ describe('checkDnsChangesStep', () => {
     expect(result.changes).toEqual(changes);
     expect(r53A.commandCalls(GetChangeCommand).map((c) => c.args[0].input)).toEqual([{ Id: 'CA1' }]);
     expect(r53B.commandCalls(GetChangeCommand).map((c) => c.args[0].input)).toEqual([{ Id: 'CB1' }]);
+    // GetChange only reads: both roles are assumed as read-only sessions.
     expect((d.dns as FakeDnsAccess).calls).toEqual([
-      { role: ROLE_A, sessionName: SESSION },
-      { role: ROLE_B, sessionName: SESSION },
+      { role: ROLE_A, sessionName: SESSION, readOnly: true },
+      { role: ROLE_B, sessionName: SESSION, readOnly: true },
     ]);
   });
 
@@ -608,67 +630,11 @@ describe('checkDnsChangesStep', () => {
     r53A.on(GetChangeCommand).resolves({ ChangeInfo: { Id: '/change/CA1', Status: 'INSYNC', SubmittedAt: T0 } });
     const d = dnsDeps({ settings: makeSettings() });
     await checkDnsChangesStep(d, { ...state, changes: [changes[0]!] });
-    expect((d.dns as FakeDnsAccess).calls).toEqual([{ role: { roleArn: ROLE_A.roleArn }, sessionName: SESSION }]);
+    expect((d.dns as FakeDnsAccess).calls).toEqual([{ role: { roleArn: ROLE_A.roleArn }, sessionName: SESSION, readOnly: true }]);
   });
 
   it('turns GetChange throttling into TransientAwsError', async () => {
     r53A.on(GetChangeCommand).rejects(awsError('Throttling', 'Rate exceeded'));
     await expect(checkDnsChangesStep(deps(), state)).rejects.toBeInstanceOf(TransientAwsError);
-  });
-});
-
-describe('upsertAliasRecords', () => {
-  beforeEach(() => {
-    serveZones(r53A, [r53Zone('ZPARENT', 'example.com.')]);
-    serveZones(r53B, [r53Zone('ZCHILD', 'dev.example.com.')]);
-    serveChanges(r53A, 'CA');
-    serveChanges(r53B, 'CB');
-  });
-
-  const alias = (name: string, type: 'A' | 'AAAA') => ({
-    Action: 'UPSERT',
-    ResourceRecordSet: {
-      Name: name,
-      Type: type,
-      AliasTarget: { HostedZoneId: 'Z2FDTNDATAQYW2', DNSName: 'd111111abcdef8.cloudfront.net.', EvaluateTargetHealth: false },
-    },
-  });
-
-  it('UPSERTs A and AAAA aliases to CloudFront for each name in its zone, and lists names without a zone', async () => {
-    const result = await upsertAliasRecords(
-      dnsDeps(),
-      REQUEST_ID,
-      ['www.dev.example.com', '*.dev.example.com', 'example.com', 'shop.nozone.net'],
-      'd111111abcdef8.cloudfront.net',
-    );
-
-    expect(CLOUDFRONT_HOSTED_ZONE_ID).toBe('Z2FDTNDATAQYW2');
-    expect(r53A.commandCalls(ChangeResourceRecordSetsCommand).map((c) => c.args[0].input)).toEqual([
-      {
-        HostedZoneId: 'ZPARENT',
-        ChangeBatch: { Comment: `certflow ${REQUEST_ID}: CloudFront aliases`, Changes: [alias('example.com.', 'A'), alias('example.com.', 'AAAA')] },
-      },
-    ]);
-    expect(r53B.commandCalls(ChangeResourceRecordSetsCommand).map((c) => c.args[0].input)).toEqual([
-      {
-        HostedZoneId: 'ZCHILD',
-        ChangeBatch: {
-          Comment: `certflow ${REQUEST_ID}: CloudFront aliases`,
-          Changes: [
-            alias('www.dev.example.com.', 'A'),
-            alias('www.dev.example.com.', 'AAAA'),
-            alias('*.dev.example.com.', 'A'),
-            alias('*.dev.example.com.', 'AAAA'),
-          ],
-        },
-      },
-    ]);
-    expect(result).toEqual({
-      changes: [
-        { changeId: 'CB1', hostedZoneId: 'ZCHILD', roleArn: ROLE_B.roleArn },
-        { changeId: 'CA1', hostedZoneId: 'ZPARENT', roleArn: ROLE_A.roleArn },
-      ],
-      manualNames: ['shop.nozone.net'],
-    });
   });
 });

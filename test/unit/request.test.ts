@@ -383,6 +383,7 @@ describe('normalizeRequest: fields, types and defaults', () => {
       forwardHeaders: [],
       priceClass: 'PriceClass_100',
       createAliasRecords: false,
+      overwriteExistingRecords: false,
     });
   });
 
@@ -396,6 +397,7 @@ describe('normalizeRequest: fields, types and defaults', () => {
       forwardHeaders: ['Origin', 'Accept-Language', 'origin'],
       priceClass: 'PriceClass_All',
       createAliasRecords: true,
+      overwriteExistingRecords: true,
     };
     const result = normalize({
       domainName: 'example.com',
@@ -649,6 +651,7 @@ describe('requestId, idempotencyTokenOf, certificateNames', () => {
     ['forwardHeaders', { distribution: { ...base.distribution, forwardHeaders: ['Origin'] } }],
     ['priceClass', { distribution: { ...base.distribution, priceClass: 'PriceClass_200' } }],
     ['createAliasRecords', { distribution: { ...base.distribution, createAliasRecords: true } }],
+    ['overwriteExistingRecords', { distribution: { ...base.distribution, overwriteExistingRecords: true } }],
   ])('changes when %s differs', (_what, change) => {
     const changed = Object.fromEntries(Object.entries({ ...base, ...change }).filter(([, v]) => v !== undefined));
     expect(normalize(changed).requestId).not.toBe(id);

@@ -1,0 +1,11 @@
+import { makeRenewals } from '../core/renewal-deps';
+import { listRenewalPageStep } from '../core/renewal-sweep';
+import { defineStep } from '../shared/step-handler';
+
+const step = defineStep('list-renewal-page', listRenewalPageStep, (settings) => ({ renewals: makeRenewals(settings) }));
+
+/** Lambda entry point; clients and settings come from the environment, once per container. */
+export const handler = step.handler;
+
+/** The same handler over injected dependencies (the local runner and tests). */
+export const createHandler = step.create;
