@@ -32,22 +32,23 @@ export interface LoadFigure {
 /** Runs `requests` concurrent requests under the documented rate limits and counts what came out. */
 export async function runLoad(options: { readonly requests: number; readonly say?: (line: string) => void }): Promise<LoadFigure> {
   const say = options.say ?? (() => undefined);
-  const zoneNames = ['load-a.example.com', 'load-b.example.com', 'load-c.example.org'];
+  const [zoneA, zoneB, zoneC] = ['load-a.example.com', 'load-b.example.com', 'load-c.example.org'] as const;
+  const zoneNames = [zoneA, zoneB, zoneC];
   const harness = await startHarness({
     acmValidationWaitSeconds: 0,
-    zones: [{ name: zoneNames[0]! }, { name: zoneNames[1]! }],
+    zones: [{ name: zoneA }, { name: zoneB }],
     dnsRoles: [
       { roleArn: DNS_ROLE_ARN, externalId: 'test-external-id' },
       { roleArn: SECOND_DNS_ROLE_ARN, externalId: 'test-external-id' },
     ],
   });
   try {
-    await seedZones(harness.moto.endpoint, SECOND_DNS_ROLE_ARN, [{ name: zoneNames[2]! }]);
+    await seedZones(harness.moto.endpoint, SECOND_DNS_ROLE_ARN, [{ name: zoneC }]);
     // The stand-in's reads stand for ACM's own event publishing: not the account's quota.
     harness.proxy.setRateLimits(documentedRateLimits(fromStandIn));
     harness.proxy.resetLog();
     const inputs = Array.from({ length: options.requests }, (_, i) => {
-      const zone = zoneNames[i % zoneNames.length]!;
+      const zone = zoneNames[i % zoneNames.length] ?? zoneA;
       return { domainName: `r${i}.${zone}`, subjectAlternativeNames: [`www.r${i}.${zone}`] };
     });
     const started = Date.now();
