@@ -336,6 +336,8 @@ export async function checkCertificateStep(deps: CertificateDeps, state: Workflo
   );
   if (!issued) {
     if (isPastDeadline(poll, now)) {
+      // One last registration and read at the deadline itself: a certificate issued during the last heartbeat still counts.
+      if (!state.poll?.finalCheck) return { request: state.request, status: state.status, poll: { ...poll, waitSeconds: 1, finalCheck: true } };
       throw new ValidationTimedOutError(
         `certificate ${certificate.arn} for ${names.join(', ')} was not issued by ${poll.deadline}: ${pendingRecordsText(state.status)}. Check that the records resolve publicly, then request again.`,
       );

@@ -552,7 +552,11 @@ describe('checkCertificateStep (plans the issuance wait, records ISSUED)', () =>
     const second = await checkCertificateStep(deps, first);
     expect(second.poll?.waitSeconds).toBe(1);
     clock.advance(1);
-    const error = await caught(second);
+    // At the deadline: one last wait of 1 s (a registration and a read), then the request ends.
+    const last = await checkCertificateStep(deps, second);
+    expect(last.poll).toMatchObject({ finalCheck: true, waitSeconds: 1 });
+    clock.advance(1);
+    const error = await caught(last);
     expect(error).toBeInstanceOf(ValidationTimedOutError);
     expect(error.message).toContain(first.poll!.deadline);
     expect(error.message).toContain('CNAME _b2.www.example.com. -> _v2.acm-validations.aws.');
