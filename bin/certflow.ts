@@ -22,6 +22,7 @@ import { namesOf } from '../lambdas/core/status';
 import type { StatusRecord } from '../lambdas/core/types';
 import { apiSource, makeApiClient } from './cli/api-client';
 import {
+  inProcessApi,
   listRequests,
   RequestRejectedError,
   sfnOf,
@@ -67,7 +68,8 @@ async function statusSourceOf(flags: CommonFlags, io: CliIo): Promise<StatusSour
     return apiSource(makeApiClient({ url: flags.api, region }));
   }
   const { deployment, aws } = await deploymentOf(flags, io);
-  return storeSource(storeOf(deployment, aws));
+  const settings = settingsFor(cliConfig(flags.config), { tableName: deployment.tableName, defaultRegion: aws.region });
+  return storeSource(storeOf(deployment, aws), inProcessApi(deployment, settings, aws));
 }
 
 /** What every command registration gets: where to write, and how to set the exit status. */
@@ -246,9 +248,19 @@ function localRunNote(io: CliIo, requestId: string): (status: StatusRecord) => s
 /** `certflow list`. */
 function registerList(program: Command, { io, setExitCode }: CommandContext): void {
   deploymentOptions(
-    program.command('list').description('list the requests that cover a name, newest first').requiredOption('--domain <name>', 'a certificate name'),
-  ).action(async (flags: CommonFlags & { domain: string }) => {
-    setExitCode(await listRequests(await statusSourceOf(flags, io), flags.domain, Boolean(flags.json), io));
+    program
+      .command('list')
+      .description('list the requests certflow manages, newest first: names, state, certificate expiry, distribution')
+      .option('--domain <name>', 'only requests whose names cover this one (a wildcard covers the names one label below it)')
+      .option('--state <state>', 'only requests in this state (REQUESTED, PENDING_VALIDATION, ISSUED, DEPLOYING, DEPLOYED, FAILED, ...)')
+      .option('--limit <n>', 'requests per page asked of the deployment (every page is listed)', (v) => Number.parseInt(v, 10)),
+  ).action(async (flags: CommonFlags & { domain?: string; state?: string; limit?: number }) => {
+    const query = {
+      ...(flags.domain !== undefined ? { domain: flags.domain } : {}),
+      ...(flags.state !== undefined ? { state: flags.state.toUpperCase() } : {}),
+      ...(flags.limit !== undefined ? { limit: flags.limit } : {}),
+    };
+    setExitCode(await listRequests(await statusSourceOf(flags, io), query, Boolean(flags.json), io));
   });
 }
 
@@ -371,7 +383,7 @@ if (require.main === module) {
     stderr: (s) => process.stderr.write(`${s}\n`),
     env: process.env,
     signal: interrupt.signal,
-    ...(process.stderr.isTTY ? { terminal: { write: (s: string) => process.stderr.write(s), columns: () => process.stderr.columns ?? 80 } } : {}),
+    ...(process.stderr.isTTY ? { terminal: { write: (s: string) => process.stderr.write(s), columns: () => process.stderr.columns || 80 } } : {}),
   };
   main(process.argv.slice(2), io).then(
     (code) => {

@@ -9,6 +9,7 @@ import { Construct } from 'constructs';
 import { STATE_MACHINE_ARN_ENV } from '../lambdas/core/api';
 import { SETTINGS_ENV } from '../lambdas/core/settings';
 import { CertflowFunction } from './certflow-function';
+import { acknowledgeRequestIndexes } from './request-index-acknowledgement';
 
 /**
  * The DynamoDB actions of the API handler: the request store's GetCommand,
@@ -98,6 +99,7 @@ export class CertificateApi extends Construct {
     // Exactly the store's operations on the table, rather than grantReadWriteData (which adds
     // Scan, batch operations and stream reads the handler never makes).
     props.table.grant(this.role, ...API_TABLE_ACTIONS);
+    acknowledgeRequestIndexes(this.role, props.table);
     // StartExecution on this state machine only; DescribeExecution (when a POST finds an
     // execution of the same name, or follows one started directly) on its executions only.
     props.stateMachine.grantStartExecution(this.role);

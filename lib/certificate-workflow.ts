@@ -15,6 +15,8 @@ import { IssuanceEventListener } from './issuance-event-listener';
 import { settingsFor, type CertflowConfig } from './config';
 import { route53RecordStatements } from './route53-record-permissions';
 import { WorkflowFunctions } from './workflow-functions';
+import { REQUESTS_BY_STATE_INDEX } from '../lambdas/core/request-repository';
+import { acknowledgeRequestIndexes } from './request-index-acknowledgement';
 
 /** The one workflow definition (STYLE: one source of truth, filled by definitionSubstitutions). */
 export const WORKFLOW_DEFINITION_FILE = join(__dirname, '..', 'statemachine', 'certificate-workflow.asl.json');
@@ -80,6 +82,14 @@ export class CertificateWorkflow extends Construct {
       removalPolicy: RemovalPolicy.RETAIN,
       // Issuance waiters (task tokens) expire on their own once their wait is over.
       timeToLiveAttribute: TTL_ATTRIBUTE,
+    });
+    // Requests by state: the renewal sweep pages every ISSUED/DEPLOYED
+    // request and `GET /certificates?state=` lists them, without a Scan. Only request items carry `state`.
+    this.table.addGlobalSecondaryIndex({
+      indexName: REQUESTS_BY_STATE_INDEX,
+      partitionKey: { name: 'state', type: dynamodb.AttributeType.STRING },
+      sortKey: { name: 'pk', type: dynamodb.AttributeType.STRING },
+      projectionType: dynamodb.ProjectionType.ALL,
     });
 
     this.eventBus = new events.EventBus(this, 'EventBus', { eventBusName: config.eventBusName });
@@ -161,6 +171,7 @@ export class CertificateWorkflow extends Construct {
     const distributionArns = `arn:${partition}:cloudfront::${account}:distribution/*`;
 
     for (const step of STEPS) this.table.grantReadWriteData(roles[step.folder]);
+    for (const step of STEPS) acknowledgeRequestIndexes(roles[step.folder], this.table);
 
     const describeCertificate = (): iam.PolicyStatement =>
       new iam.PolicyStatement({

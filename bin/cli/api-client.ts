@@ -1,9 +1,9 @@
 import { Sha256 } from '@aws-crypto/sha256-js';
 import { defaultProvider } from '@aws-sdk/credential-provider-node';
 import { SignatureV4 } from '@smithy/signature-v4';
-import type { ApiErrorBody, ListedRequest, SubmitResult } from '../../lambdas/core/api';
+import type { ApiErrorBody, SubmitResult } from '../../lambdas/core/api';
 import type { StatusRecord } from '../../lambdas/core/types';
-import { RequestRejectedError, type StatusSource } from './remote-command';
+import { type ListPage, listPageOf, type ListQuery, listQueryParameters, RequestRejectedError, type StatusSource } from './remote-command';
 
 /** Credentials for signing; the standard provider chain when absent. */
 export type CredentialSource = ReturnType<typeof defaultProvider>;
@@ -12,7 +12,7 @@ export type CredentialSource = ReturnType<typeof defaultProvider>;
 export interface ApiClient {
   submit(request: Record<string, unknown>): Promise<SubmitResult>;
   status(requestId: string): Promise<StatusRecord | undefined>;
-  list(domain: string): Promise<ListedRequest[]>;
+  list(query: ListQuery): Promise<ListPage>;
 }
 
 /** Options of {@link makeApiClient}. */
@@ -75,10 +75,10 @@ export function makeApiClient(options: ApiClientOptions): ApiClient {
       if (status >= 400) throw rejected(status, json);
       return json as StatusRecord;
     },
-    async list(domain) {
-      const { status, json } = await call('GET', '/certificates', { domain });
+    async list(query) {
+      const { status, json } = await call('GET', '/certificates', listQueryParameters(query));
       if (status >= 400) throw rejected(status, json);
-      return (json as { requests: ListedRequest[] }).requests;
+      return listPageOf(json);
     },
   };
 }
@@ -87,6 +87,6 @@ export function makeApiClient(options: ApiClientOptions): ApiClient {
 export function apiSource(client: ApiClient): StatusSource {
   return {
     getStatus: (requestId) => client.status(requestId),
-    list: async (domain) => (await client.list(domain)).map((entry) => ({ status: entry.status, createdAt: entry.createdAt })),
+    list: (query) => client.list(query),
   };
 }

@@ -17,12 +17,12 @@ export function describeAwsError(error: unknown, context: { readonly endpoint?: 
     return `AWS did not accept these credentials (${name}): check AWS_PROFILE / AWS_ACCESS_KEY_ID and the region${context.region ? ` (${context.region})` : ''}`;
   }
   if (name === 'AccessDenied' || name === 'AccessDeniedException' || name === 'UnauthorizedOperation') {
-    return `access denied: ${message}`;
+    return `AWS refused (${name}): ${message}`;
   }
   if (name === 'ValidationError' && /does not exist/.test(message)) {
     return `${message}${context.region ? ` in ${context.region}` : ''}: deploy the stack (npx cdk deploy) or name another with --stack`;
   }
-  if (name === 'ResourceNotFoundException') return `not found: ${message}`;
+  if (name === 'ResourceNotFoundException') return `AWS answered ${name}: ${message}`;
   if (code === 'ECONNREFUSED' || name === 'ECONNREFUSED' || /ECONNREFUSED/.test(message)) {
     return `cannot connect to ${context.endpoint ?? 'the AWS endpoint'}: ${message}${context.endpoint ? ' (is the emulator running? check AWS_ENDPOINT_URL)' : ''}`;
   }

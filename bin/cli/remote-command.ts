@@ -1,37 +1,96 @@
 import { randomUUID } from 'node:crypto';
 import { GetExecutionHistoryCommand, SFNClient } from '@aws-sdk/client-sfn';
 import { type AwsClientOptions, awsClientConfig, makeDocumentClient } from '../../lambdas/core/deps';
-import { canonicalName } from '../../lambdas/core/status';
-import { type ApiErrorBody, makeApi, makeApiDeps, type SubmitResult } from '../../lambdas/core/api';
+import { type Api, type ApiErrorBody, makeApi, makeApiDeps, type SubmitResult } from '../../lambdas/core/api';
 import type { Settings } from '../../lambdas/core/settings';
-import { makeRequestStore, type RequestStore } from '../../lambdas/core/store';
+import { makeRequestRepository, type RequestRepository } from '../../lambdas/core/request-repository';
 import type { StatusRecord } from '../../lambdas/core/types';
 import type { Deployment } from './deployment';
 import { type CliIo, EXIT_INTERRUPTED, exitStatusOf, progressOf } from './local-command';
-import { describeRecord, formatDuration, renderStatus } from './render';
+import { describeRecord, formatDuration, type ListedStatus, renderList, renderStatus } from './render';
 import { UsageError } from './request-input';
 
 const TERMINAL_STATES = new Set(['ISSUED', 'DEPLOYED', 'FAILED']);
 
+/** What `certflow list` asks for: the API's `GET /certificates` query. */
+export interface ListQuery {
+  /** Only requests whose names cover this one (a wildcard covers the names one label below it). */
+  readonly domain?: string;
+  readonly state?: string;
+  /** Requests per page. */
+  readonly limit?: number;
+  readonly nextToken?: string;
+}
+
+/** One page of a listing. */
+export interface ListPage {
+  readonly requests: readonly ListedStatus[];
+  /** Present when there are more: pass it back for the next page. */
+  readonly nextToken?: string;
+}
+
 /** Where the CLI reads status records: the request table, or the REST API. */
 export interface StatusSource {
   getStatus(requestId: string): Promise<StatusRecord | undefined>;
-  /** Requests covering a name, newest first. */
-  list(domain: string): Promise<{ readonly status: StatusRecord; readonly createdAt: string }[]>;
+  /** One page of requests, newest first, as `GET /certificates` answers it. */
+  list(query: ListQuery): Promise<ListPage>;
 }
 
-/** Reads status records straight from a deployment's request table. */
-export function storeSource(store: RequestStore): StatusSource {
+/** The query parameters of `GET /certificates` for a listing. */
+export function listQueryParameters(query: ListQuery): Record<string, string> {
   return {
-    getStatus: async (requestId) => (await store.getRequest(requestId))?.status,
-    list: (domain) => store.listByName(domain),
+    ...(query.domain !== undefined ? { domain: query.domain } : {}),
+    ...(query.state !== undefined ? { state: query.state } : {}),
+    ...(query.limit !== undefined ? { limit: String(query.limit) } : {}),
+    ...(query.nextToken !== undefined ? { nextToken: query.nextToken } : {}),
   };
 }
 
+/** A `GET /certificates` answer as a page (`cursor` is accepted for `nextToken`). */
+export function listPageOf(body: unknown): ListPage {
+  const page = body as { requests?: ListedStatus[]; nextToken?: string; cursor?: string };
+  const nextToken = page.nextToken ?? page.cursor;
+  return { requests: page.requests ?? [], ...(nextToken ? { nextToken } : {}) };
+}
+
+/**
+ * Reads status records straight from a deployment's request table; listings
+ * go through the API's own listing, in process, so that the CLI and
+ * `GET /certificates` find exactly the same requests.
+ */
+export function storeSource(store: RequestRepository, api: Api): StatusSource {
+  return {
+    getStatus: async (requestId) => (await store.getRequest(requestId))?.status,
+    async list(query) {
+      const parameters = listQueryParameters(query);
+      const response = await api.handle({
+        method: 'GET',
+        path: '/certificates',
+        headers: {},
+        query: Object.fromEntries(Object.entries(parameters).map(([key, value]) => [key, [value]])),
+        body: null,
+        isBase64Encoded: false,
+      });
+      if (response.statusCode >= 400) {
+        const error = (response.body as ApiErrorBody).error;
+        throw new RequestRejectedError(error.code, error.message, { httpStatus: response.statusCode });
+      }
+      return listPageOf(response.body);
+    },
+  };
+}
+
+/** The API core of a deployment (or of the local table) in this process, with the caller's credentials. */
+export function inProcessApi(deployment: Deployment, settings: Settings, aws: AwsClientOptions): Api {
+  // Listing and reading never start an execution; a local table has no state machine to name.
+  const stateMachineArn = deployment.stateMachineArn ?? `arn:aws:states:${deployment.region}:000000000000:stateMachine:certflow-local`;
+  return makeApi({ ...makeApiDeps(settings, stateMachineArn, { ...aws, region: deployment.region }), log: () => undefined });
+}
+
 /** The request store of a deployment, for reading. */
-export function storeOf(deployment: Deployment, aws: AwsClientOptions): RequestStore {
+export function storeOf(deployment: Deployment, aws: AwsClientOptions): RequestRepository {
   const documentClient = makeDocumentClient(aws, deployment.region);
-  return makeRequestStore({ documentClient, tableName: deployment.tableName, now: () => new Date() });
+  return makeRequestRepository({ documentClient, tableName: deployment.tableName, now: () => new Date() });
 }
 
 /** `certflow status <id>`. */
@@ -58,9 +117,15 @@ export async function showStatus(
   return 0;
 }
 
-/** `certflow list --domain NAME`. */
-export async function listRequests(source: StatusSource, domain: string, json: boolean, io: CliIo): Promise<number> {
-  const requests = await source.list(canonicalName(domain));
+/** `certflow list`: every page of the listing, newest first, as a table or as a JSON array of status records. */
+export async function listRequests(source: StatusSource, query: ListQuery, json: boolean, io: CliIo): Promise<number> {
+  const requests: ListedStatus[] = [];
+  let nextToken = query.nextToken;
+  do {
+    const page = await source.list({ ...query, ...(nextToken ? { nextToken } : {}) });
+    requests.push(...page.requests);
+    nextToken = page.nextToken;
+  } while (nextToken);
   if (json) {
     io.stdout(
       JSON.stringify(
@@ -72,12 +137,11 @@ export async function listRequests(source: StatusSource, domain: string, json: b
     return 0;
   }
   if (requests.length === 0) {
-    io.stdout(`no requests cover ${domain}`);
+    const filters = [query.domain ? `covering ${query.domain}` : '', query.state ? `in state ${query.state}` : ''].filter(Boolean).join(' ');
+    io.stdout(`no requests${filters ? ` ${filters}` : ''}`);
     return 0;
   }
-  for (const r of requests) {
-    io.stdout(`${r.status.requestId}  ${r.status.state.padEnd(18)}  ${r.createdAt}  ${[r.status.domainName, ...r.status.subjectAlternativeNames].join(', ')}`);
-  }
+  io.stdout(renderList(requests));
   return 0;
 }
 

@@ -107,3 +107,32 @@ export function formatDuration(seconds: number): string {
   if (m > 0) return `${m}m ${String(rest).padStart(2, '0')}s`;
   return `${rest}s`;
 }
+
+/** One request of a listing: its status record and when it was made. */
+export interface ListedStatus {
+  readonly status: StatusRecord;
+  readonly createdAt?: string;
+}
+
+/**
+ * A listing for people: one line per request with its id, state, certificate
+ * expiry, distribution and names, under a header. Dates are days (the time of
+ * day of an expiry matters to no one reading a list).
+ */
+export function renderList(requests: readonly ListedStatus[]): string {
+  const rows = requests.map(({ status }) => [
+    status.requestId,
+    status.state,
+    status.certificate?.notAfter?.slice(0, 10) ?? '-',
+    status.distribution ? `${status.distribution.id} ${status.distribution.domainName}` : '-',
+    [status.domainName, ...status.subjectAlternativeNames].join(', '),
+  ]);
+  const header = ['REQUEST', 'STATE', 'EXPIRES', 'DISTRIBUTION', 'NAMES'];
+  const widths = header.map((title, column) => Math.max(title.length, ...rows.map((row) => row[column]?.length ?? 0)));
+  const line = (cells: readonly string[]) =>
+    cells
+      .map((cell, column) => (column === cells.length - 1 ? cell : cell.padEnd(widths[column] ?? 0)))
+      .join('  ')
+      .trimEnd();
+  return [line(header), ...rows.map(line)].join('\n');
+}

@@ -13,7 +13,8 @@ import { DomainNotAllowedError, ERROR_CODES, InvalidRequestError, isTransientAws
 import { normalizeDomainName } from './names';
 import { canonicalJson, normalizeRequest, type RequestSettings } from './request';
 import { requireEnv, type Settings, settingsFromEnv } from './settings';
-import { conflictMessage, isFinalState, makeRequestStore, type RequestClaims, type RequestStore, type StoredRequest } from './store';
+import { conflictMessage } from './conflict';
+import { isFinalState, makeRequestRepository, type RequestRepository, type StoredRequest } from './request-repository';
 import type { NormalizedRequest, StatusError, StatusRecord } from './types';
 
 /** Environment variable holding the ARN of the workflow's state machine. */
@@ -119,7 +120,7 @@ export type ApiLogger = (entry: Record<string, unknown>) => void;
 export interface ApiDeps {
   /** Deployment settings: the API validates with exactly the workflow's settings. */
   readonly settings: RequestSettings;
-  readonly store: RequestStore & RequestClaims;
+  readonly store: RequestRepository;
   readonly sfn: SFNClient;
   readonly stateMachineArn: string;
   readonly now: () => Date;
@@ -206,13 +207,13 @@ export function makeApi(deps: ApiDeps): Api {
     const input = executionInputOf(request);
     // Each pass either answers or ends an abandoned attempt (which frees the names or the request) and claims again.
     for (let pass = 0; pass < 3; pass++) {
-      const claim = await deps.store.claimRequest(request, { executionArnOf: arnOf });
+      const claim = await deps.store.startAttempt(request, { executionArnOf: arnOf });
       if (claim.outcome === 'conflict') {
-        const { active } = claim;
-        if (await endIfAbandoned(active.requestId, active.executionArn, active.claimedAt)) continue;
-        log({ level: 'info', event: 'conflict', requestId: request.requestId, activeRequestId: active.requestId, reference: http.reference });
-        return errorResponse(409, API_ERROR_CODES.requestConflict, conflictMessage(request, active, claim.activeRequest), {
-          activeRequestId: active.requestId,
+        const { holder } = claim;
+        if (await endIfAbandoned(holder.requestId, holder.executionArn, holder.claimedAt)) continue;
+        log({ level: 'info', event: 'conflict', requestId: request.requestId, activeRequestId: holder.requestId, reference: http.reference });
+        return errorResponse(409, API_ERROR_CODES.requestConflict, conflictMessage(request, holder), {
+          activeRequestId: holder.requestId,
         });
       }
 
@@ -222,14 +223,14 @@ export function makeApi(deps: ApiDeps): Api {
         return accepted(http, 200, stored, stored.executionArn ?? null);
       }
       // Stored by a run that did not record its execution: nothing to start or follow.
-      if (!claim.created && stored.executionArn === undefined) return accepted(http, 202, stored, null);
+      if (claim.outcome === 'existing' && stored.executionArn === undefined) return accepted(http, 202, stored, null);
       const ownArn = arnOf(claim.executionName);
       const executionArn = stored.executionArn ?? ownArn;
       if (executionArn === ownArn) {
         // Also for an existing claim: a POST retried after a crash between claim and start starts it now.
         const started = await startExecution(claim.executionName, input);
         if (started.live) {
-          if (claim.created) {
+          if (claim.outcome === 'created') {
             log({ level: 'info', event: 'started', requestId: request.requestId, executionArn: started.executionArn, reference: http.reference });
           }
           return accepted(http, 202, stored, started.executionArn);
@@ -398,7 +399,7 @@ export function makeApiDeps(settings: Settings, stateMachineArn: string, options
   const documentClient = makeDocumentClient(options, region);
   return {
     settings,
-    store: makeRequestStore({ documentClient, tableName: settings.tableName, now }),
+    store: makeRequestRepository({ documentClient, tableName: settings.tableName, now }),
     sfn: new SFNClient(awsClientConfig(options, region)),
     stateMachineArn,
     now,

@@ -8,7 +8,6 @@ import {
   RequestCertificateCommand,
 } from '@aws-sdk/client-acm';
 import { createHash } from 'node:crypto';
-import type { Claims } from './claims';
 import {
   type CertflowError,
   CertificateFailedError,
@@ -21,7 +20,8 @@ import { type Clock, isPastDeadline, nextFallbackPoll, nextPoll } from './poll';
 import { idempotencyTokenOf } from './request';
 import type { Settings } from './settings';
 import { canonicalName, namesOf } from './status';
-import type { RequestStore } from './store';
+import type { Locks } from './lock';
+import type { RequestRepository } from './request-repository';
 import type { CertificateStatus, NormalizedRequest, StatusRecord, ValidationRecord, WorkflowState } from './types';
 
 /** Every key type ACM issues: ListCertificates returns only RSA_2048 unless told otherwise. */
@@ -30,6 +30,9 @@ const ALL_KEY_TYPES: AcmKeyAlgorithm[] = ['RSA_1024', 'RSA_2048', 'RSA_3072', 'R
 /** Statuses a certificate may be reused in. */
 const REUSABLE_STATUSES = ['ISSUED', 'PENDING_VALIDATION'] as const;
 
+/** How long a claim to request a certificate holds before another execution may take it over (a holder that crashed). */
+export const CERTIFICATE_CLAIM_LEASE_SECONDS = 120;
+
 /** Tag that ties a certificate to the request that created it. */
 export const REQUEST_ID_TAG = 'certflow:request-id';
 
@@ -37,9 +40,9 @@ export const REQUEST_ID_TAG = 'certflow:request-id';
 export interface CertificateDeps {
   /** ACM client for a region (the certificate's region is per request). */
   readonly acm: (region: string) => ACMClient;
-  readonly store: RequestStore;
+  readonly store: RequestRepository;
   /** Makes sure concurrent identical requests request one certificate. */
-  readonly claims: Claims;
+  readonly locks: Locks;
   readonly settings: Settings;
   readonly now: Clock;
 }
@@ -137,13 +140,14 @@ export async function findOrRequestCertificate(deps: CertificateDeps, request: N
     const best = matches.find((detail) => detail.Status === 'ISSUED') ?? matches[0];
     if (best) return certificateStatusOf(best, request.region, true);
     const key = certificateClaimKey(request);
-    const claim = await deps.claims.claim(key, holder);
-    if (!claim.owned) {
-      if (claim.resourceId) {
-        const detail = await describeCertificate(acm, claim.resourceId);
+    const claim = await deps.locks.acquire(key, holder, { leaseSeconds: CERTIFICATE_CLAIM_LEASE_SECONDS });
+    if (claim.outcome === 'held') {
+      const resourceId = claim.lock?.resourceId;
+      if (resourceId) {
+        const detail = await describeCertificate(acm, resourceId);
         if ((REUSABLE_STATUSES as readonly string[]).includes(detail.Status ?? '')) return certificateStatusOf(detail, request.region, true);
         // Requested before and since FAILED, revoked or expired: let the next attempt request anew.
-        await deps.claims.release(key, claim.resourceId);
+        await deps.locks.forget(key, resourceId);
       }
       throw new RequestInProgressError(
         `another execution is requesting the certificate for ${names.join(', ')} in ${request.region}; this step is retried shortly and then reuses it.`,
@@ -167,7 +171,7 @@ export async function findOrRequestCertificate(deps: CertificateDeps, request: N
     );
     const arn = requested.CertificateArn;
     if (!arn) throw new Error(`RequestCertificate returned no ARN for ${request.domainName}`);
-    await deps.claims.complete(key, claim.token, arn);
+    await deps.locks.complete(key, claim.token, arn);
     return { arn, region: request.region, status: 'PENDING_VALIDATION', reused: false, notAfter: null };
   } catch (error) {
     throw translateAwsError(error, `finding or requesting the certificate for ${names.join(', ')} in ${request.region}`);
@@ -349,7 +353,7 @@ export async function checkCertificateStep(deps: CertificateDeps, state: Workflo
     state: 'ISSUED',
     certificate: { ...certificate, status: 'ISSUED', notAfter: state.issuance?.notAfter ?? certificate.notAfter },
   };
-  await deps.store.saveStatus(status);
+  await deps.store.saveStatus(status, { request: state.request });
   return { request: state.request, status, poll };
 }
 

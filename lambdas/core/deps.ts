@@ -6,19 +6,19 @@ import { SFNClient } from '@aws-sdk/client-sfn';
 import { STSClient } from '@aws-sdk/client-sts';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { CertificateDeps } from './certificates';
-import { type Claims, makeClaims } from './claims';
 import { type DnsAccess, type DnsDeps, makeDnsAccess } from './dns';
 import type { DistributionDeps } from './distributions';
 import { type IssuanceWaitDeps, type IssuanceWaiters, makeIssuanceWaiters, makeSfnTaskTokens, type TaskTokens } from './issuance-wait';
 import type { Clock } from './poll';
 import type { Settings } from './settings';
-import { makeRequestStore, type RequestStore } from './store';
+import { type Locks, makeLocks } from './lock';
+import { makeRequestRepository, type RequestRepository } from './request-repository';
 
 /** Everything any step needs: each step takes the part it uses. */
 export interface StepDeps extends CertificateDeps, DnsDeps, DistributionDeps, IssuanceWaitDeps {
   readonly settings: Settings;
-  readonly store: RequestStore;
-  readonly claims: Claims;
+  readonly store: RequestRepository;
+  readonly locks: Locks;
   readonly dns: DnsAccess;
   readonly now: Clock;
 }
@@ -36,11 +36,11 @@ export interface AwsClientOptions {
 /** Route 53 and CloudFront are global services, signed for us-east-1. */
 const GLOBAL_REGION = 'us-east-1';
 
-/** What every step can have: settings, the request table (store and claims) and the clock. */
+/** What every step can have: settings, the request table (requests and locks) and the clock. */
 export interface CoreDeps {
   readonly settings: Settings;
-  readonly store: RequestStore;
-  readonly claims: Claims;
+  readonly store: RequestRepository;
+  readonly locks: Locks;
   readonly now: Clock;
 }
 
@@ -62,16 +62,17 @@ export function makeDocumentClient(options: AwsClientOptions, region: string): D
 }
 
 /**
- * The request table's store and claims. Each builder below creates one kind
+ * The request table's requests and locks. Each builder below creates one kind
  * of client, so a handler that builds only what its step uses bundles only
  * those SDK clients (the SDK packages are side-effect free and tree-shaken).
  */
 export function makeCoreDeps(settings: Settings, options: AwsClientOptions = {}, now: Clock = () => new Date()): CoreDeps {
   const documentClient = makeDocumentClient(options, options.region ?? settings.defaultRegion);
+  const locks = makeLocks({ documentClient, tableName: settings.tableName, now });
   return {
     settings,
-    store: makeRequestStore({ documentClient, tableName: settings.tableName, now }),
-    claims: makeClaims({ documentClient, tableName: settings.tableName, now }),
+    store: makeRequestRepository({ documentClient, tableName: settings.tableName, now, locks }),
+    locks,
     now,
   };
 }

@@ -13,7 +13,7 @@ import { AliasConflictError, DeadlineExceededError, RequestConflictError, transl
 import { type Clock, isPastDeadline, nextPoll } from './poll';
 import type { Settings } from './settings';
 import { namesOf } from './status';
-import type { RequestStore } from './store';
+import type { RequestRepository } from './request-repository';
 import type { DistributionStatus, NormalizedRequest, StatusRecord, WorkflowState } from './types';
 
 /** The single origin's id inside the distribution. */
@@ -23,7 +23,7 @@ const ORIGIN_ID = 'certflow-origin';
 export interface DistributionDeps {
   readonly cloudfront: CloudFrontClient;
   readonly dns: DnsAccess;
-  readonly store: RequestStore;
+  readonly store: RequestRepository;
   readonly settings: Settings;
   readonly now: Clock;
 }
@@ -241,6 +241,6 @@ export async function completeDistributionStep(deps: Omit<DistributionDeps, 'clo
     await writeAliasRecords(plan, state.request, distribution);
   }
   const status: StatusRecord = { ...state.status, state: 'DEPLOYED' };
-  await deps.store.saveStatus(status);
+  await deps.store.saveStatus(status, { request: state.request });
   return { request: state.request, status };
 }

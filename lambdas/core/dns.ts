@@ -12,7 +12,7 @@ import { isWithinDomain } from './names';
 import { type Clock, isPastDeadline, nextPoll } from './poll';
 import type { DnsRole, Settings } from './settings';
 import { canonicalName, fqdn } from './status';
-import type { RequestStore } from './store';
+import type { RequestRepository } from './request-repository';
 import type { PendingChange, StatusRecord, ValidationRecord, WorkflowState } from './types';
 
 /** CloudFront's hosted zone id for alias records (the same in every partition's commercial regions). */
@@ -229,7 +229,7 @@ export function chooseZone(name: string, zones: readonly HostedZone[], pinnedZon
 /** Dependencies of the DNS steps. */
 export interface DnsDeps {
   readonly dns: DnsAccess;
-  readonly store: RequestStore;
+  readonly store: RequestRepository;
   readonly settings: Settings;
   readonly now: Clock;
 }

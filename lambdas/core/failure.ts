@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { ERROR_CODES, ERROR_NAMES } from './errors';
-import type { RequestStore } from './store';
+import type { RequestRepository } from './request-repository';
 import type { NormalizedRequest, StatusError, StatusRecord } from './types';
 
 /** What a Catch puts at `$.error`: Step Functions' error name and cause. */
@@ -85,7 +85,7 @@ function statusOfRejectedInput(input: unknown, error: StatusError): StatusRecord
 
 /** Dependencies of {@link recordFailureStep}. */
 export interface FailureDeps {
-  readonly store: RequestStore;
+  readonly store: RequestRepository;
 }
 
 /**
@@ -97,6 +97,6 @@ export async function recordFailureStep(deps: FailureDeps, state: FailedState): 
   const error = statusErrorOf(state.error);
   if (!state.status || !state.request) return { status: statusOfRejectedInput(state.input, error) };
   const status: StatusRecord = { ...state.status, state: 'FAILED', error };
-  await deps.store.saveStatus(status);
+  await deps.store.saveStatus(status, { request: state.request });
   return { status };
 }

@@ -1,7 +1,9 @@
+import { conflictMessage } from './conflict';
+import { RequestConflictError } from './errors';
+import type { RequestRepository } from './request-repository';
 import { normalizeRequest } from './request';
 import type { Settings } from './settings';
 import { initialStatus } from './status';
-import type { RequestStore } from './store';
 import type { WorkflowState } from './types';
 
 /** What the ValidateRequest state passes: the raw execution input and the execution's ARN. */
@@ -13,17 +15,21 @@ export interface IntakeEvent {
 /** Dependencies of {@link validateRequestStep}. */
 export interface IntakeDeps {
   readonly settings: Settings;
-  readonly store: RequestStore;
+  readonly store: RequestRepository;
 }
 
 /**
  * Step: validates and normalizes the request (throwing InvalidRequestError or
- * DomainNotAllowedError before any AWS call), then stores the full request so
- * it can always be inspected or re-run.
+ * DomainNotAllowedError before any AWS call), then stores the full request,
+ * with the lock of its names, so it can always be inspected or re-run. A
+ * request the API stored before starting this execution is taken as stored
+ * (its owner included).
+ *
+ * @throws RequestConflictError when another active request holds the names.
  */
 export async function validateRequestStep(deps: IntakeDeps, event: IntakeEvent): Promise<WorkflowState> {
   const request = normalizeRequest(event.input, deps.settings);
-  const status = initialStatus(request);
-  await deps.store.saveRequest(request, status, event.executionArn);
-  return { request, status, ...(event.executionArn ? { executionArn: event.executionArn } : {}) };
+  const result = await deps.store.storeRequest(request, initialStatus(request), event.executionArn ? { executionArn: event.executionArn } : {});
+  if (result.outcome === 'conflict') throw new RequestConflictError(conflictMessage(request, result.holder));
+  return { request, status: result.stored.status, ...(event.executionArn ? { executionArn: event.executionArn } : {}) };
 }

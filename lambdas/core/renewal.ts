@@ -10,7 +10,7 @@ import { WATCHED_STATES } from './renewal-store';
 import type { DnsRole, Settings } from './settings';
 import { canonicalName, fqdn } from './status';
 import { EVENT_DETAIL_TYPES } from './steps';
-import type { RequestStore, StoredRequest } from './store';
+import type { RequestRepository, StoredRequest } from './request-repository';
 import type { CertificateStatus, RenewalStatus, StatusRecord, ValidationRecord } from './types';
 
 /** Defaults of the configuration's `renewal` block. */
@@ -36,7 +36,7 @@ export interface RenewalDeps {
   readonly acm: (region: string) => ACMClient;
   readonly dns: DnsAccess;
   readonly settings: Settings;
-  readonly store: Pick<RequestStore, 'getRequest' | 'listByName'>;
+  readonly store: Pick<RequestRepository, 'getRequest' | 'listByName'>;
   readonly renewals: RenewalRepository;
   readonly now: Clock;
   /** Checks manual records (no zone certflow can read) in public DNS. @default public DNS through node:dns */

@@ -1,7 +1,7 @@
 /**
  * Runtime settings of the workflow's Lambda steps, read from the environment
  * once per container. The CDK stack and the local runner both produce them
- * from the deployment configuration (lib/config.ts).
+ * from the deployment configuration (lib/config/).
  */
 
 /** A role in a DNS account that certflow assumes to read zones and write records. */

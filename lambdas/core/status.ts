@@ -1,7 +1,7 @@
 import type { NormalizedRequest, StatusRecord } from './types';
 
-/** The status record of a request that nothing has happened to yet. */
-export function initialStatus(request: NormalizedRequest): StatusRecord {
+/** The status record of a request that nothing has happened to yet; `owner` is the caller that asked through the API (SPEC §10). */
+export function initialStatus(request: NormalizedRequest, owner?: string): StatusRecord {
   return {
     requestId: request.requestId,
     state: 'REQUESTED',
@@ -11,6 +11,7 @@ export function initialStatus(request: NormalizedRequest): StatusRecord {
     validationRecords: [],
     distribution: null,
     error: null,
+    ...(owner ? { owner } : {}),
   };
 }
 

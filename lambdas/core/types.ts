@@ -105,6 +105,8 @@ export interface StatusRecord {
   readonly validationRecords: readonly ValidationRecord[];
   readonly distribution: DistributionStatus | null;
   readonly error: StatusError | null;
+  /** The caller that asked through the API (`requestContext.identity.userArn`, else its account; SPEC §10); absent for a direct StartExecution. */
+  readonly owner?: string;
   /** Set once issued, by the renewal watch (absent until its first check). */
   readonly renewal?: RenewalStatus;
 }

@@ -1,4 +1,5 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import Ajv2020 from 'ajv/dist/2020';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DEFAULT_WAITS, SETTINGS_ENV, settingsFromEnv } from '../../lambdas/core/settings';
@@ -14,6 +15,7 @@ import {
 } from '../../lib/config';
 import { REPO_ROOT } from '../support/synth';
 import configSchema from '../../schema/certflow-config.schema.json';
+import definitions from '../../schema/definitions.schema.json';
 
 const DNS_ACCOUNT = {
   workflowAccountId: '111111111111',
@@ -356,6 +358,14 @@ describe('schema/certflow-config.schema.json', () => {
       const hasDescription = typeof node.description === 'string' || typeof node.$ref === 'string';
       expect({ path, hasDescription }).toEqual({ path, hasDescription: true });
     }
+  });
+
+  it('validates the shipped example by itself, as an editor or another tool would read it', () => {
+    const ajv = new Ajv2020({ strict: false });
+    ajv.addSchema(definitions);
+    const example = JSON.parse(readFileSync(join(REPO_ROOT, EXAMPLE_CONFIG_FILE), 'utf8')) as unknown;
+    expect(ajv.validate(configSchema, example)).toBe(true);
+    expect(ajv.validate(configSchema, { stackName: 'Certflow', dnsRole: [] })).toBe(false);
   });
 
   it('documents the defaults the loader applies', () => {

@@ -149,12 +149,12 @@ describe('least privilege', () => {
     expect([...new Set(actions)].sort()).toEqual(STEP_ACTIONS[folder]);
   });
 
-  it('grants the table to every step, and nothing else in DynamoDB', () => {
+  it('grants the table (and its state index) to every step, and nothing else in DynamoDB', () => {
     const tableArn = `<${logicalId(workflow().table)}.Arn>`;
     for (const step of STEPS) {
       const statements = stepStatements(step.folder).filter((st) => st.Action.some((a) => a.startsWith('dynamodb:')));
       expect(statements.length).toBeGreaterThan(0);
-      for (const st of statements) expect(st.Resource).toEqual([tableArn]);
+      for (const st of statements) expect(st.Resource).toEqual([tableArn, `${tableArn}/index/*`]);
       expect(statements.flatMap((st) => st.Action)).toEqual(
         expect.arrayContaining(['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:Query']),
       );
@@ -232,6 +232,18 @@ describe('request table', () => {
         AttributeDefinitions: [
           { AttributeName: 'pk', AttributeType: 'S' },
           { AttributeName: 'sk', AttributeType: 'S' },
+          { AttributeName: 'state', AttributeType: 'S' },
+        ],
+        // Requests by state without a Scan: the renewal sweep and GET /certificates?state=.
+        GlobalSecondaryIndexes: [
+          {
+            IndexName: 'state-index',
+            KeySchema: [
+              { AttributeName: 'state', KeyType: 'HASH' },
+              { AttributeName: 'pk', KeyType: 'RANGE' },
+            ],
+            Projection: { ProjectionType: 'ALL' },
+          },
         ],
         BillingMode: 'PAY_PER_REQUEST',
         PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },

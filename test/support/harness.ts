@@ -8,7 +8,7 @@ import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { ensureLocalResources } from '../../bin/cli/local-resources';
 import { type LocalRunOptions, type LocalRunResult, runLocally, SimulatedClock } from '../../bin/cli/local-runner';
 import { type DnsRole, type Settings, withDefaults } from '../../lambdas/core/settings';
-import { makeRequestStore, type RequestStore } from '../../lambdas/core/store';
+import { makeRequestRepository, type RequestRepository } from '../../lambdas/core/request-repository';
 import { type FaultProxy, startFaultProxy } from './fault-proxy';
 import { type MotoServer, startMoto } from './moto';
 import { DNS_ROLE_ARN, route53InAccountOf, seedZones, TEST_CREDENTIALS, type ZoneSeed } from './seed';
@@ -64,7 +64,7 @@ export interface Harness {
   readonly proxy: FaultProxy;
   readonly settings: Settings;
   readonly zones: Record<string, string>;
-  readonly store: RequestStore;
+  readonly store: RequestRepository;
   /** Runs the workflow's ASL locally through the proxy. */
   run(input: unknown, overrides?: RunOverrides): Promise<LocalRunResult & { clock: SimulatedClock | undefined }>;
   certificates(): Promise<CertificateSummary[]>;
@@ -100,7 +100,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     await events.send(new PutRuleCommand({ Name: 'all-certflow', EventBusName: EVENT_BUS_NAME, EventPattern: JSON.stringify({ source: ['certflow'] }) }));
     await events.send(new PutTargetsCommand({ Rule: 'all-certflow', EventBusName: EVENT_BUS_NAME, Targets: [{ Id: 'q', Arn: queueArn }] }));
   }
-  const store = makeRequestStore({
+  const store = makeRequestRepository({
     documentClient: DynamoDBDocumentClient.from(new DynamoDBClient(direct)),
     tableName: TABLE_NAME,
     now: () => new Date(),

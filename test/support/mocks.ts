@@ -1,16 +1,24 @@
 /**
- * Shared fixtures of the unit tests: an in-memory {@link RequestStore}, a
+ * Shared fixtures of the unit tests: an in-memory {@link RequestRepository}, a
  * controllable clock, requests and status records, settings, SDK-shaped
  * errors and a {@link DnsAccess} over mocked Route 53 clients.
  */
 import { Route53Client } from '@aws-sdk/client-route-53';
-import type { Claims, ClaimResult } from '../../lambdas/core/claims';
 import type { DnsAccess, DnsAccessOptions, DnsAccount } from '../../lambdas/core/dns';
 import type { Clock } from '../../lambdas/core/poll';
 import { DISTRIBUTION_DEFAULTS } from '../../lambdas/core/request';
 import { DEFAULT_WAITS, type DnsRole, type Settings, type WaitPolicies, withDefaults } from '../../lambdas/core/settings';
 import { initialStatus } from '../../lambdas/core/status';
-import type { RequestStore, StoredRequest } from '../../lambdas/core/store';
+import type { AcquireOptions, ClaimResult, HeldLock, Locks, TransactItem } from '../../lambdas/core/lock';
+import type {
+  AttemptResult,
+  NameSetHolder,
+  Page,
+  RequestRepository,
+  SaveStatusOptions,
+  StoreResult,
+  StoredRequest,
+} from '../../lambdas/core/request-repository';
 import type { DistributionRequest, NormalizedRequest, StatusRecord, ValidationRecord } from '../../lambdas/core/types';
 
 /** A request id shaped like the real ones: 32 lower-case hex digits. */
@@ -78,14 +86,14 @@ export function makeSettings(overrides: SettingsOverrides = {}): Settings {
   return withDefaults({ tableName: 'certflow-test', defaultRegion: 'us-east-1', ...rest, waits: { ...DEFAULT_WAITS, ...waits } });
 }
 
-/** One recorded {@link RequestStore.saveStatus} call. */
+/** One recorded {@link RequestRepository.saveStatus} call. */
 export interface SavedStatus {
   readonly status: StatusRecord;
   readonly extra?: { distributionId?: string };
 }
 
-/** An in-memory {@link RequestStore} that records every write. */
-export class InMemoryRequestStore implements RequestStore {
+/** An in-memory {@link RequestRepository} for the steps' unit tests, recording every write (names are not locked). */
+export class InMemoryRequestStore implements RequestRepository {
   readonly items = new Map<string, StoredRequest>();
   readonly savedStatuses: SavedStatus[] = [];
   readonly savedRequests: NormalizedRequest[] = [];
@@ -100,30 +108,38 @@ export class InMemoryRequestStore implements RequestStore {
     return stored;
   }
 
-  async saveRequest(request: NormalizedRequest, status: StatusRecord, executionArn?: string): Promise<StoredRequest> {
+  async storeRequest(request: NormalizedRequest, status: StatusRecord, options: { executionArn?: string } = {}): Promise<StoreResult> {
     this.savedRequests.push(request);
     const existing = this.items.get(request.requestId);
-    if (existing) return existing;
+    if (existing) return { outcome: 'stored', stored: existing };
     const at = this.now().toISOString();
-    const stored: StoredRequest = { request, status, createdAt: at, updatedAt: at, ...(executionArn ? { executionArn } : {}) };
+    const stored: StoredRequest = { request, status, createdAt: at, updatedAt: at, ...(options.executionArn ? { executionArn: options.executionArn } : {}) };
     this.items.set(request.requestId, stored);
-    return stored;
+    return { outcome: 'stored', stored };
   }
 
-  async saveStatus(status: StatusRecord, extra?: { distributionId?: string }): Promise<void> {
-    this.savedStatuses.push(extra ? { status, extra } : { status });
+  async startAttempt(): Promise<AttemptResult> {
+    throw new Error('InMemoryRequestStore: startAttempt is tested against DynamoDB (test/unit/request-repository.test.ts)');
+  }
+
+  async saveStatus(status: StatusRecord, options: SaveStatusOptions = {}): Promise<void> {
+    const { distributionId } = options;
+    this.savedStatuses.push(distributionId ? { status, extra: { distributionId } } : { status });
     const existing = this.items.get(status.requestId);
     if (!existing) return;
-    this.items.set(status.requestId, {
-      ...existing,
-      status,
-      updatedAt: this.now().toISOString(),
-      ...(extra?.distributionId ? { distributionId: extra.distributionId } : {}),
-    });
+    this.items.set(status.requestId, { ...existing, status, updatedAt: this.now().toISOString(), ...(distributionId ? { distributionId } : {}) });
   }
 
   async getRequest(requestId: string): Promise<StoredRequest | undefined> {
     return this.items.get(requestId);
+  }
+
+  async failAbandonedRequest(): Promise<boolean> {
+    return false;
+  }
+
+  async nameSetHolder(): Promise<NameSetHolder | undefined> {
+    return undefined;
   }
 
   async listByName(name: string, limit = 20): Promise<StoredRequest[]> {
@@ -131,6 +147,10 @@ export class InMemoryRequestStore implements RequestStore {
       .filter((item) => [item.request.domainName, ...item.request.subjectAlternativeNames].includes(name))
       .sort((a, b) => b.createdAt.localeCompare(a.createdAt))
       .slice(0, limit);
+  }
+
+  async listByState(state: string): Promise<Page<StoredRequest>> {
+    return { items: [...this.items.values()].filter((item) => item.status.state === state).sort((a, b) => b.updatedAt.localeCompare(a.updatedAt)) };
   }
 
   /** The status of the last saveStatus call. */
@@ -186,20 +206,28 @@ export function route53Client(): Route53Client {
   return new Route53Client({ region: 'us-east-1', credentials: { accessKeyId: 'test', secretAccessKey: 'test' }, maxAttempts: 1 });
 }
 
-/** An in-memory {@link Claims}: one holder per key, recording every call. */
-export class InMemoryClaims implements Claims {
+/** An in-memory {@link Locks}: one holder per key (no leases), recording every call. */
+export class InMemoryLocks implements Locks {
   readonly entries = new Map<string, { token: string; resourceId?: string }>();
-  readonly calls: { op: 'claim' | 'complete' | 'release'; key: string; resourceId?: string }[] = [];
+  readonly calls: { op: 'acquire' | 'complete' | 'forget' | 'release'; key: string; resourceId?: string }[] = [];
   private counter = 0;
 
-  async claim(key: string): Promise<ClaimResult> {
-    this.calls.push({ op: 'claim', key });
+  async acquire(key: string, holder?: string, _options?: AcquireOptions): Promise<ClaimResult> {
+    this.calls.push({ op: 'acquire', key });
     const existing = this.entries.get(key);
-    if (existing) return { owned: false, resourceId: existing.resourceId };
+    if (existing && (existing.resourceId !== undefined || existing.token !== holder)) return { outcome: 'held', lock: this.heldLock(key) };
     this.counter += 1;
-    const token = `token-${this.counter}`;
+    const token = holder ?? `token-${this.counter}`;
     this.entries.set(key, { token });
-    return { owned: true, token };
+    return { outcome: 'acquired', token };
+  }
+
+  acquireItem(): TransactItem {
+    throw new Error('InMemoryLocks: transactions are tested against DynamoDB');
+  }
+
+  async read(key: string): Promise<HeldLock | undefined> {
+    return this.heldLock(key);
   }
 
   async complete(key: string, token: string, resourceId: string): Promise<void> {
@@ -208,9 +236,26 @@ export class InMemoryClaims implements Claims {
     if (entry?.token === token) entry.resourceId = resourceId;
   }
 
-  async release(key: string, resourceId: string): Promise<void> {
-    this.calls.push({ op: 'release', key, resourceId });
+  async forget(key: string, resourceId: string): Promise<void> {
+    this.calls.push({ op: 'forget', key, resourceId });
     const entry = this.entries.get(key);
     if (entry?.resourceId === resourceId) this.entries.delete(key);
+  }
+
+  async release(key: string, holder: string): Promise<boolean> {
+    this.calls.push({ op: 'release', key });
+    if (this.entries.get(key)?.token !== holder) return false;
+    this.entries.delete(key);
+    return true;
+  }
+
+  releaseItem(): TransactItem {
+    throw new Error('InMemoryLocks: transactions are tested against DynamoDB');
+  }
+
+  private heldLock(key: string): HeldLock | undefined {
+    const entry = this.entries.get(key);
+    if (!entry) return undefined;
+    return { key, holder: entry.token, claimedAt: 0, ...(entry.resourceId ? { resourceId: entry.resourceId } : {}), detail: {} };
   }
 }

@@ -152,7 +152,7 @@ describe('createDistributionStep with alias records: the names are checked befor
 
   it('records that already alias this request distribution are fine on a re-run', async () => {
     const request = requestWith();
-    await store.saveRequest(request, issued(request).status);
+    await store.storeRequest(request, issued(request).status);
     await store.saveStatus(issued(request).status, { distributionId: OURS.id });
     cloudFrontMock.on(GetDistributionCommand).resolves({
       Distribution: {

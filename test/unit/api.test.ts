@@ -1,6 +1,6 @@
-import { ConditionalCheckFailedException, DynamoDBClient, TransactionCanceledException } from '@aws-sdk/client-dynamodb';
+import { DynamoDBClient, TransactionCanceledException } from '@aws-sdk/client-dynamodb';
 import { DescribeExecutionCommand, ExecutionAlreadyExists, ExecutionDoesNotExist, SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
-import { DeleteCommand, DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand, TransactWriteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { DynamoDBDocumentClient, GetCommand, QueryCommand, TransactWriteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import { createHandler } from '../../lambdas/api/handler';
 import {
@@ -15,11 +15,11 @@ import {
   MAX_BODY_BYTES,
   NEVER_STARTED_AFTER_MS,
 } from '../../lambdas/core/api';
-import { TransientAwsError } from '../../lambdas/core/errors';
 import { normalizeRequest } from '../../lambdas/core/request';
 import { SettingsError, withDefaults } from '../../lambdas/core/settings';
 import { initialStatus } from '../../lambdas/core/status';
-import { makeRequestStore, nameSetKeyOf, type StoredRequest } from '../../lambdas/core/store';
+import { lockItemKey } from '../../lambdas/core/lock';
+import { makeRequestRepository, nameSetKeyOf, type StoredRequest } from '../../lambdas/core/request-repository';
 import type { NormalizedRequest, StatusRecord } from '../../lambdas/core/types';
 import { apiEvent, lambdaContext, parseResult, postCertificates } from '../support/api-events';
 import { awsError } from '../support/mocks';
@@ -40,7 +40,7 @@ function deps(): ApiDeps {
   const log: ApiLogger = (entry) => logs.push(entry);
   return {
     settings,
-    store: makeRequestStore({ documentClient, tableName: TABLE, now: () => now }),
+    store: makeRequestRepository({ documentClient, tableName: TABLE, now: () => now }),
     sfn: new SFNClient({ region: 'us-east-1' }),
     stateMachineArn: STATE_MACHINE_ARN,
     now: () => now,
@@ -118,12 +118,8 @@ describe('executionArnOf', () => {
 
 describe('POST /certificates', () => {
   test('a new request: lock and request item in one transaction, then the execution named <id>-1', async () => {
-    ddb
-      .on(GetCommand, { Key: requestKey(request.requestId) })
-      .resolvesOnce({})
-      .resolves({ Item: stored(request) });
+    ddb.on(GetCommand, { Key: requestKey(request.requestId) }).resolves({});
     ddb.on(TransactWriteCommand).resolves({});
-    ddb.on(PutCommand).resolves({});
     sfn.on(StartExecutionCommand).resolves({ executionArn: arnOf(`${request.requestId}-1`), startDate: NOW });
 
     const response = await makeApi(deps()).handle(post(RAW));
@@ -132,11 +128,16 @@ describe('POST /certificates', () => {
     expect(response.headers.Location).toBe(`/certificates/${request.requestId}`);
     expect(response.body).toEqual({ requestId: request.requestId, status: initialStatus(request), executionArn: arnOf(`${request.requestId}-1`) });
 
+    // One read (is the request there?) and one transaction: lock, request item and name index together.
+    expect(ddb.calls()).toHaveLength(2);
     const [transaction] = ddb.commandCalls(TransactWriteCommand);
-    const [lock, item] = transaction!.args[0].input.TransactItems!;
-    expect(lock!.Put).toMatchObject({
-      Item: { pk: nameSetKeyOf(request), sk: 'ACTIVE', requestId: request.requestId, generation: 1, names: ['example.com', 'www.example.com'] },
-      ConditionExpression: 'attribute_not_exists(pk) OR (requestId = :id AND generation < :generation)',
+    const [lock, item, ...index] = transaction!.args[0].input.TransactItems!;
+    expect(lock!.Update).toMatchObject({
+      Key: lockItemKey(nameSetKeyOf(request)),
+      ExpressionAttributeValues: {
+        ':holder': request.requestId,
+        ':detail': { names: ['example.com', 'www.example.com'], region: 'eu-west-1', executionArn: arnOf(`${request.requestId}-1`) },
+      },
     });
     expect(item!.Update).toMatchObject({ Key: requestKey(request.requestId), ConditionExpression: 'attribute_not_exists(pk)' });
     expect(item!.Update!.ExpressionAttributeValues).toMatchObject({ ':generation': 1, ':executionName': `${request.requestId}-1` });
@@ -149,12 +150,7 @@ describe('POST /certificates', () => {
       input: executionInputOf(request),
     });
     // The name index, one item per certificate name.
-    expect(
-      ddb
-        .commandCalls(PutCommand)
-        .map((c) => c.args[0].input.Item?.pk)
-        .sort(),
-    ).toEqual(['NAME#example.com', 'NAME#www.example.com']);
+    expect(index.map((entry) => entry.Update?.Key?.pk).sort()).toEqual(['NAME#example.com', 'NAME#www.example.com']);
   });
 
   test('the Location keeps the stage or base path the client called', async () => {
@@ -274,7 +270,7 @@ describe('POST /certificates', () => {
       .resolvesOnce({ Item: first }) // failAbandonedRequest
       .resolvesOnce({ Item: failed }) // claim again: FAILED
       .resolves({ Item: stored(request, { generation: 2 }) });
-    ddb.on(UpdateCommand).resolves({ Attributes: failed });
+    ddb.on(TransactWriteCommand).resolves({});
     sfn
       .on(StartExecutionCommand, { name: `${request.requestId}-1` })
       .rejects(new ExecutionAlreadyExists({ message: 'exists', $metadata: {} }))
@@ -286,27 +282,26 @@ describe('POST /certificates', () => {
 
     expect(response.statusCode).toBe(202);
     expect((response.body as { executionArn: string }).executionArn).toBe(arnOf(`${request.requestId}-2`));
-    const [update] = ddb.commandCalls(UpdateCommand);
-    expect(update!.args[0].input.ConditionExpression).toBe('attribute_exists(pk) AND (updatedAt = :observed AND executionArn = :executionArn)');
-    expect(update!.args[0].input.ExpressionAttributeValues?.[':status']).toMatchObject({ state: 'FAILED', error: { code: EXECUTION_ENDED_CODE } });
-    expect(ddb.commandCalls(DeleteCommand)[0]!.args[0].input).toMatchObject({
-      Key: { pk: nameSetKeyOf(request), sk: 'ACTIVE' },
-      ExpressionAttributeValues: { ':id': request.requestId, ':generation': 1 },
-    });
-    const rerun = ddb.commandCalls(TransactWriteCommand)[0]!.args[0].input.TransactItems![1]!.Update!;
+    // FAILED and the names released in one transaction, then the new attempt in another.
+    const [ended, again] = ddb.commandCalls(TransactWriteCommand).map((c) => c.args[0].input.TransactItems!);
+    const update = ended![0]!.Update!;
+    expect(update.ConditionExpression).toBe('attribute_exists(pk) AND (updatedAt = :observed AND executionArn = :executionArn)');
+    expect(update.ExpressionAttributeValues?.[':status']).toMatchObject({ state: 'FAILED', error: { code: EXECUTION_ENDED_CODE } });
+    expect(ended![1]!.Delete).toMatchObject({ Key: lockItemKey(nameSetKeyOf(request)), ExpressionAttributeValues: { ':holder': request.requestId } });
+    const rerun = again![1]!.Update!;
     expect(rerun.ConditionExpression).toBe('#state = :failed AND generation = :previous');
     expect(rerun.ExpressionAttributeValues).toMatchObject({ ':previous': 1, ':generation': 2 });
   });
 
   describe('another request holds the names', () => {
     const holder = normalizeRequest({ ...RAW, keyAlgorithm: 'EC_prime256v1' }, settings);
-    const claimedAt = NOW.toISOString();
+    const claimedAt = NOW.getTime();
 
     beforeEach(() => {
       ddb.on(GetCommand, { Key: requestKey(request.requestId) }).resolves({});
       ddb.on(TransactWriteCommand).rejects(cancelled('ConditionalCheckFailed', 'None'));
-      ddb.on(GetCommand, { Key: { pk: nameSetKeyOf(request), sk: 'ACTIVE' } }).resolves({
-        Item: { requestId: holder.requestId, generation: 1, executionArn: arnOf(`${holder.requestId}-1`), claimedAt, names: [], region: 'eu-west-1' },
+      ddb.on(GetCommand, { Key: lockItemKey(nameSetKeyOf(request)) }).resolves({
+        Item: { holder: holder.requestId, claimedAt, detail: { executionArn: arnOf(`${holder.requestId}-1`), names: [], region: 'eu-west-1' } },
       });
       ddb.on(GetCommand, { Key: requestKey(holder.requestId) }).resolves({ Item: stored(holder, { state: 'PENDING_VALIDATION' }) });
     });
@@ -333,7 +328,6 @@ describe('POST /certificates', () => {
     test('an execution that never started is ended after the grace period, and the names are claimed', async () => {
       sfn.on(DescribeExecutionCommand).rejects(new ExecutionDoesNotExist({ message: 'no', $metadata: {} }));
       now = new Date(NOW.getTime() + NEVER_STARTED_AFTER_MS + 1000);
-      ddb.on(UpdateCommand).resolves({ Attributes: stored(holder, { state: 'FAILED' }) });
       ddb.on(TransactWriteCommand).rejectsOnce(cancelled('ConditionalCheckFailed', 'None')).resolves({});
       ddb
         .on(GetCommand, { Key: requestKey(request.requestId) })
@@ -345,7 +339,7 @@ describe('POST /certificates', () => {
       const response = await makeApi(deps()).handle(post(RAW));
 
       expect(response.statusCode).toBe(202);
-      const update = ddb.commandCalls(UpdateCommand)[0]!.args[0].input;
+      const update = ddb.commandCalls(TransactWriteCommand)[1]!.args[0].input.TransactItems![0]!.Update!;
       expect(update.Key).toEqual(requestKey(holder.requestId));
       expect((update.ExpressionAttributeValues?.[':status'] as StatusRecord).error?.message).toMatch(/was never started/);
       expect(logs).toContainEqual(expect.objectContaining({ event: 'abandoned', requestId: holder.requestId, executionStatus: 'NOT_STARTED' }));
@@ -515,54 +509,5 @@ describe('apiDepsFromEnv', () => {
     expect(() => apiDepsFromEnv({ CERTFLOW_SETTINGS })).toThrow(SettingsError);
     expect(() => apiDepsFromEnv({ CERTFLOW_SETTINGS, STATE_MACHINE_ARN: 'certflow' })).toThrow(/not a state machine ARN/);
     expect(apiDepsFromEnv({ CERTFLOW_SETTINGS, STATE_MACHINE_ARN }).stateMachineArn).toBe(STATE_MACHINE_ARN);
-  });
-});
-
-describe('store: the name-set lock', () => {
-  const withDistribution = normalizeRequest({ ...RAW, distribution: { originDomainName: 'origin.example.com' } }, settings);
-  const store = () =>
-    makeRequestStore({ documentClient: DynamoDBDocumentClient.from(new DynamoDBClient({ region: 'us-east-1' })), tableName: TABLE, now: () => now });
-
-  test.each([
-    ['FAILED', true, request],
-    ['ISSUED without a distribution', true, request],
-    ['DEPLOYED', true, withDistribution],
-    ['ISSUED with a distribution', false, withDistribution],
-    ['PENDING_VALIDATION', false, request],
-  ] as const)('a status %s releases the lock: %s', async (label, releases, of) => {
-    const state = label.split(' ')[0] as StatusRecord['state'];
-    ddb.on(UpdateCommand).resolves({ Attributes: stored(of, { state, generation: 3 }) });
-    ddb.on(DeleteCommand).resolves({});
-
-    await store().saveStatus({ ...initialStatus(of), state });
-
-    const deletes = ddb.commandCalls(DeleteCommand);
-    expect(deletes).toHaveLength(releases ? 1 : 0);
-    if (releases) {
-      expect(deletes[0]!.args[0].input).toEqual({
-        TableName: TABLE,
-        Key: { pk: nameSetKeyOf(of), sk: 'ACTIVE' },
-        ConditionExpression: 'requestId = :id AND generation = :generation',
-        ExpressionAttributeValues: { ':id': of.requestId, ':generation': 3 },
-      });
-    }
-  });
-
-  test('a lock already taken over by another request is left alone', async () => {
-    ddb.on(UpdateCommand).resolves({ Attributes: stored(request, { state: 'FAILED' }) });
-    ddb.on(DeleteCommand).rejects(new ConditionalCheckFailedException({ message: 'condition', $metadata: {} }));
-    await expect(store().saveStatus({ ...initialStatus(request), state: 'FAILED' })).resolves.toBeUndefined();
-  });
-
-  test('DynamoDB throttling becomes TransientAwsError, which the state machine retries', async () => {
-    ddb.on(UpdateCommand).rejects(awsError('ProvisionedThroughputExceededException', 'slow down'));
-    await expect(store().saveStatus(initialStatus(request))).rejects.toThrow(TransientAwsError);
-  });
-
-  test('the name set does not depend on which name is primary, but does on the region', () => {
-    const swapped = normalizeRequest({ domainName: 'example.com', subjectAlternativeNames: ['www.example.com'] }, settings);
-    const elsewhere = normalizeRequest({ ...RAW, region: 'us-west-2' }, settings);
-    expect(nameSetKeyOf(swapped)).toBe(nameSetKeyOf(request));
-    expect(nameSetKeyOf(elsewhere)).not.toBe(nameSetKeyOf(request));
   });
 });

@@ -22,7 +22,7 @@ import { DeadlineExceededError, RequestInProgressError, TransientAwsError, Valid
 import type { CertificateStatus, NormalizedRequest, PollState, WorkflowState } from '../../lambdas/core/types';
 import {
   awsError,
-  InMemoryClaims,
+  InMemoryLocks,
   InMemoryRequestStore,
   makeRequest,
   makeSettings,
@@ -40,7 +40,7 @@ const acmMock = mockClient(ACMClient);
 const acm = new ACMClient({ region: 'us-east-1', credentials: { accessKeyId: 'test', secretAccessKey: 'test' }, maxAttempts: 1 });
 
 let store: InMemoryRequestStore;
-let claims: InMemoryClaims;
+let locks: InMemoryLocks;
 let clock: TestClock;
 let deps: CertificateDeps;
 let acmRegions: string[];
@@ -49,7 +49,7 @@ beforeEach(() => {
   acmMock.reset();
   clock = testClock();
   store = new InMemoryRequestStore(clock.now);
-  claims = new InMemoryClaims();
+  locks = new InMemoryLocks();
   acmRegions = [];
   deps = {
     acm: (region) => {
@@ -57,7 +57,7 @@ beforeEach(() => {
       return acm;
     },
     store,
-    claims,
+    locks,
     settings: makeSettings({
       waits: {
         validationRecords: { initialSeconds: 5, maxSeconds: 20, deadlineSeconds: 300 },
@@ -271,8 +271,8 @@ describe('findOrRequestCertificate', () => {
     acmMock.on(ListCertificatesCommand).resolves({});
     await findOrRequestCertificate(deps, request);
     const key = certificateClaimKey(request);
-    expect(claims.calls).toEqual([
-      { op: 'claim', key },
+    expect(locks.calls).toEqual([
+      { op: 'acquire', key },
       { op: 'complete', key, resourceId: ARN },
     ]);
   });
@@ -288,9 +288,9 @@ describe('findOrRequestCertificate', () => {
   it('reuses the certificate a concurrent execution requested under the claim, without requesting another', async () => {
     const request = wildcardRequest();
     const names = ['www.example.com', '*.example.com', 'example.com'];
-    const other = await claims.claim(certificateClaimKey(request));
-    if (!other.owned) throw new Error('the first claim must be owned');
-    await claims.complete(certificateClaimKey(request), other.token, arn(9));
+    const other = await locks.acquire(certificateClaimKey(request));
+    if (other.outcome !== 'acquired') throw new Error('the first claim must be owned');
+    await locks.complete(certificateClaimKey(request), other.token, arn(9));
     acmMock.on(ListCertificatesCommand).resolves({});
     describeFrom([detail(9, names, { Status: 'PENDING_VALIDATION' })]);
 
@@ -300,7 +300,7 @@ describe('findOrRequestCertificate', () => {
 
   it('asks to be retried while a concurrent execution holds the claim without a certificate yet', async () => {
     const request = wildcardRequest();
-    await claims.claim(certificateClaimKey(request));
+    await locks.acquire(certificateClaimKey(request));
     acmMock.on(ListCertificatesCommand).resolves({});
 
     await expect(findOrRequestCertificate(deps, request)).rejects.toBeInstanceOf(RequestInProgressError);
@@ -310,14 +310,14 @@ describe('findOrRequestCertificate', () => {
   it('releases a claim whose certificate FAILED, so that the retry requests anew', async () => {
     const request = wildcardRequest();
     const key = certificateClaimKey(request);
-    const other = await claims.claim(key);
-    if (!other.owned) throw new Error('the first claim must be owned');
-    await claims.complete(key, other.token, arn(9));
+    const other = await locks.acquire(key);
+    if (other.outcome !== 'acquired') throw new Error('the first claim must be owned');
+    await locks.complete(key, other.token, arn(9));
     acmMock.on(ListCertificatesCommand).resolves({});
     describeFrom([detail(9, ['www.example.com', '*.example.com', 'example.com'], { Status: 'FAILED' })]);
 
     await expect(findOrRequestCertificate(deps, request)).rejects.toBeInstanceOf(RequestInProgressError);
-    expect(claims.calls.at(-1)).toEqual({ op: 'release', key, resourceId: arn(9) });
+    expect(locks.calls.at(-1)).toEqual({ op: 'forget', key, resourceId: arn(9) });
     await expect(findOrRequestCertificate(deps, request)).resolves.toMatchObject({ arn: ARN, reused: false });
     expect(acmMock.commandCalls(RequestCertificateCommand)).toHaveLength(1);
   });

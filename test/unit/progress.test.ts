@@ -1,5 +1,5 @@
 import { makeProgressReporter } from '../../bin/cli/progress';
-import { describeRecord } from '../../bin/cli/render';
+import { describeRecord, renderList } from '../../bin/cli/render';
 import type { ValidationRecord } from '../../lambdas/core/types';
 
 const ISSUANCE = { phase: 'issuance', title: 'checking whether ACM has issued the certificate' };
@@ -81,5 +81,35 @@ describe('manual validation records', () => {
     expect(text).toContain('ACM validated the name anyway');
     expect(text).toContain('Keep this CNAME in your DNS provider: ACM needs it to renew');
     expect(text).not.toContain('waits for it');
+  });
+});
+
+describe('listing', () => {
+  test('one line per request: id, state, certificate expiry, distribution and names, in aligned columns', () => {
+    const issued = {
+      requestId: 'a'.repeat(32),
+      state: 'DEPLOYED',
+      domainName: 'www.example.com',
+      subjectAlternativeNames: ['*.example.com'],
+      certificate: { arn: 'arn:aws:acm:us-east-1:1:certificate/x', region: 'us-east-1', status: 'ISSUED', reused: false, notAfter: '2027-06-08T00:00:00Z' },
+      validationRecords: [],
+      distribution: { id: 'E2QWRUHAPOMQZL', domainName: 'd111111abcdef8.cloudfront.net', status: 'Deployed' },
+      error: null,
+    };
+    const pending = {
+      ...issued,
+      requestId: 'b'.repeat(32),
+      state: 'PENDING_VALIDATION',
+      domainName: 'api.example.org',
+      subjectAlternativeNames: [],
+      certificate: null,
+      distribution: null,
+    };
+    const text = renderList([{ status: issued as never }, { status: pending as never }]);
+    expect(text.split('\n')).toEqual([
+      'REQUEST                           STATE               EXPIRES     DISTRIBUTION                                  NAMES',
+      `${'a'.repeat(32)}  DEPLOYED            2027-06-08  E2QWRUHAPOMQZL d111111abcdef8.cloudfront.net  www.example.com, *.example.com`,
+      `${'b'.repeat(32)}  PENDING_VALIDATION  -           -                                             api.example.org`,
+    ]);
   });
 });

@@ -2,21 +2,12 @@ import { domainToASCII } from 'node:url';
 import fc from 'fast-check';
 import { DomainNotAllowedError, InvalidRequestError } from '../../lambdas/core/errors';
 import { MAX_COMMON_NAME_OCTETS, MAX_LABEL_OCTETS, MAX_NAME_OCTETS, NAME_INPUT_PATTERN } from '../../lambdas/core/names';
-import {
-  certificateNames,
-  DISTRIBUTION_FIELDS,
-  FORWARD_COOKIES,
-  KEY_ALGORITHMS,
-  normalizeRequest,
-  ORIGIN_PROTOCOL_POLICIES,
-  PRICE_CLASSES,
-  REQUEST_FIELDS,
-  VIEWER_PROTOCOL_POLICIES,
-  type RequestSettings,
-} from '../../lambdas/core/request';
+import { certificateNames, KEY_ALGORITHMS, normalizeRequest, type RequestSettings } from '../../lambdas/core/request';
+import requestSchema from '../../schema/certificate-request.schema.json';
 import type { NormalizedRequest } from '../../lambdas/core/types';
 import { HOSTILE_SETTINGS } from '../support/hostile-requests';
 
+const DISTRIBUTION_PROPERTIES = requestSchema.properties.distribution.properties;
 const SETTINGS: RequestSettings = { defaultRegion: 'eu-west-1', allowedDomainSuffixes: [], maxNamesPerCertificate: 10 };
 
 // --- generators -------------------------------------------------------------
@@ -56,12 +47,13 @@ const distribution = fc.record(
   {
     originDomainName: baseName.filter((n) => !n.startsWith('*.')).chain(dressed),
     originPath: fc.constantFrom('', '/site', '/a/b%20c', "/x!$&'()*+,;=:@"),
-    originProtocolPolicy: fc.constantFrom(...ORIGIN_PROTOCOL_POLICIES),
-    viewerProtocolPolicy: fc.constantFrom(...VIEWER_PROTOCOL_POLICIES),
-    forwardCookies: fc.constantFrom(...FORWARD_COOKIES),
+    originProtocolPolicy: fc.constantFrom(...DISTRIBUTION_PROPERTIES.originProtocolPolicy.enum),
+    viewerProtocolPolicy: fc.constantFrom(...DISTRIBUTION_PROPERTIES.viewerProtocolPolicy.enum),
+    forwardCookies: fc.constantFrom(...DISTRIBUTION_PROPERTIES.forwardCookies.enum),
     forwardHeaders: fc.array(fc.constantFrom('Origin', 'origin', 'Accept-Language', 'X-Forwarded-Host', 'CloudFront-Viewer-Country'), { maxLength: 6 }),
-    priceClass: fc.constantFrom(...PRICE_CLASSES),
+    priceClass: fc.constantFrom(...DISTRIBUTION_PROPERTIES.priceClass.enum),
     createAliasRecords: fc.boolean(),
+    overwriteExistingRecords: fc.boolean(),
   },
   { requiredKeys: ['originDomainName'] },
 );
@@ -279,7 +271,7 @@ describe('normalizeRequest properties', () => {
       fc.array(dressedName, { maxLength: 12 }),
       fc.dictionary(fc.string({ maxLength: 10 }), fc.anything(), { maxKeys: 6 }),
     );
-    const keys = [...REQUEST_FIELDS, ...DISTRIBUTION_FIELDS, '__proto__', 'constructor', 'extra'];
+    const keys = [...Object.keys(requestSchema.properties), ...Object.keys(DISTRIBUTION_PROPERTIES), '__proto__', 'constructor', 'extra'];
     const structured = fc
       .dictionary(fc.constantFrom(...keys), fieldJunk, { maxKeys: 8 })
       .chain((top) => fc.dictionary(fc.constantFrom(...keys), fieldJunk, { maxKeys: 8 }).map((inner) => ({ ...top, distribution: inner })));

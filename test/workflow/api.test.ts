@@ -15,7 +15,8 @@ import { RequestConflictError } from '../../lambdas/core/errors';
 import { normalizeRequest } from '../../lambdas/core/request';
 import { type Settings, withDefaults } from '../../lambdas/core/settings';
 import { initialStatus } from '../../lambdas/core/status';
-import { executionNameOf, makeRequestStore, type RequestClaims, type RequestStore } from '../../lambdas/core/store';
+import { validateRequestStep } from '../../lambdas/core/intake';
+import { executionNameOf, makeRequestRepository, type RequestRepository } from '../../lambdas/core/request-repository';
 import type { StatusRecord } from '../../lambdas/core/types';
 import { apiEvent, getCertificate, lambdaContext, listCertificates, type ParsedResult, parseResult, postCertificates, STAGE } from '../support/api-events';
 import { type FaultProxy, startFaultProxy } from '../support/fault-proxy';
@@ -51,7 +52,7 @@ describe('certificate API on the emulator', () => {
   let settings: Settings;
   let stateMachineArn: string;
   let deps: ApiDeps;
-  let store: RequestStore & RequestClaims;
+  let store: RequestRepository;
   let clockMs: number;
   let logs: Record<string, unknown>[];
   let invoke: (event: ReturnType<typeof apiEvent>) => Promise<ParsedResult>;
@@ -130,7 +131,7 @@ describe('certificate API on the emulator', () => {
     const stored = await store.getRequest(body.requestId);
     expect(stored).toMatchObject({ generation: 1, executionName: `${body.requestId}-1`, executionArn: body.executionArn });
     expect(stored?.request.distribution?.originPath).toBe('/site');
-    expect((await store.getNameSetClaim(stored!.request))?.requestId).toBe(body.requestId);
+    expect((await store.nameSetHolder(stored!.request))?.requestId).toBe(body.requestId);
   });
 
   test('the same request twice, however spelled, gets one request id and one execution', async () => {
@@ -412,9 +413,9 @@ describe('certificate API on the emulator', () => {
     test('20 concurrent claims of the same request: exactly one created', async () => {
       const request = normalizeRequest({ domainName: 'race.example.com', subjectAlternativeNames: ['*.race.example.com'] }, settings);
 
-      const results = await Promise.all(Array.from({ length: 20 }, () => store.claimRequest(request, { executionArnOf })));
+      const results = await Promise.all(Array.from({ length: 20 }, () => store.startAttempt(request, { executionArnOf })));
 
-      expect(results.filter((r) => r.created)).toHaveLength(1);
+      expect(results.filter((r) => r.outcome === 'created')).toHaveLength(1);
       expect(results.filter((r) => r.outcome === 'existing')).toHaveLength(19);
       expect(new Set(results.map((r) => (r.outcome === 'conflict' ? 'conflict' : r.executionName)))).toEqual(new Set([`${request.requestId}-1`]));
     });
@@ -424,12 +425,12 @@ describe('certificate API on the emulator', () => {
         normalizeRequest({ domainName: 'race.example.com', distribution: { originDomainName: `origin${i}.example.net` } }, settings),
       );
 
-      const results = await Promise.all(requests.map((request) => store.claimRequest(request, { executionArnOf })));
+      const results = await Promise.all(requests.map((request) => store.startAttempt(request, { executionArnOf })));
 
-      const created = results.filter((r) => r.created);
+      const created = results.filter((r) => r.outcome === 'created');
       expect(created).toHaveLength(1);
       const winner = created[0]!.requestId;
-      expect(results.filter((r) => r.outcome === 'conflict').every((r) => r.outcome === 'conflict' && r.active.requestId === winner)).toBe(true);
+      expect(results.filter((r) => r.outcome === 'conflict').every((r) => r.outcome === 'conflict' && r.holder.requestId === winner)).toBe(true);
       expect(results.filter((r) => r.outcome === 'conflict')).toHaveLength(7);
       const stored = await Promise.all(requests.map((r) => store.getRequest(r.requestId)));
       expect(stored.filter((s) => s !== undefined).map((s) => s!.request.requestId)).toEqual([winner]);
@@ -438,28 +439,30 @@ describe('certificate API on the emulator', () => {
     test("the workflow's first step takes the names too, and is refused while another request holds them", async () => {
       const held = normalizeRequest({ domainName: 'step.example.com' }, settings);
       const other = normalizeRequest({ domainName: 'step.example.com', keyAlgorithm: 'EC_prime256v1' }, settings);
-      await store.saveRequest(held, initialStatus(held), executionArnOf('direct-run'));
+      const step = (input: Record<string, unknown>, executionArn?: string) =>
+        validateRequestStep({ settings, store }, { input, ...(executionArn ? { executionArn } : {}) });
+      await step({ domainName: 'step.example.com' }, executionArnOf('direct-run'));
 
-      await expect(store.saveRequest(other, initialStatus(other), executionArnOf('other-run'))).rejects.toThrow(RequestConflictError);
-      await expect(store.saveRequest(other, initialStatus(other))).rejects.toThrow(/already belong to active request/);
+      await expect(step({ domainName: 'step.example.com', keyAlgorithm: 'EC_prime256v1' }, executionArnOf('other-run'))).rejects.toThrow(RequestConflictError);
+      await expect(step({ domainName: 'step.example.com', keyAlgorithm: 'EC_prime256v1' })).rejects.toThrow(/already belong to active request/);
       expect(await store.getRequest(other.requestId)).toBeUndefined();
-      const claim = await store.claimRequest(other, { executionArnOf });
+      const claim = await store.startAttempt(other, { executionArnOf });
       expect(claim.outcome).toBe('conflict');
 
       // The same request again (a retried step, a re-run) is fine.
-      await store.saveRequest(held, initialStatus(held), executionArnOf('direct-run'));
+      await step({ domainName: 'step.example.com' }, executionArnOf('direct-run'));
       await store.saveStatus({ ...initialStatus(held), state: 'ISSUED' });
-      expect(await store.getNameSetClaim(held)).toBeUndefined();
-      expect((await store.saveRequest(other, initialStatus(other))).request.requestId).toBe(other.requestId);
+      expect(await store.nameSetHolder(held)).toBeUndefined();
+      expect((await step({ domainName: 'step.example.com', keyAlgorithm: 'EC_prime256v1' })).request.requestId).toBe(other.requestId);
     });
 
     test('a lock left behind by a request that is already final is taken over', async () => {
       const first = normalizeRequest({ domainName: 'left.example.com' }, settings);
       const second = normalizeRequest({ domainName: 'left.example.com', tags: { team: 'web' } }, settings);
-      await store.claimRequest(first, { executionArnOf });
+      await store.startAttempt(first, { executionArnOf });
       // A crash between the final status and the release: the item says FAILED, the lock is still there.
       const documentClient = DynamoDBDocumentClient.from(dynamodb);
-      const raw = makeRequestStore({ documentClient, tableName: TABLE_NAME, now: () => new Date(clockMs) });
+      const raw = makeRequestRepository({ documentClient, tableName: TABLE_NAME, now: () => new Date(clockMs) });
       const { UpdateCommand } = await import('@aws-sdk/lib-dynamodb');
       await documentClient.send(
         new UpdateCommand({
@@ -470,12 +473,12 @@ describe('certificate API on the emulator', () => {
           ExpressionAttributeValues: { ':failed': 'FAILED' },
         }),
       );
-      expect((await raw.getNameSetClaim(first))?.requestId).toBe(first.requestId);
+      expect((await raw.nameSetHolder(first))?.requestId).toBe(first.requestId);
 
-      const claim = await store.claimRequest(second, { executionArnOf });
+      const claim = await store.startAttempt(second, { executionArnOf });
 
-      expect(claim.created).toBe(true);
-      expect((await store.getNameSetClaim(second))?.requestId).toBe(second.requestId);
+      expect(claim.outcome).toBe('created');
+      expect((await store.nameSetHolder(second))?.requestId).toBe(second.requestId);
     });
   });
 });

@@ -2,8 +2,10 @@ import { spawn } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { CreateStateMachineCommand, SFNClient } from '@aws-sdk/client-sfn';
 import { main } from '../../bin/certflow';
-import type { CliIo } from '../../bin/cli/local-command';
+import { type CliIo, LOCAL_TABLE_NAME } from '../../bin/cli/local-command';
+import { ensureLocalResources } from '../../bin/cli/local-resources';
 import type { StatusRecord } from '../../lambdas/core/types';
 import { freePort, type MotoServer, startMoto } from '../support/moto';
 
@@ -150,5 +152,63 @@ describe('certflow CLI runs as a person meets them', () => {
     expect(status.code).toBe(0);
     expect(status.stdout).toContain(`request ${requestId}: PENDING_VALIDATION`);
     expect(status.stdout).toContain(`no run is in progress: the local run stopped before the request ended. Resume it: certflow resume ${requestId} --local`);
+  });
+
+  test('Ctrl-C while following a deployed request (--wait): the request goes on, the CLI says how to follow it and exits 130', async () => {
+    const env = awsEnv(slow.endpoint, runs);
+    const aws = { endpoint: slow.endpoint, region: 'us-east-1', credentials: { accessKeyId: 'testing', secretAccessKey: 'testing' } };
+    await ensureLocalResources(aws, 'us-east-1', { tableName: LOCAL_TABLE_NAME, eventBusName: 'certflow' });
+    // A state machine that never updates the request: it stays REQUESTED, so --wait would follow it forever.
+    const { stateMachineArn } = await new SFNClient(aws).send(
+      new CreateStateMachineCommand({
+        name: 'certflow-wait-interrupt',
+        roleArn: 'arn:aws:iam::123456789012:role/certflow-states',
+        definition: JSON.stringify({ StartAt: 'Done', States: { Done: { Type: 'Succeed' } } }),
+      }),
+    );
+    const interrupt = new AbortController();
+    const err: string[] = [];
+    const io: CliIo = {
+      stdout: () => undefined,
+      stderr: (s) => {
+        err.push(s);
+        // Ctrl-C once the CLI says it is following the request.
+        if (s.includes('starting the workflow')) interrupt.abort();
+      },
+      env,
+      signal: interrupt.signal,
+    };
+    const argv = ['request', 'follow.example.com', '--state-machine-arn', stateMachineArn!, '--table', LOCAL_TABLE_NAME, '--wait'];
+    const code = await main(argv, io);
+    const stderr = err.join('\n');
+    expect(code).toBe(130);
+    const requestId = /^certflow: request ([0-9a-f]{32}) for follow\.example\.com$/m.exec(stderr)?.[1];
+    expect(requestId).toBeDefined();
+    expect(stderr).toContain(`certflow: stopped following request ${requestId} (REQUESTED)`);
+    expect(stderr).toContain(`follow it:  certflow wait ${requestId}`);
+  });
+
+  test('list --domain finds requests by name, including those whose wildcard covers it; the table shows state, expiry and names', async () => {
+    const env = awsEnv(slow.endpoint, runs);
+    const dir = mkdtempSync(join(tmpdir(), 'certflow-list-'));
+    const config = join(dir, 'certflow.config.json');
+    // The certificate is never issued here: a short deadline ends the request, which stays listed with its names.
+    writeFileSync(config, JSON.stringify({ waits: { issuance: { initialSeconds: 1, maxSeconds: 1, deadlineSeconds: 1 } } }));
+    const wildcard = await cli(env, 'request', 'wild.example.net', '--san', '*.wild.example.net', '--local', '--config', config, '--poll-ms', '20', '--json');
+    const other = await cli(env, 'request', 'other.example.net', '--local', '--config', config, '--poll-ms', '20', '--json');
+    const wildcardId = (JSON.parse(wildcard.stdout) as StatusRecord).requestId;
+    const otherId = (JSON.parse(other.stdout) as StatusRecord).requestId;
+
+    const covered = await cli(env, 'list', '--domain', 'WWW.wild.example.net', '--local', '--json');
+    expect(covered.code).toBe(0);
+    expect((JSON.parse(covered.stdout) as StatusRecord[]).map((s) => s.requestId)).toEqual([wildcardId]);
+    const exact = await cli(env, 'list', '--domain', 'other.example.net', '--local', '--json');
+    expect((JSON.parse(exact.stdout) as StatusRecord[]).map((s) => s.requestId)).toEqual([otherId]);
+
+    const table = await cli(env, 'list', '--domain', 'www.wild.example.net', '--local');
+    expect(table.stdout.split('\n')[0]).toMatch(/^REQUEST +STATE +EXPIRES +DISTRIBUTION +NAMES$/);
+    expect(table.stdout).toMatch(new RegExp(`^${wildcardId} +FAILED +\\S+ +- +wild\\.example\\.net, \\*\\.wild\\.example\\.net$`, 'm'));
+    const none = await cli(env, 'list', '--domain', 'nothing.example.net', '--local');
+    expect(none.stdout).toBe('no requests covering nothing.example.net');
   });
 });
