@@ -96,7 +96,8 @@ export class LocalAcmEventStandIn {
         // The emulator is throttled or busy: look again next time, as ACM's own delivery is best effort.
         continue;
       }
-      if (status !== 'ISSUED') continue;
+      // Another run's stand-in may have announced it while this one was reading.
+      if (status !== 'ISSUED' || announced.has(certificateArn)) continue;
       const detailType = 'ACM Certificate Available';
       announced.add(certificateArn);
       const at = (this.options.now ?? (() => new Date()))();
