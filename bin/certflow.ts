@@ -151,7 +151,10 @@ function registerRequest(program: Command, { io, setExitCode }: CommandContext):
       .option('--region <region>', "certificate region (default: the deployment's; us-east-1 with a distribution)")
       .option('--origin <host>', 'create a CloudFront distribution in front of this origin once the certificate is issued')
       .option('--origin-path <path>', 'path prefix on the origin (with --origin)')
-      .option('--alias-records', 'also UPSERT A/AAAA alias records to the distribution (with --origin)')
+      .option(
+        '--alias-records',
+        'also write A/AAAA alias records to the distribution (with --origin); an existing record of a name ends RecordConflict unless the request sets distribution.overwriteExistingRecords (--input)',
+      )
       .addOption(new Option('--key-algorithm <alg>', 'key algorithm').choices(['RSA_2048', 'EC_prime256v1', 'EC_secp384r1']))
       .option('--input <file>', 'the request as JSON (see "The request" in the README); - reads stdin; flags add to it')
       .option('--wait', 'against a deployment: wait for the request to end, showing progress'),

@@ -42,6 +42,12 @@ export interface CertflowFunctionProps {
    * @default Duration.seconds(30)
    */
   readonly timeout?: Duration;
+  /**
+   * Fixed name of the execution role, for a role another account's policy
+   * names (the DNS role's trust policy).
+   * @default - a name CloudFormation generates
+   */
+  readonly roleName?: string;
 }
 
 /**
@@ -65,9 +71,8 @@ export class CertflowFunction extends Construct {
 
     // An explicit role, rather than the default one with the AWSLambdaBasicExecutionRole
     // managed policy: log writes are then scoped to this function's own log group.
-    // Its name is left to CloudFormation ("<stackName>-<logicalId>-<suffix>"), which is
-    // what the DNS role's aws:PrincipalArn prefix condition relies on.
     this.role = new iam.Role(this, 'Role', {
+      ...(props.roleName !== undefined && { roleName: props.roleName }),
       assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
       description: `certflow ${props.folder}: ${props.description}`,
     });

@@ -1,4 +1,4 @@
-import { ArnFormat, Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
+import { ArnFormat, Duration, Names, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
 import * as iam from 'aws-cdk-lib/aws-iam';
@@ -72,15 +72,28 @@ export class CertificateNotifications extends Construct {
       // deleting the stack schedules the key's deletion (after KMS's waiting period).
       removalPolicy: RemovalPolicy.DESTROY,
     });
+    const stack = Stack.of(this);
+    // A name of our own rather than CloudFormation's, so the key policy can name the rule's ARN:
+    // the rule targets the topic, which is encrypted with the key, so a reference would be a cycle.
+    const topicRuleName = `${Names.uniqueResourceName(this, { maxLength: 56, separator: '-' })}-topic`;
+    const topicRuleArn = stack.formatArn({
+      service: 'events',
+      resource: 'rule',
+      resourceName: `${props.eventBus.eventBusName}/${topicRuleName}`,
+      arnFormat: ArnFormat.SLASH_RESOURCE_NAME,
+    });
     // EventBridge publishes as its service principal, and SNS encrypts with the publisher's
-    // permissions. The key serves this topic only, whose policy lets EventBridge publish only
-    // from this stack's rule (aws:SourceArn below): that is where the confused-deputy guard sits.
+    // permissions. The confused-deputy guard: only this stack's rule, in this account.
     this.topicKey.addToResourcePolicy(
       new iam.PolicyStatement({
         sid: 'AllowEventBridgeToPublishToTheTopic',
         principals: [new iam.ServicePrincipal('events.amazonaws.com')],
         actions: ['kms:GenerateDataKey*', 'kms:Decrypt'],
         resources: ['*'],
+        conditions: {
+          ArnEquals: { 'aws:SourceArn': topicRuleArn },
+          StringEquals: { 'aws:SourceAccount': stack.account },
+        },
       }),
     );
 
@@ -92,6 +105,7 @@ export class CertificateNotifications extends Construct {
     for (const email of props.emailAddresses ?? []) this.topic.addSubscription(new subscriptions.EmailSubscription(email));
 
     this.topicRule = new events.Rule(this, 'TopicRule', {
+      ruleName: topicRuleName,
       eventBus: props.eventBus,
       description: 'certflow: every certflow event to the notification topic',
       eventPattern: { source: [EVENT_SOURCE], detailType: Object.values(EVENT_DETAIL_TYPES) },

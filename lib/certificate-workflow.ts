@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Aws, Names, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
+import { Aws, Fn, Names, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as iam from 'aws-cdk-lib/aws-iam';
@@ -13,10 +13,11 @@ import { mergeWaits } from '../lambdas/core/settings';
 import { acknowledgeCertificateArns, grantTaskTokens } from './grants';
 import { IssuanceEventListener } from './issuance-event-listener';
 import { settingsFor, type CertflowConfig } from './config';
+import { DNS_STEPS, type DnsStepFolder, dnsStepRoleNames, workflowRolePrefixOf } from './dns-step-roles';
 import { route53RecordStatements } from './route53-record-permissions';
+import { STEP_TABLE_ACTIONS } from './step-table-actions';
 import { WorkflowFunctions } from './workflow-functions';
 import { REQUESTS_BY_STATE_INDEX } from '../lambdas/core/request-repository';
-import { acknowledgeRequestIndexes } from './request-index-acknowledgement';
 
 /** The one workflow definition (STYLE: one source of truth, filled by definitionSubstitutions). */
 export const WORKFLOW_DEFINITION_FILE = join(__dirname, '..', 'statemachine', 'certificate-workflow.asl.json');
@@ -99,6 +100,8 @@ export class CertificateWorkflow extends Construct {
     this.functions = new WorkflowFunctions(this, 'Steps', {
       settingsJson: this.settingsJson,
       logRetention: props.functionLogRetention,
+      // The DNS role in each DNS account trusts exactly these roles, by name (lib/dns-step-roles.ts).
+      ...(config.dnsRoles.length > 0 && { roleNames: dnsStepRoleNames(workflowRolePrefixOf(config)) }),
     });
     this.grantStepPermissions(config);
 
@@ -108,13 +111,16 @@ export class CertificateWorkflow extends Construct {
     for (const step of STEPS) substitutions[step.substitution] = this.functions.byStep[step.folder].functionArn;
     checkDefinition(definitionFile, definition, substitutions, config);
 
+    // The stack's own id (the UUID at the end of its ARN) ends the log group's name: the group is
+    // retained, and a stack re-created under the same name must not collide with it.
+    const stackUuid = Fn.select(2, Fn.split('/', Aws.STACK_ID));
     this.stateMachineLogGroup = new logs.LogGroup(this, 'StateMachineLogs', {
       // Step Functions' vended logs: the /aws/vendedlogs/ prefix keeps the log delivery from
       // growing the account's CloudWatch Logs resource policy towards its size limit.
-      logGroupName: `/aws/vendedlogs/states/${Names.uniqueResourceName(this, { maxLength: 200, separator: '-' })}`,
+      logGroupName: `/aws/vendedlogs/states/${Names.uniqueResourceName(this, { maxLength: 200, separator: '-' })}-${stackUuid}`,
       retention: props.stateMachineLogRetention ?? logs.RetentionDays.THREE_MONTHS,
-      // The name is fixed: a retained group would make a re-created stack fail on it.
-      removalPolicy: RemovalPolicy.DESTROY,
+      // The audit trail of every execution outlives the stack; its retention still applies.
+      removalPolicy: RemovalPolicy.RETAIN,
     });
 
     this.stateMachine = new sfn.StateMachine(this, 'StateMachine', {
@@ -170,8 +176,12 @@ export class CertificateWorkflow extends Construct {
     const certificateArns = `arn:${partition}:acm:*:${account}:certificate/*`;
     const distributionArns = `arn:${partition}:cloudfront::${account}:distribution/*`;
 
-    for (const step of STEPS) this.table.grantReadWriteData(roles[step.folder]);
-    for (const step of STEPS) acknowledgeRequestIndexes(roles[step.folder], this.table);
+    // Only the item actions each step performs (lib/step-table-actions.ts), never a blanket read-write grant.
+    for (const step of STEPS) {
+      const actions = STEP_TABLE_ACTIONS[step.folder];
+      if (actions.length === 0) continue;
+      roles[step.folder].addToPrincipalPolicy(new iam.PolicyStatement({ sid: 'RequestTable', actions: [...actions], resources: [this.table.tableArn] }));
+    }
 
     const describeCertificate = (): iam.PolicyStatement =>
       new iam.PolicyStatement({
@@ -224,8 +234,9 @@ export class CertificateWorkflow extends Construct {
     });
     acknowledgeCertificateArns(requester, 'describes and tags the certificates it finds or requests');
 
-    // publish-validation-records, check-dns-changes, complete-distribution
-    const dnsSteps = ['publish-validation-records', 'check-dns-changes', 'complete-distribution'] as const;
+    // publish-validation-records, check-dns-changes, create-distribution (reads the zones before
+    // creating), complete-distribution
+    const dnsSteps = Object.keys(DNS_STEPS) as DnsStepFolder[];
     if (config.dnsRoles.length > 0) {
       // No sts:TagSession: the steps identify themselves by session name, not session tags.
       for (const folder of dnsSteps) {
@@ -240,8 +251,10 @@ export class CertificateWorkflow extends Construct {
     } else {
       // No DNS account: the zones are this account's, with the same condition keys as the DNS role.
       for (const folder of dnsSteps) {
+        // Steps that only read get the read statements alone.
         const statements = route53RecordStatements({
           domainSuffixes: config.allowedDomainSuffixes,
+          validationRecords: folder === 'publish-validation-records',
           aliasRecords: folder === 'complete-distribution',
         });
         for (const statement of statements) roles[folder].addToPrincipalPolicy(statement);
@@ -257,9 +270,9 @@ export class CertificateWorkflow extends Construct {
           {
             id: 'AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:route53:::hostedzone/*]',
             reason:
-              'Without DNS roles the zones are found at run time among all zones of this account; ChangeResourceRecordSets ' +
-              'is limited by condition keys to UPSERT of CNAMEs named _* (and, for complete-distribution, A/AAAA), ' +
-              'under allowedDomainSuffixes when set.',
+              'Without DNS roles the zones are found at run time among all zones of this account: ListResourceRecordSets is ' +
+              'read-only, and ChangeResourceRecordSets is limited by condition keys to UPSERT of ACM-shaped validation CNAMEs ' +
+              '(publish-validation-records) or A/AAAA records (complete-distribution), under allowedDomainSuffixes when set.',
           },
         );
       }

@@ -2,12 +2,18 @@ import { CfnOutput, Stack, Validations, type StackProps } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type { Construct } from 'constructs';
 import type { DnsAccountConfig } from './config';
+import { dnsStepRoleArns } from './dns-step-roles';
 import { route53RecordStatements } from './route53-record-permissions';
 import { DNS_ACCOUNT_STACK_OUTPUTS } from './stack-outputs';
 
 /** Properties of {@link DnsAccountStack}. */
 export interface DnsAccountStackProps extends StackProps {
-  /** The `dnsAccount` part of the configuration (defaults applied by parseConfig). */
+  /**
+   * The `dnsAccount` part of the configuration (defaults applied by the
+   * loader: its `allowedDomainSuffixes` default to the deployment-wide ones).
+   * With no suffix at all, the role may write under any name of its zones
+   * (still only ACM-shaped CNAMEs).
+   */
   readonly dnsAccount: DnsAccountConfig;
 }
 
@@ -17,14 +23,18 @@ export interface DnsAccountStackProps extends StackProps {
  * names are global to an account), then list its ARN and external id in the
  * workflow configuration's `dnsRoles`.
  *
- * Trust: the workflow account, only with the external id, and only from roles
- * whose name starts with the workflow prefix (the workflow's function roles).
- * Permissions: list zones, read changes, and UPSERT validation CNAMEs (names
- * starting with `_`) in exactly the configured zones; A/AAAA only if enabled.
+ * Trust: exactly the workflow roles that use DNS (their fixed names, see
+ * lib/dns-step-roles.ts), only with the external id.
+ * Permissions, in exactly the configured zones: list zones, read changes and
+ * records, UPSERT CNAMEs shaped like ACM validation records (`_` and 32
+ * characters) under the allowed suffixes; with `allowAliasRecords`, CREATE,
+ * UPSERT and DELETE of A/AAAA records under the allowed suffixes.
  */
 export class DnsAccountStack extends Stack {
   /** The role the workflow assumes. */
   readonly role: iam.Role;
+  /** The workflow roles its trust policy names. */
+  readonly trustedRoleArns: readonly string[];
 
   constructor(scope: Construct, id: string, props: DnsAccountStackProps) {
     super(scope, id, props);
@@ -37,11 +47,14 @@ export class DnsAccountStack extends Stack {
       throw new Error('DnsAccountStack: dnsAccount.hostedZoneIds must list at least one hosted zone');
     }
 
+    this.trustedRoleArns = dnsStepRoleArns(this.partition, dnsAccount.workflowAccountId, dnsAccount.workflowRolePrefix);
+    // The account as principal, narrowed to the exact role ARNs by aws:PrincipalArn, rather than the
+    // roles as principals: IAM refuses a trust policy naming a role that does not exist yet (this stack
+    // may be deployed before the workflow stack), and pins a role principal to the role's unique id,
+    // which would silently stop matching once the workflow stack re-creates the role.
     const principal = new iam.AccountPrincipal(dnsAccount.workflowAccountId).withConditions({
       StringEquals: { 'sts:ExternalId': dnsAccount.externalId },
-      ArnLike: {
-        'aws:PrincipalArn': `arn:${this.partition}:iam::${dnsAccount.workflowAccountId}:role/${dnsAccount.workflowRolePrefix}*`,
-      },
+      ArnEquals: { 'aws:PrincipalArn': this.trustedRoleArns },
     });
 
     this.role = new iam.Role(this, 'DnsRole', {
@@ -52,6 +65,7 @@ export class DnsAccountStack extends Stack {
         Route53Records: new iam.PolicyDocument({
           statements: route53RecordStatements({
             hostedZoneIds: dnsAccount.hostedZoneIds,
+            domainSuffixes: dnsAccount.allowedDomainSuffixes,
             aliasRecords: dnsAccount.allowAliasRecords,
           }),
         }),

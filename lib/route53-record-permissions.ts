@@ -1,38 +1,54 @@
 /**
- * The Route 53 permissions certflow needs to publish records (SPEC §4), as
- * IAM statements. The same builder serves the DNS role in a DNS account and,
- * when no DNS role is configured, the workflow functions in their own account,
- * so both paths grant exactly the same, condition-restricted writes.
+ * The Route 53 permissions certflow needs (SPEC §4), as IAM statements. The
+ * same builder serves the DNS role in a DNS account and, when no DNS role is
+ * configured, the workflow functions in their own account, so both paths
+ * grant exactly the same, condition-restricted writes.
+ *
+ * Route 53 evaluates `route53:ChangeResourceRecordSetsNormalizedRecordNames`
+ * on names lower-cased, without the trailing dot, with any character other
+ * than a-z, 0-9, `-`, `_` and `.` written as `\` and three octal digits (a
+ * wildcard label `*` is `\052`). The patterns below are in that form.
  */
 import { Aws } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 
 /**
- * Name patterns (Route 53 normalized form: lower case, no trailing dot) of
- * ACM's validation CNAMEs, which always start with an underscore label.
+ * The first label of an ACM validation record: `_` and 32 characters (ACM
+ * writes `_<32 hex digits>.<domain>`). IAM's `?` matches exactly one character.
  */
-export const VALIDATION_RECORD_NAME_PATTERN = '_*';
+export const ACM_VALIDATION_LABEL_PATTERN = `_${'?'.repeat(32)}`;
+
+/**
+ * IAM's `?` also matches a dot, so `_` + 32 characters could span labels
+ * (`_acme-challenge.<17 characters>.example.com`). These patterns match every
+ * name starting with `_` whose first label is shorter than 33 characters; the
+ * validation statement requires its names to match none of them, which leaves
+ * exactly one label of `_` and 32 characters: never `_acme-challenge.*`,
+ * `_dmarc.*` or another underscore name.
+ */
+export const SHORT_UNDERSCORE_LABEL_PATTERNS: readonly string[] = Array.from({ length: 32 }, (_, length) => `_${'?'.repeat(length)}.*`);
 
 /** Options for {@link route53RecordStatements}. */
 export interface Route53RecordStatementsOptions {
   /**
-   * Ids of the hosted zones that may be written to.
+   * Ids of the hosted zones that may be read and written.
    * @default - every hosted zone of the account (the condition keys still apply)
    */
   readonly hostedZoneIds?: readonly string[];
   /**
-   * Domain suffixes the records must fall under; record names are restricted
-   * to them on top of the underscore rule.
+   * Domain suffixes (lower case, punycode) the records must fall under.
    * @default [] - no restriction beyond the zones
    */
   readonly domainSuffixes?: readonly string[];
   /**
-   * Allow writing validation CNAMEs (`_*` names).
+   * Allow UPSERT of validation CNAMEs (names shaped like ACM's).
    * @default true
    */
   readonly validationRecords?: boolean;
   /**
-   * Allow UPSERT of A and AAAA records (CloudFront alias records).
+   * Allow CREATE, UPSERT and DELETE of A and AAAA records (CloudFront alias
+   * records: CREATE for a free name, UPSERT for the opt-in cut-over, DELETE
+   * when a request is replaced or deleted).
    * @default false
    */
   readonly aliasRecords?: boolean;
@@ -43,11 +59,23 @@ export function hostedZoneArn(zoneId: string): string {
   return `arn:${Aws.PARTITION}:route53:::hostedzone/${zoneId}`;
 }
 
+/** Names (Route 53's normalized form) a validation CNAME may have: one ACM label directly under a suffix or under any name below it. */
+export function validationRecordNamePatterns(suffixes: readonly string[]): string[] {
+  if (suffixes.length === 0) return [`${ACM_VALIDATION_LABEL_PATTERN}.*`];
+  return suffixes.flatMap((suffix) => [`${ACM_VALIDATION_LABEL_PATTERN}.${suffix}`, `${ACM_VALIDATION_LABEL_PATTERN}.*.${suffix}`]);
+}
+
+/** Names an alias record may have: a suffix itself or any name below it (`*.` also matches a wildcard's `\052.`). */
+export function aliasRecordNamePatterns(suffixes: readonly string[]): string[] {
+  return suffixes.flatMap((suffix) => [suffix, `*.${suffix}`]);
+}
+
 /**
- * Route 53 statements: list zones (not resource-scopable), read changes, and
- * UPSERT only the allowed record types and names in the allowed zones, using
- * Route 53's `ChangeResourceRecordSets*` condition keys. `ForAllValues` makes
- * every change of a batch satisfy the condition, not just one of them.
+ * Route 53 statements: list zones (not resource-scopable), read changes and
+ * records, and write only the allowed record types, actions and names in the
+ * allowed zones, with Route 53's `ChangeResourceRecordSets*` condition keys.
+ * `ForAllValues` makes every change of a batch satisfy the condition, not
+ * just one of them. With neither kind of record enabled the statements only read.
  */
 export function route53RecordStatements(options: Route53RecordStatementsOptions = {}): iam.PolicyStatement[] {
   const zones = options.hostedZoneIds ? options.hostedZoneIds.map(hostedZoneArn) : [hostedZoneArn('*')];
@@ -65,9 +93,14 @@ export function route53RecordStatements(options: Route53RecordStatementsOptions 
       // Change ids are only known once a change is submitted.
       resources: [`arn:${Aws.PARTITION}:route53:::change/*`],
     }),
+    new iam.PolicyStatement({
+      sid: 'ReadRecords',
+      // Before alias records are written, each name's zone is read for a record they would replace.
+      actions: ['route53:ListResourceRecordSets'],
+      resources: zones,
+    }),
   ];
   if (options.validationRecords ?? true) {
-    const names = suffixes.length === 0 ? [VALIDATION_RECORD_NAME_PATTERN] : suffixes.map((s) => `${VALIDATION_RECORD_NAME_PATTERN}.${s}`);
     statements.push(
       new iam.PolicyStatement({
         sid: 'UpsertValidationRecords',
@@ -78,22 +111,23 @@ export function route53RecordStatements(options: Route53RecordStatementsOptions 
             'route53:ChangeResourceRecordSetsActions': ['UPSERT'],
             'route53:ChangeResourceRecordSetsRecordTypes': ['CNAME'],
           },
-          'ForAllValues:StringLike': { 'route53:ChangeResourceRecordSetsNormalizedRecordNames': names },
+          'ForAllValues:StringLike': { 'route53:ChangeResourceRecordSetsNormalizedRecordNames': validationRecordNamePatterns(suffixes) },
+          // A negated operator with several values is a NOR: no name may match any short-label pattern.
+          'ForAllValues:StringNotLike': { 'route53:ChangeResourceRecordSetsNormalizedRecordNames': [...SHORT_UNDERSCORE_LABEL_PATTERNS] },
         },
       }),
     );
   }
   if (options.aliasRecords ?? false) {
-    // A wildcard alias normalizes to "\052.<suffix>", which "*.<suffix>" matches.
-    const names = suffixes.flatMap((s) => [s, `*.${s}`]);
+    const names = aliasRecordNamePatterns(suffixes);
     statements.push(
       new iam.PolicyStatement({
-        sid: 'UpsertAliasRecords',
+        sid: 'WriteAliasRecords',
         actions: ['route53:ChangeResourceRecordSets'],
         resources: zones,
         conditions: {
           'ForAllValues:StringEquals': {
-            'route53:ChangeResourceRecordSetsActions': ['UPSERT'],
+            'route53:ChangeResourceRecordSetsActions': ['CREATE', 'UPSERT', 'DELETE'],
             'route53:ChangeResourceRecordSetsRecordTypes': ['A', 'AAAA'],
           },
           ...(names.length > 0 && { 'ForAllValues:StringLike': { 'route53:ChangeResourceRecordSetsNormalizedRecordNames': names } }),

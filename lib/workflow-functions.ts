@@ -6,6 +6,7 @@ import { Construct } from 'constructs';
 import { SETTINGS_ENV } from '../lambdas/core/settings';
 import { STEPS, type StepFolder } from '../lambdas/core/steps';
 import { CERTFLOW_RUNTIME, CertflowFunction } from './certflow-function';
+import { pascalCase } from './dns-step-roles';
 
 /** The Lambda runtime of every step (the runtime of every certflow function). */
 export const STEP_RUNTIME = CERTFLOW_RUNTIME;
@@ -31,6 +32,11 @@ export interface WorkflowFunctionsProps {
    * @default Duration.seconds(30)
    */
   readonly timeout?: Duration;
+  /**
+   * Fixed role names of some steps (those another account's policy names).
+   * @default {} - names CloudFormation generates
+   */
+  readonly roleNames?: Readonly<Partial<Record<StepFolder, string>>>;
 }
 
 /**
@@ -58,6 +64,7 @@ export class WorkflowFunctions extends Construct {
         logRetention: props.logRetention,
         memorySize: props.memorySize,
         timeout: props.timeout,
+        roleName: props.roleNames?.[step.folder],
       });
       byStep[step.folder] = fn;
       roles[step.folder] = role;
@@ -70,12 +77,4 @@ export class WorkflowFunctions extends Construct {
   get all(): NodejsFunction[] {
     return STEPS.map((step) => this.byStep[step.folder]);
   }
-}
-
-/** "find-or-request-certificate" → "FindOrRequestCertificate", for construct ids. */
-function pascalCase(kebab: string): string {
-  return kebab
-    .split('-')
-    .map((part) => part.charAt(0).toUpperCase() + part.slice(1))
-    .join('');
 }

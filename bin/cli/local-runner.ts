@@ -1,10 +1,11 @@
 import { ACMClient } from '@aws-sdk/client-acm';
 import { EventBridgeClient, PutEventsCommand, type PutEventsRequestEntry } from '@aws-sdk/client-eventbridge';
 import { ExecutionAbortedError, ExecutionError, StateMachine, type StateMachineDefinition } from 'aws-local-stepfunctions';
-import { type AwsClientOptions, awsClientConfig, makeStepDeps, type StepDeps } from '../../lambdas/core/deps';
+import { type AwsClientOptions, awsClient, awsClientConfig, makeStepDeps, type StepDeps } from '../../lambdas/core/deps';
 import type { Settings } from '../../lambdas/core/settings';
 import { EVENT_BUS_SUBSTITUTION, STEPS } from '../../lambdas/core/steps';
 import type { StatusRecord } from '../../lambdas/core/types';
+import { type Observability, quietObservability } from '../../lambdas/shared/observability';
 import workflowDefinition from '../../statemachine/certificate-workflow.asl.json';
 import { createHandler as createAcmEventsHandler } from '../../lambdas/acm-events/handler';
 import type { AcmEvent } from '../../lambdas/core/issuance-wait';
@@ -77,8 +78,8 @@ export interface LocalRunOptions {
   readonly signal?: AbortSignal;
   readonly executionName?: string;
   readonly onProgress?: (event: ProgressEvent) => void;
-  /** Receives the steps' structured error lines (Lambda would send them to CloudWatch). @default discarded */
-  readonly log?: (line: string) => void;
+  /** Where the steps log and count (Lambda's goes to CloudWatch). @default quietObservability(): stdout and stderr are the CLI's */
+  readonly observability?: Observability;
   /**
    * The {@link LocalAcmEventStandIn}, which delivers ACM's issuance event
    * (the emulator publishes none) to the acm-events handler; `false` turns it
@@ -163,10 +164,10 @@ export function lambdaError(error: unknown): Error {
 
 type Handler = (event: JsonValue) => Promise<unknown>;
 
-function loadHandlers(depsOf: () => StepDeps, log: (line: string) => void): Map<string, Handler> {
+function loadHandlers(depsOf: () => StepDeps, observability: Observability): Map<string, Handler> {
   const handlers = new Map<string, Handler>();
   for (const step of STEPS) {
-    const handler = STEP_MODULES[step.folder].createHandler(depsOf, log);
+    const handler = STEP_MODULES[step.folder].createHandler(depsOf, observability);
     handlers.set(step.substitution, (event) => handler(event as never, {} as never));
   }
   return handlers;
@@ -213,8 +214,9 @@ export async function runLocally(input: unknown, options: LocalRunOptions): Prom
   const region = options.aws?.region ?? settings.defaultRegion;
   const clock = options.clock;
   const deps = makeStepDeps(settings, options.aws, clock ? clock.now : undefined, LOCAL_TASK_TOKENS);
-  const handlers = loadHandlers(() => deps, options.log ?? (() => undefined));
-  const acmEventsHandler = createAcmEventsHandler(() => deps, options.log ?? (() => undefined));
+  const observability = options.observability ?? quietObservability();
+  const handlers = loadHandlers(() => deps, observability);
+  const acmEventsHandler = createAcmEventsHandler(() => deps, observability);
   const standIn =
     options.acmEvents === false
       ? undefined
@@ -230,7 +232,7 @@ export async function runLocally(input: unknown, options: LocalRunOptions): Prom
   let heartbeatTimeouts = 0;
   // The token wait accounts for its own simulated time; the next step must not count it again.
   let waitAccounted = false;
-  const eventBridge = new EventBridgeClient(awsClientConfig(options.aws ?? {}, region));
+  const eventBridge = awsClient(EventBridgeClient, options.aws ?? {}, region);
   const definition = loadDefinition(localSubstitutions(region, options.eventBusName));
   const publishedEvents: PublishedEvent[] = [];
   let lambdaInvocations = 0;

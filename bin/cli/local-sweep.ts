@@ -1,6 +1,7 @@
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { ExecutionError, StateMachine, type StateMachineDefinition } from 'aws-local-stepfunctions';
-import { type AwsClientOptions, awsClientConfig } from '../../lambdas/core/deps';
+import { type AwsClientOptions, awsClient } from '../../lambdas/core/deps';
+import { type Observability, quietObservability } from '../../lambdas/shared/observability';
 import { createHandler as createCheckRenewal } from '../../lambdas/check-renewal/handler';
 import { createHandler as createListRenewalPage } from '../../lambdas/list-renewal-page/handler';
 import type { RenewalDeps } from '../../lambdas/core/renewal';
@@ -29,8 +30,8 @@ export interface LocalSweepOptions {
   readonly retryMs?: number;
   /** The check's dependencies, when a test replaces some (a DNS resolver for manual records). @default makeRenewalDeps */
   readonly deps?: RenewalDeps;
-  /** Receives the steps' structured error lines. @default discarded */
-  readonly log?: (line: string) => void;
+  /** Where the steps log and count. @default quietObservability(): stdout and stderr are the CLI's */
+  readonly observability?: Observability;
 }
 
 /** The outcome of a local sweep. */
@@ -90,17 +91,17 @@ export async function sweepLocally(input: SweepInput, options: LocalSweepOptions
   const definition = JSON.parse(text) as StateMachineDefinition;
 
   const deps = options.deps ?? makeRenewalDeps(options.settings, options.aws);
-  const log = options.log ?? (() => undefined);
+  const observability = options.observability ?? quietObservability();
   const checked = new Map<string, CertificateCheck>();
   const failedItems: { requestId: string; error: string }[] = [];
-  const listHandler = createListRenewalPage(() => ({ renewals: deps.renewals }), log);
-  const checkHandler = createCheckRenewal(() => deps, log);
+  const listHandler = createListRenewalPage(() => ({ renewals: deps.renewals }), observability);
+  const checkHandler = createCheckRenewal(() => deps, observability);
   const byResource: Record<string, LocalHandler> = {
     [arnOf(SWEEP_STEPS.ListRenewalPageFunctionArn)]: async (event) => (await listHandler(event as never, {} as never)) as unknown as JsonValue,
     [arnOf(SWEEP_STEPS.CheckRenewalFunctionArn)]: async (event) => (await checkHandler(event as never, {} as never)) as unknown as JsonValue,
   };
   const publishedEvents: PublishedEvent[] = [];
-  const eventBridge = new EventBridgeClient(awsClientConfig(options.aws ?? {}, region));
+  const eventBridge = awsClient(EventBridgeClient, options.aws ?? {}, region);
 
   const taskResourceLocalHandlers: Record<string, LocalHandler> = {};
   for (const [name, state] of taskStates(definition.States)) {

@@ -11,10 +11,11 @@ import * as recordFailure from '../../lambdas/record-failure/handler';
 import * as validateRequest from '../../lambdas/validate-request/handler';
 import type { StepDeps } from '../../lambdas/core/deps';
 import type { StepFolder } from '../../lambdas/core/steps';
+import type { Observability } from '../../lambdas/shared/observability';
 
 /** What the local runner needs of a handler module: the same handler over its dependencies. */
 export interface StepModule {
-  createHandler(deps: () => StepDeps, log?: (line: string) => void): (event: never, context: never) => Promise<unknown>;
+  createHandler(deps: () => StepDeps, observability?: Observability): (event: never, context: never) => Promise<unknown>;
 }
 
 /**

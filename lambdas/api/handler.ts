@@ -1,7 +1,9 @@
+import type { Logger } from '@aws-lambda-powertools/logger';
 import middy from '@middy/core';
 import httpHeaderNormalizer from '@middy/http-header-normalizer';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
 import { type Api, type ApiDeps, apiDepsFromEnv, type ApiRequest, type ApiResponse, makeApi } from '../core/api';
+import { logEntriesTo, type Observability, observed } from '../shared/observability';
 
 /**
  * The API Lambda behind API Gateway (REST API, Lambda proxy integration, IAM
@@ -17,10 +19,10 @@ import { type Api, type ApiDeps, apiDepsFromEnv, type ApiRequest, type ApiRespon
  */
 
 /** Turns anything that escaped the core into a JSON 500, logged once. */
-const jsonErrorResponse = (): middy.MiddlewareObj<APIGatewayProxyEvent, APIGatewayProxyResult> => ({
+const jsonErrorResponse = (logger: Logger): middy.MiddlewareObj<APIGatewayProxyEvent, APIGatewayProxyResult> => ({
   onError: async (request) => {
     const reference = request.context.awsRequestId;
-    console.error(JSON.stringify({ level: 'error', event: 'handler-failed', reference, name: request.error?.name, message: request.error?.message }));
+    logger.error('handler failed', { reference, error: request.error });
     request.response = toProxyResult({
       statusCode: 500,
       headers: { 'Content-Type': 'application/json; charset=utf-8', 'Cache-Control': 'no-store' },
@@ -81,15 +83,23 @@ export function toProxyResult(response: ApiResponse): APIGatewayProxyResult {
   return { statusCode: response.statusCode, headers: { ...response.headers }, body: JSON.stringify(response.body) };
 }
 
-/** The handler over injected dependencies (tests, local runs); the API is built on first use and kept. */
-export function createHandler(deps: () => ApiDeps): middy.MiddyfiedHandler<APIGatewayProxyEvent, APIGatewayProxyResult> {
+/**
+ * The handler over injected dependencies (tests, local runs); the API is built on first use and kept.
+ * Its log entries go to the handler's Powertools logger unless `deps` bring their own.
+ */
+export function createHandler(deps: () => ApiDeps, observability?: Observability): middy.MiddyfiedHandler<APIGatewayProxyEvent, APIGatewayProxyResult> {
+  const { logger, middlewares } = observed<APIGatewayProxyEvent, APIGatewayProxyResult>('api', {
+    keysOf: (event) => ({ requestId: event.pathParameters?.id }),
+    ...(observability ? { observability } : {}),
+  });
   let api: Api | undefined;
   return middy<APIGatewayProxyEvent, APIGatewayProxyResult>(async (event: APIGatewayProxyEvent, context: Context) => {
-    api ??= makeApi(deps());
+    api ??= makeApi({ log: logEntriesTo(logger), ...deps() });
     return toProxyResult(await api.handle(toApiRequest(event, context.awsRequestId)));
   })
+    .use(middlewares)
     .use(httpHeaderNormalizer())
-    .use(jsonErrorResponse());
+    .use(jsonErrorResponse(logger));
 }
 
 /** Lambda entry point: settings, table and state machine from the environment, once per container. */

@@ -8,8 +8,9 @@
  * {@link ApiResponse}s back into proxy results.
  */
 import { DescribeExecutionCommand, ExecutionAlreadyExists, ExecutionDoesNotExist, SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
-import { type AwsClientOptions, awsClientConfig, makeDocumentClient } from './deps';
-import { DomainNotAllowedError, ERROR_CODES, InvalidRequestError, isTransientAwsError, type RequestProblem } from './errors';
+import { build, parse, validate as validArn } from '@aws-sdk/util-arn-parser';
+import { type AwsClientOptions, awsClient, makeDocumentClient } from './deps';
+import { DomainNotAllowedError, ERROR_CODES, InvalidRequestError, isTransientAwsError, type RequestProblem, SettingsError, WorkflowStateError } from './errors';
 import { normalizeDomainName } from './names';
 import { canonicalJson, normalizeRequest, type RequestSettings } from './request';
 import { requireEnv, type Settings, settingsFromEnv } from './settings';
@@ -124,7 +125,7 @@ export interface ApiDeps {
   readonly sfn: SFNClient;
   readonly stateMachineArn: string;
   readonly now: () => Date;
-  /** @default one JSON line per entry on stdout/stderr */
+  /** @default discards every entry */
   readonly log?: ApiLogger;
 }
 
@@ -141,18 +142,18 @@ export function executionInputOf(request: NormalizedRequest): string {
 
 /** The ARN Step Functions gives the execution `name` of the state machine `stateMachineArn`. */
 export function executionArnOf(stateMachineArn: string, name: string): string {
-  const parts = stateMachineArn.split(':');
-  if (parts.length !== 7 || parts[5] !== 'stateMachine') {
-    throw new Error(`${stateMachineArn} is not a state machine ARN (arn:<partition>:states:<region>:<account>:stateMachine:<name>)`);
+  const parts = validArn(stateMachineArn) ? parse(stateMachineArn) : undefined;
+  const machine = /^stateMachine:([^:]+)$/.exec(parts?.resource ?? '')?.[1];
+  if (!parts || parts.service !== 'states' || machine === undefined) {
+    throw new SettingsError(
+      `${stateMachineArn} is not a state machine ARN (arn:<partition>:states:<region>:<account>:stateMachine:<name>); fix ${STATE_MACHINE_ARN_ENV}`,
+    );
   }
-  return [...parts.slice(0, 5), 'execution', parts[6], name].join(':');
+  return build({ ...parts, resource: `execution:${machine}:${name}` });
 }
 
-const defaultLogger: ApiLogger = (entry) => {
-  const line = JSON.stringify(entry);
-  if (entry.level === 'error') console.error(line);
-  else console.log(line);
-};
+/** Log entries go nowhere unless the caller passes a logger (the Lambda handler passes Powertools'). */
+const defaultLogger: ApiLogger = () => undefined;
 
 /** Creates the API over its dependencies. */
 export function makeApi(deps: ApiDeps): Api {
@@ -243,7 +244,7 @@ export function makeApi(deps: ApiDeps): Api {
       if (state.live) return accepted(http, 202, stored, executionArn);
       await deps.store.failAbandonedRequest(request.requestId, executionArn, endedError(executionArn, state.status));
     }
-    throw new Error(`request ${request.requestId}: its execution kept ending while the API tried to run it`);
+    throw new WorkflowStateError(`request ${request.requestId}: its execution kept ending while the API tried to run it; send the request again`);
   }
 
   /** Marks the holder of the names FAILED when its execution is over; true when the names may be claimed again. */
@@ -395,12 +396,12 @@ export function apiDepsFromEnv(env: NodeJS.ProcessEnv = process.env, options: Aw
 
 /** Real clients for the API: the DynamoDB store and Step Functions. */
 export function makeApiDeps(settings: Settings, stateMachineArn: string, options: AwsClientOptions = {}, now: () => Date = () => new Date()): ApiDeps {
-  const region = options.region ?? stateMachineArn.split(':')[3] ?? settings.defaultRegion;
+  const region = options.region ?? (validArn(stateMachineArn) ? parse(stateMachineArn).region : undefined) ?? settings.defaultRegion;
   const documentClient = makeDocumentClient(options, region);
   return {
     settings,
     store: makeRequestRepository({ documentClient, tableName: settings.tableName, now }),
-    sfn: new SFNClient(awsClientConfig(options, region)),
+    sfn: awsClient(SFNClient, options, region),
     stateMachineArn,
     now,
   };

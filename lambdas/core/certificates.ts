@@ -9,12 +9,14 @@ import {
 } from '@aws-sdk/client-acm';
 import { createHash } from 'node:crypto';
 import {
+  AwsResponseError,
   type CertflowError,
   CertificateFailedError,
   DeadlineExceededError,
   RequestInProgressError,
   ValidationTimedOutError,
   translateAwsError,
+  WorkflowStateError,
 } from './errors';
 import { type Clock, isPastDeadline, nextFallbackPoll, nextPoll } from './poll';
 import { idempotencyTokenOf } from './request';
@@ -67,7 +69,7 @@ function sameNameSet(a: readonly string[], b: readonly string[]): boolean {
 export async function describeCertificate(acm: ACMClient, arn: string): Promise<CertificateDetail> {
   try {
     const result = await acm.send(new DescribeCertificateCommand({ CertificateArn: arn }));
-    if (!result.Certificate) throw new Error(`DescribeCertificate returned no certificate for ${arn}`);
+    if (!result.Certificate) throw new AwsResponseError(`ACM's DescribeCertificate returned no certificate for ${arn}; start the request again`);
     return result.Certificate;
   } catch (error) {
     throw translateAwsError(error, `DescribeCertificate ${arn}`);
@@ -170,7 +172,7 @@ export async function findOrRequestCertificate(deps: CertificateDeps, request: N
       }),
     );
     const arn = requested.CertificateArn;
-    if (!arn) throw new Error(`RequestCertificate returned no ARN for ${request.domainName}`);
+    if (!arn) throw new AwsResponseError(`ACM's RequestCertificate returned no ARN for ${request.domainName}; start the request again`);
     await deps.locks.complete(key, claim.token, arn);
     return { arn, region: request.region, status: 'PENDING_VALIDATION', reused: false, notAfter: null };
   } catch (error) {
@@ -233,7 +235,7 @@ export function validationRecordsOf(detail: CertificateDetail): { records: Valid
 
 function requireCertificate(status: StatusRecord): CertificateStatus {
   if (!status.certificate)
-    throw new Error(`request ${status.requestId} has no certificate yet; the workflow runs this step only after one was found or requested`);
+    throw new WorkflowStateError(`request ${status.requestId} has no certificate yet; the workflow runs this step only after one was found or requested`);
   return status.certificate;
 }
 

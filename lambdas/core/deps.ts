@@ -13,6 +13,10 @@ import type { Clock } from './poll';
 import type { Settings } from './settings';
 import { type Locks, makeLocks } from './lock';
 import { makeRequestRepository, type RequestRepository } from './request-repository';
+import { type AwsClientOptions, awsClient } from './aws-clients';
+import { dnsCredentials } from './dns-credentials';
+
+export { type AwsClientHook, type AwsClientOptions, awsClient, awsClientConfig, instrumentAwsClients, instrumentationPlugin } from './aws-clients';
 
 /** Everything any step needs: each step takes the part it uses. */
 export interface StepDeps extends CertificateDeps, DnsDeps, DistributionDeps, IssuanceWaitDeps {
@@ -21,16 +25,6 @@ export interface StepDeps extends CertificateDeps, DnsDeps, DistributionDeps, Is
   readonly locks: Locks;
   readonly dns: DnsAccess;
   readonly now: Clock;
-}
-
-/** Client settings shared by every AWS client; unset fields come from the standard SDK environment. */
-export interface AwsClientOptions {
-  /** Overrides AWS_ENDPOINT_URL (the emulator in tests). */
-  readonly endpoint?: string;
-  readonly region?: string;
-  readonly credentials?: { readonly accessKeyId: string; readonly secretAccessKey: string; readonly sessionToken?: string };
-  /** SDK attempts per call before a step gives up and the state machine retries. @default 3 */
-  readonly maxAttempts?: number;
 }
 
 /** Route 53 and CloudFront are global services, signed for us-east-1. */
@@ -44,19 +38,9 @@ export interface CoreDeps {
   readonly now: Clock;
 }
 
-/** The configuration every certflow AWS client is built with: the options over the standard SDK environment. */
-export function awsClientConfig(options: AwsClientOptions, region: string) {
-  return {
-    region,
-    ...(options.endpoint ? { endpoint: options.endpoint } : {}),
-    ...(options.credentials ? { credentials: options.credentials } : {}),
-    maxAttempts: options.maxAttempts ?? 3,
-  };
-}
-
 /** A DynamoDB document client for the request table (undefined members are left out, as the store expects). */
 export function makeDocumentClient(options: AwsClientOptions, region: string): DynamoDBDocumentClient {
-  return DynamoDBDocumentClient.from(new DynamoDBClient(awsClientConfig(options, region)), {
+  return DynamoDBDocumentClient.from(awsClient(DynamoDBClient, options, region), {
     marshallOptions: { removeUndefinedValues: true, convertClassInstanceToMap: false },
   });
 }
@@ -83,28 +67,31 @@ export function makeAcm(options: AwsClientOptions = {}): (region: string) => ACM
   return (region) => {
     let client = byRegion.get(region);
     if (!client) {
-      client = new ACMClient(awsClientConfig(options, region));
+      client = awsClient(ACMClient, options, region);
       byRegion.set(region, client);
     }
     return client;
   };
 }
 
-/** Route 53 access to the DNS accounts, through STS. */
-export function makeDns(settings: Settings, options: AwsClientOptions = {}, now: Clock = () => new Date()): DnsAccess {
-  const sts = new STSClient(awsClientConfig(options, options.region ?? settings.defaultRegion));
-  const base = awsClientConfig(options, GLOBAL_REGION);
-  const defaultRoute53 = new Route53Client(base);
+/**
+ * Route 53 access to the DNS accounts: each DNS role through the SDK's
+ * temporary-credentials provider (STS in the deployment's region), the own
+ * account with the workflow's credentials.
+ */
+export function makeDns(settings: Settings, options: AwsClientOptions = {}): DnsAccess {
+  const stsRegion = options.region ?? settings.defaultRegion;
+  const defaultRoute53 = awsClient(Route53Client, options, GLOBAL_REGION);
   return makeDnsAccess({
-    sts,
-    route53: (credentials) => (credentials ? new Route53Client({ ...base, credentials }) : defaultRoute53),
-    now,
+    sts: awsClient(STSClient, options, stsRegion),
+    route53: (credentials) => (credentials ? awsClient(Route53Client, options, GLOBAL_REGION, { credentials }) : defaultRoute53),
+    assumeRole: (role, session) => dnsCredentials(role, session, options, stsRegion),
   });
 }
 
 /** The CloudFront client. */
 export function makeCloudFront(options: AwsClientOptions = {}): CloudFrontClient {
-  return new CloudFrontClient(awsClientConfig(options, GLOBAL_REGION));
+  return awsClient(CloudFrontClient, options, GLOBAL_REGION);
 }
 
 /** The issuance waiters (task tokens registered against certificate ARNs) in the request table. */
@@ -114,7 +101,7 @@ export function makeWaiters(settings: Settings, options: AwsClientOptions = {}, 
 
 /** Step Functions' SendTaskSuccess/SendTaskFailure, for the steps and handlers that resume waiting executions. */
 export function makeTaskTokens(settings: Settings, options: AwsClientOptions = {}): TaskTokens {
-  return makeSfnTaskTokens(new SFNClient(awsClientConfig(options, options.region ?? settings.defaultRegion)));
+  return makeSfnTaskTokens(awsClient(SFNClient, options, options.region ?? settings.defaultRegion));
 }
 
 /**
@@ -125,7 +112,7 @@ export function makeStepDeps(settings: Settings, options: AwsClientOptions = {},
   return {
     ...makeCoreDeps(settings, options, now),
     acm: makeAcm(options),
-    dns: makeDns(settings, options, now),
+    dns: makeDns(settings, options),
     cloudfront: makeCloudFront(options),
     waiters: makeWaiters(settings, options, now),
     taskTokens: taskTokens ?? makeTaskTokens(settings, options),

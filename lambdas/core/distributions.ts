@@ -9,7 +9,7 @@ import {
 } from '@aws-sdk/client-cloudfront';
 import { planAliasRecords, writeAliasRecords } from './alias-records';
 import type { DnsAccess } from './dns';
-import { AliasConflictError, DeadlineExceededError, RequestConflictError, translateAwsError } from './errors';
+import { AliasConflictError, AwsResponseError, DeadlineExceededError, RequestConflictError, translateAwsError, WorkflowStateError } from './errors';
 import { type Clock, isPastDeadline, nextPoll } from './poll';
 import type { Settings } from './settings';
 import { namesOf } from './status';
@@ -36,7 +36,7 @@ export function callerReferenceOf(requestId: string): string {
 /** The DistributionConfig for a request and its issued certificate. */
 export function distributionConfigOf(request: NormalizedRequest, certificateArn: string): DistributionConfig {
   const distribution = request.distribution;
-  if (!distribution) throw new Error(`request ${request.requestId} asks for no distribution`);
+  if (!distribution) throw new WorkflowStateError(`request ${request.requestId} asks for no distribution; the workflow creates one only when it does`);
   const aliases = namesOf(request);
   const headers = [...distribution.forwardHeaders];
   return {
@@ -151,7 +151,8 @@ export async function createDistribution(
   if (existing) return existing;
   try {
     const created = await deps.cloudfront.send(new CreateDistributionCommand({ DistributionConfig: distributionConfigOf(request, certificateArn) }));
-    if (!created.Distribution?.Id) throw new Error(`CreateDistribution returned no distribution for ${request.domainName}`);
+    if (!created.Distribution?.Id)
+      throw new AwsResponseError(`CloudFront's CreateDistribution returned no distribution for ${request.domainName}; start the request again`);
     return statusOfSummary(created.Distribution);
   } catch (error) {
     const name = error instanceof Error ? error.name : '';
@@ -180,7 +181,7 @@ export async function createDistribution(
 }
 
 function requireDistribution(status: StatusRecord): DistributionStatus {
-  if (!status.distribution) throw new Error(`request ${status.requestId} has no distribution yet; the workflow checks it only after creating it`);
+  if (!status.distribution) throw new WorkflowStateError(`request ${status.requestId} has no distribution yet; the workflow checks it only after creating it`);
   return status.distribution;
 }
 
@@ -193,7 +194,8 @@ function requireDistribution(status: StatusRecord): DistributionStatus {
  */
 export async function createDistributionStep(deps: DistributionDeps, state: WorkflowState): Promise<WorkflowState> {
   const certificateArn = state.status.certificate?.arn;
-  if (!certificateArn) throw new Error(`request ${state.request.requestId} has no certificate; the workflow creates the distribution only after issuance`);
+  if (!certificateArn)
+    throw new WorkflowStateError(`request ${state.request.requestId} has no certificate; the workflow creates the distribution only after issuance`);
   const existing = await storedDistribution(deps, state.request);
   if (state.request.distribution?.createAliasRecords) await planAliasRecords(deps, state.request, existing, { readOnly: true });
   const distribution = await createDistribution(deps, state.request, certificateArn, existing);

@@ -6,14 +6,17 @@ import {
   ListHostedZonesCommand,
   type Route53Client,
 } from '@aws-sdk/client-route-53';
-import { AssumeRoleCommand, GetCallerIdentityCommand, type STSClient } from '@aws-sdk/client-sts';
-import { DeadlineExceededError, DnsRoleDeniedError, HostedZoneAmbiguousError, RequestConflictError, translateAwsError } from './errors';
+import { GetCallerIdentityCommand, type STSClient } from '@aws-sdk/client-sts';
+import { accountIdOfRole, type DnsCredentials, type DnsSession, sessionNameFor } from './dns-credentials';
+import { DeadlineExceededError, DnsRoleDeniedError, HostedZoneAmbiguousError, RequestConflictError, translateAwsError, WorkflowStateError } from './errors';
 import { isWithinDomain } from './names';
 import { type Clock, isPastDeadline, nextPoll } from './poll';
 import type { DnsRole, Settings } from './settings';
 import { canonicalName, fqdn } from './status';
 import type { RequestRepository } from './request-repository';
 import type { PendingChange, StatusRecord, ValidationRecord, WorkflowState } from './types';
+
+export { accountIdOfRole, sessionNameFor } from './dns-credentials';
 
 /** CloudFront's hosted zone id for alias records (the same in every partition's commercial regions). */
 export const CLOUDFRONT_HOSTED_ZONE_ID = 'Z2FDTNDATAQYW2';
@@ -75,31 +78,24 @@ export const READ_ONLY_SESSION_POLICY = {
 
 /** Dependencies of {@link makeDnsAccess}. */
 export interface DnsAccessDeps {
+  /** Answers GetCallerIdentity for the workflow's own account. */
   readonly sts: STSClient;
-  /** Route 53 client with the given credentials, or the default ones when undefined. */
-  readonly route53: (credentials?: { accessKeyId: string; secretAccessKey: string; sessionToken?: string }) => Route53Client;
-  readonly now: Clock;
+  /** Route 53 client with the given credentials, or the workflow's own when undefined. */
+  readonly route53: (credentials?: DnsCredentials) => Route53Client;
+  /** The credentials of one DNS role session (dnsCredentials: assumed on first use, refreshed by the SDK). */
+  readonly assumeRole: (role: DnsRole, session: DnsSession) => DnsCredentials;
 }
 
-/** Account id of an IAM role ARN (`arn:aws:iam::111111111111:role/name`). */
-export function accountIdOfRole(roleArn: string): string {
-  const accountId = roleArn.split(':')[4];
-  if (!accountId || !/^\d{12}$/.test(accountId)) throw new Error(`not an IAM role ARN: ${roleArn}`);
-  return accountId;
-}
-
-/** A session name STS accepts ([\w+=,.@-], at most 64) that says which request assumed the role. */
-export function sessionNameFor(requestId: string): string {
-  return `certflow-${requestId}`.replace(/[^\w+=,.@-]/g, '-').slice(0, 64);
-}
+/** Clients kept per role and session; older ones are dropped, so a long-lived Lambda does not grow without bound. */
+const MAX_CACHED_SESSIONS = 64;
 
 /**
- * Creates {@link DnsAccess}: assumed-role clients are kept until five minutes
- * before their credentials expire, so a warm Lambda does not assume a role on
- * every poll.
+ * Creates {@link DnsAccess}: one Route 53 client per role and session, kept
+ * with its credentials provider, so a warm Lambda assumes a role once per
+ * session and the SDK renews the credentials before they expire.
  */
 export function makeDnsAccess(deps: DnsAccessDeps): DnsAccess {
-  const cache = new Map<string, { account: DnsAccount; expiresAt: number }>();
+  const sessions = new Map<string, DnsAccount>();
   let ownAccount: DnsAccount | undefined;
   return {
     async account(role, sessionName, options = {}) {
@@ -115,43 +111,14 @@ export function makeDnsAccess(deps: DnsAccessDeps): DnsAccess {
         }
         return ownAccount;
       }
-      const readOnly = options.readOnly === true;
-      const key = `${role.roleArn}|${sessionName}|${readOnly ? 'read' : 'write'}`;
-      const cached = cache.get(key);
-      if (cached && cached.expiresAt - 5 * 60 * 1000 > deps.now().getTime()) return cached.account;
-      const accountId = accountIdOfRole(role.roleArn);
-      let credentials;
-      try {
-        const assumed = await deps.sts.send(
-          new AssumeRoleCommand({
-            RoleArn: role.roleArn,
-            RoleSessionName: sessionName,
-            ExternalId: role.externalId,
-            DurationSeconds: 900,
-            ...(readOnly ? { Policy: JSON.stringify(READ_ONLY_SESSION_POLICY) } : {}),
-          }),
-        );
-        credentials = assumed.Credentials;
-      } catch (error) {
-        const translated = translateAwsError(error, `AssumeRole ${role.roleArn}`);
-        if (translated !== error) throw translated;
-        const name = error instanceof Error ? error.name : '';
-        if (name === 'AccessDenied' || name === 'AccessDeniedException' || name === 'InvalidClientTokenId') {
-          throw new DnsRoleDeniedError(
-            `certflow could not assume DNS role ${role.roleArn} in account ${accountId} (${(error as Error).message}). ` +
-              `Check that the DNS-account stack is deployed there, that its trust policy names this workflow account, and that the external id in certflow's configuration matches the role's.`,
-            { cause: error },
-          );
-        }
-        throw error;
-      }
-      if (!credentials?.AccessKeyId || !credentials.SecretAccessKey) throw new Error(`AssumeRole ${role.roleArn} returned no credentials`);
-      const account: DnsAccount = {
-        role,
-        accountId,
-        route53: deps.route53({ accessKeyId: credentials.AccessKeyId, secretAccessKey: credentials.SecretAccessKey, sessionToken: credentials.SessionToken }),
-      };
-      cache.set(key, { account, expiresAt: credentials.Expiration?.getTime() ?? deps.now().getTime() + 15 * 60 * 1000 });
+      // A reading step's session is narrowed by a session policy, whatever the role allows.
+      const session: DnsSession = { sessionName, ...(options.readOnly ? { policy: JSON.stringify(READ_ONLY_SESSION_POLICY) } : {}) };
+      const key = JSON.stringify([role.roleArn, role.externalId ?? null, session.sessionName, session.policy ?? null]);
+      const cached = sessions.get(key);
+      if (cached) return cached;
+      const account: DnsAccount = { role, accountId: accountIdOfRole(role.roleArn), route53: deps.route53(deps.assumeRole(role, session)) };
+      sessions.set(key, account);
+      if (sessions.size > MAX_CACHED_SESSIONS) sessions.delete(sessions.keys().next().value as string);
       return account;
     },
   };
@@ -281,7 +248,7 @@ export async function discoverZones(
 /** The account (and role) a zone was found through. */
 export function accountOf(zone: HostedZone, accounts: readonly DnsAccount[]): DnsAccount {
   const account = accounts.find((a) => a.role?.roleArn === zone.role?.roleArn);
-  if (!account) throw new Error(`no DNS account for zone ${zone.id}`);
+  if (!account) throw new WorkflowStateError(`zone ${zone.id} was found through no DNS account of this step; start the request again`);
   return account;
 }
 

@@ -20,6 +20,9 @@ export const ERROR_NAMES = {
   transientAws: 'TransientAwsError',
   requestInProgress: 'RequestInProgressError',
   webhookDelivery: 'WebhookDeliveryError',
+  settings: 'SettingsError',
+  awsResponse: 'AwsResponseError',
+  workflowState: 'WorkflowStateError',
 } as const;
 
 /** Stable error codes of the status record. */
@@ -38,6 +41,9 @@ export const ERROR_CODES = {
   requestInProgress: 'RequestInProgress',
   webhookDelivery: 'WebhookDeliveryFailed',
   internal: 'InternalError',
+  settings: 'InternalError',
+  awsResponse: 'InternalError',
+  workflowState: 'InternalError',
 } as const;
 
 /** Base of every error certflow raises on purpose. */
@@ -148,6 +154,24 @@ export class WebhookDeliveryError extends CertflowError {
   ) {
     super(message, options);
   }
+}
+
+/** The environment or configuration does not carry usable settings: a deployment bug, fixed by redeploying. */
+export class SettingsError extends CertflowError {
+  override readonly name = ERROR_NAMES.settings;
+  readonly code = ERROR_CODES.settings;
+}
+
+/** AWS answered a call, but not with what certflow needs (no ARN or id, refused entries); a later attempt usually succeeds. */
+export class AwsResponseError extends CertflowError {
+  override readonly name = ERROR_NAMES.awsResponse;
+  readonly code = ERROR_CODES.awsResponse;
+}
+
+/** A step received an execution state it cannot run on (a step ran out of order): a certflow bug. */
+export class WorkflowStateError extends CertflowError {
+  override readonly name = ERROR_NAMES.workflowState;
+  readonly code = ERROR_CODES.workflowState;
 }
 
 /** Error names (as AWS SDK v3 sets them) that mean "try again later". */

@@ -46,7 +46,8 @@ export function statusErrorOf(error: CaughtError): StatusError {
       message: `AWS kept failing after several retries with backoff (${message}). Start the request again later; it resumes without duplicating anything.`,
     };
   }
-  if (code) return { code, message };
+  // Internal errors keep the generic advice below, with their name.
+  if (code && code !== ERROR_CODES.internal) return { code, message };
   if (error.Error === 'States.Timeout') {
     return {
       code: ERROR_CODES.internal,

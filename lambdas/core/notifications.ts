@@ -8,9 +8,9 @@
  * its host is.
  */
 import { GetSecretValueCommand, type SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { parse as parseArn, validate as validateArn } from '@aws-sdk/util-arn-parser';
 import { GetParameterCommand, type SSMClient } from '@aws-sdk/client-ssm';
-import { WebhookDeliveryError } from './errors';
-import { SettingsError } from './settings';
+import { SettingsError, WebhookDeliveryError } from './errors';
 import { EVENT_DETAIL_TYPES } from './steps';
 import type { StatusRecord, ValidationRecord } from './types';
 
@@ -65,7 +65,7 @@ export function webhookUrlSourceFromEnv(env: NodeJS.ProcessEnv = process.env): W
 
 /** The region of a Secrets Manager ARN (`arn:aws:secretsmanager:<region>:...`): the secret may live in another region. */
 export function regionOfArn(arn: string): string | undefined {
-  return arn.split(':')[3] || undefined;
+  return (validateArn(arn) && parseArn(arn).region) || undefined;
 }
 
 // ---------------------------------------------------------------------------
@@ -290,7 +290,7 @@ export interface WebhookNotifierDeps {
   readonly post?: WebhookPost;
   /** @default WEBHOOK_TIMEOUT_MS */
   readonly timeoutMs?: number;
-  /** @default one JSON line on stdout */
+  /** @default discards every entry (the Lambda handler passes Powertools' logger) */
   readonly log?: NotifierLogger;
 }
 
@@ -310,7 +310,7 @@ export interface WebhookNotifier {
 export function makeWebhookNotifier(deps: WebhookNotifierDeps): WebhookNotifier {
   const post = deps.post ?? fetchPost;
   const timeoutMs = deps.timeoutMs ?? WEBHOOK_TIMEOUT_MS;
-  const log = deps.log ?? ((entry) => console.log(JSON.stringify(entry)));
+  const log = deps.log ?? (() => undefined);
 
   return {
     async notify(event) {

@@ -12,5 +12,5 @@ export function makeRenewals(settings: Settings, options: AwsClientOptions = {})
 /** Everything the renewal check needs: the store, ACM, the DNS roles and the renewal view. */
 export function makeRenewalDeps(settings: Settings, options: AwsClientOptions = {}, now: Clock = () => new Date()): RenewalDeps {
   const core = makeCoreDeps(settings, options, now);
-  return { settings, store: core.store, now, acm: makeAcm(options), dns: makeDns(settings, options, now), renewals: makeRenewals(settings, options) };
+  return { settings, store: core.store, now, acm: makeAcm(options), dns: makeDns(settings, options), renewals: makeRenewals(settings, options) };
 }

@@ -1,5 +1,5 @@
 import { type EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
-import { translateAwsError } from './errors';
+import { AwsResponseError, translateAwsError } from './errors';
 import { type AcmEvent, checkRenewal, handleAcmEvent, RENEWAL_DEFAULTS, type RenewalDeps, type RenewalEvent } from './renewal';
 import type { RenewalRepository, SweepCursor } from './renewal-store';
 import { EVENT_SOURCE } from './steps';
@@ -111,7 +111,7 @@ export async function publishEvents(eventBridge: EventBridgeClient, eventBusName
     }
     if ((result.FailedEntryCount ?? 0) > 0) {
       const reasons = (result.Entries ?? []).filter((e) => e.ErrorCode).map((e) => `${e.ErrorCode}: ${e.ErrorMessage}`);
-      throw new Error(
+      throw new AwsResponseError(
         `EventBridge refused ${result.FailedEntryCount} of ${batch.length} events on bus ${eventBusName} (${reasons.join('; ')}); the ACM event is retried.`,
       );
     }

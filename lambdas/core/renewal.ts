@@ -1,9 +1,10 @@
 import { Resolver } from 'node:dns/promises';
 import { type ACMClient, type CertificateDetail, DescribeCertificateCommand } from '@aws-sdk/client-acm';
 import { ListResourceRecordSetsCommand } from '@aws-sdk/client-route-53';
+import { parse as parseArn, validate as validateArn } from '@aws-sdk/util-arn-parser';
 import { validationRecordsOf } from './certificates';
 import { accountIdOfRole, type DnsAccess, changeRecords, deniedOrTranslated, type HostedZone, VALIDATION_RECORD_TTL } from './dns';
-import { translateAwsError } from './errors';
+import { SettingsError, translateAwsError } from './errors';
 import type { Clock } from './poll';
 import type { CertificateCheck, RecordCheck, RenewalRepository } from './renewal-store';
 import { WATCHED_STATES } from './renewal-store';
@@ -103,7 +104,7 @@ function recordsToCheck(detail: CertificateDetail, stored: readonly ValidationRe
 async function currentValue(deps: RenewalDeps, record: ValidationRecord, sessionName: string): Promise<string | null> {
   const role = roleForAccount(deps.settings, record.accountId ?? '');
   if (role === undefined) {
-    throw new Error(
+    throw new SettingsError(
       `validation record ${record.name} is in zone ${record.hostedZoneId} of account ${record.accountId}, which no configured DNS role reaches; ` +
         'add that account\u2019s DNS role to dnsRoles in the configuration',
     );
@@ -333,7 +334,7 @@ export async function handleAcmEvent(deps: RenewalDeps, event: AcmEvent, options
   const arn = event.resources[0];
   if (!arn) return [];
   // The ARN names the certificate's region; the event may have been forwarded from there.
-  const region = arn.split(':')[3] ?? event.region ?? deps.settings.defaultRegion;
+  const region = (validateArn(arn) ? parseArn(arn).region : undefined) || event.region || deps.settings.defaultRegion;
   const detail = await describeCertificate(deps.acm(region), arn);
   const name = detail?.DomainName ?? (typeof event.detail?.CommonName === 'string' ? event.detail.CommonName : undefined);
   if (!name) return [];

@@ -98,11 +98,10 @@ export function normalizeRequest(raw: unknown, settings: RequestSettings): Norma
   checkAllowedSuffixes(domainName, sans, settings.allowedDomainSuffixes);
 
   // From here the schema has vouched for every field's type and value; only own fields count.
-  const explicitRegion = field(raw, 'region') as string | undefined;
   const identity: Omit<NormalizedRequest, 'requestId'> = {
     domainName,
     subjectAlternativeNames: sans,
-    region: explicitRegion ?? (distribution === undefined ? settings.defaultRegion : CLOUDFRONT_CERTIFICATE_REGION),
+    region: (region as string | undefined) ?? (distribution === undefined ? settings.defaultRegion : CLOUDFRONT_CERTIFICATE_REGION),
     keyAlgorithm: (field(raw, 'keyAlgorithm') as KeyAlgorithm | undefined) ?? DEFAULT_KEY_ALGORITHM,
     // fromEntries defines own properties, so a "__proto__" tag stays a tag.
     tags: Object.fromEntries(Object.entries((field(raw, 'tags') as Record<string, string> | undefined) ?? {})),
@@ -111,6 +110,7 @@ export function normalizeRequest(raw: unknown, settings: RequestSettings): Norma
   return { requestId: requestIdOf(identity), ...identity };
 }
 
+/** The distribution with every default applied; its fields were checked by the schema. */
 function distributionOf(raw: Record<string, unknown>, originDomainName: string): DistributionRequest {
   const own = Object.fromEntries(Object.entries(raw).filter(([, value]) => value !== undefined)) as Partial<DistributionRequest>;
   return {

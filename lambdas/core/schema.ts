@@ -118,6 +118,7 @@ export function compileSchema(schema: SchemaNode, options: SchemaValidatorOption
       if (inBranch(error)) continue;
       const path = pathOf(error, data);
       const key = `${error.propertyName === undefined ? 'value' : 'name'}:${JSON.stringify(path)}`;
+      // Keywords missing from the list rank last (-1 >>> 0 is the largest unsigned integer).
       const rank = KEYWORD_PRIORITY.indexOf(error.keyword) >>> 0;
       const current = best.get(key);
       if (current === undefined || rank < current.rank) best.set(key, { error, path, rank });

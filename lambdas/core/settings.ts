@@ -3,6 +3,7 @@
  * once per container. The CDK stack and the local runner both produce them
  * from the deployment configuration (lib/config/).
  */
+import { SettingsError } from './errors';
 
 /** A role in a DNS account that certflow assumes to read zones and write records. */
 export interface DnsRole {
@@ -66,10 +67,8 @@ export const DEFAULT_MAX_NAMES_PER_CERTIFICATE = 10;
 /** Environment variable that carries the JSON-encoded {@link Settings}. */
 export const SETTINGS_ENV = 'CERTFLOW_SETTINGS';
 
-/** Thrown when the environment does not carry usable settings: a deployment bug. */
-export class SettingsError extends Error {
-  override readonly name = 'SettingsError';
-}
+/** Thrown when the environment does not carry usable settings (defined with every certflow error). */
+export { SettingsError } from './errors';
 
 /** Reads a required environment variable or fails with a message saying which. */
 export function requireEnv(env: NodeJS.ProcessEnv, name: string): string {

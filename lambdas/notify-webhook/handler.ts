@@ -1,6 +1,8 @@
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SSMClient } from '@aws-sdk/client-ssm';
+import middy from '@middy/core';
 import type { EventBridgeEvent } from 'aws-lambda';
+import { awsClient } from '../core/aws-clients';
 import {
   type CertflowEventDetail,
   type DeliveryResult,
@@ -11,6 +13,7 @@ import {
   type WebhookNotifierDeps,
   webhookUrlSourceFromEnv,
 } from '../core/notifications';
+import { logEntriesTo, type Observability, observed } from '../shared/observability';
 
 /** The EventBridge events the webhook rule delivers. */
 export type WebhookEvent = EventBridgeEvent<string, CertflowEventDetail>;
@@ -24,18 +27,22 @@ export function notifierDepsFromEnv(env: NodeJS.ProcessEnv = process.env): Webho
   const source = webhookUrlSourceFromEnv(env);
   const url =
     'secretArn' in source
-      ? makeWebhookUrlReader({ source, secretsManager: new SecretsManagerClient({ region: regionOfArn(source.secretArn) }) })
-      : makeWebhookUrlReader({ source, ssm: new SSMClient({}) });
+      ? makeWebhookUrlReader({ source, secretsManager: awsClient(SecretsManagerClient, {}, regionOfArn(source.secretArn)) })
+      : makeWebhookUrlReader({ source, ssm: awsClient(SSMClient, {}, undefined) });
   return { url };
 }
 
 /** The handler over injected dependencies (tests); they are built on first use and kept with the cached URL. */
-export function createHandler(deps: () => WebhookNotifierDeps): (event: WebhookEvent) => Promise<DeliveryResult> {
+export function createHandler(deps: () => WebhookNotifierDeps, observability?: Observability): middy.MiddyfiedHandler<WebhookEvent, DeliveryResult> {
+  const { logger, middlewares } = observed<WebhookEvent, DeliveryResult>('notify-webhook', {
+    keysOf: (event) => ({ requestId: event.detail?.requestId }),
+    ...(observability ? { observability } : {}),
+  });
   let notifier: WebhookNotifier | undefined;
-  return async (event) => {
-    notifier ??= makeWebhookNotifier(deps());
+  return middy<WebhookEvent, DeliveryResult>(async (event: WebhookEvent) => {
+    notifier ??= makeWebhookNotifier({ log: logEntriesTo(logger), ...deps() });
     return notifier.notify(event);
-  };
+  }).use(middlewares);
 }
 
 /**

@@ -1,5 +1,5 @@
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
-import { awsClientConfig } from '../core/deps';
+import { awsClient } from '../core/deps';
 import { RENEWAL_DEFAULTS } from '../core/renewal';
 import { makeRenewalDeps } from '../core/renewal-deps';
 import { acmRenewalEventStep, EVENT_BUS_ENV, RENEWAL_AT_RISK_DAYS_ENV } from '../core/renewal-sweep';
@@ -8,7 +8,7 @@ import { defineStep } from '../shared/step-handler';
 
 const step = defineStep('renewal-events', acmRenewalEventStep, (settings) => ({
   ...makeRenewalDeps(settings),
-  eventBridge: new EventBridgeClient(awsClientConfig({}, settings.defaultRegion)),
+  eventBridge: awsClient(EventBridgeClient, {}, settings.defaultRegion),
   eventBusName: requireEnv(process.env, EVENT_BUS_ENV),
   atRiskDays: Number(process.env[RENEWAL_AT_RISK_DAYS_ENV] ?? RENEWAL_DEFAULTS.atRiskDays),
 }));

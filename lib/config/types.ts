@@ -117,9 +117,11 @@ export interface DnsAccountConfig {
    */
   readonly roleName: string;
   /**
-   * Only roles of the workflow account whose name starts with this prefix may
-   * assume the DNS role (`ArnLike aws:PrincipalArn`). The workflow stack's
-   * function roles are named by CloudFormation `<stackName>-...`.
+   * Prefix of the fixed names of the workflow roles that use DNS
+   * (`<prefix>PublishValidationRecords`, `<prefix>CheckDnsChanges`,
+   * `<prefix>CreateDistribution`, `<prefix>CompleteDistribution`; see
+   * lib/dns-step-roles.ts). The workflow stack names its roles so, and the DNS
+   * role trusts exactly those ARNs (`ArnEquals aws:PrincipalArn`).
    * @default - the workflow stack name followed by `-`
    */
   readonly workflowRolePrefix: string;

@@ -61,6 +61,16 @@ describe('topic', () => {
     const services = statements.filter((st) => (st.Principal as { Service?: string }).Service !== undefined);
     expect(services).toEqual([expect.objectContaining({ Effect: 'Allow', Principal: { Service: 'events.amazonaws.com' } })]);
     expect([...(services[0]?.Action ?? [])].sort()).toEqual(['kms:Decrypt', 'kms:GenerateDataKey*']);
+    // Bounded to the certflow rule of this account (the confused-deputy guard), named exactly.
+    const rule = props(s, notifications(s).topicRule);
+    expect(services[0]?.Condition).toEqual({
+      ArnEquals: { 'aws:SourceArn': expect.anything() },
+      StringEquals: { 'aws:SourceAccount': { Ref: 'AWS::AccountId' } },
+    });
+    expect(flatten(services[0]?.Condition?.ArnEquals?.['aws:SourceArn'])).toBe(
+      `arn:<AWS::Partition>:events:<AWS::Region>:<AWS::AccountId>:rule/<${logicalId(s.workflowStack.workflow.eventBus)}>/${String(rule.Name)}`,
+    );
+    expect(String(rule.Name)).toMatch(/-topic$/);
     const others = statements.filter((st) => !services.includes(st));
     expect(others.map((st) => flatten((st.Principal as { AWS: unknown }).AWS))).toEqual(['arn:<AWS::Partition>:iam::<AWS::AccountId>:root']);
   });

@@ -8,8 +8,10 @@ beforeAll(() => {
   s = synthCertflow(OWN_ACCOUNT_CONFIG);
 });
 
-const DNS_STEPS = ['publish-validation-records', 'check-dns-changes', 'complete-distribution'] as const;
+const DNS_STEPS = ['publish-validation-records', 'check-dns-changes', 'create-distribution', 'complete-distribution'] as const;
 const ANY_ZONE = 'arn:<AWS::Partition>:route53:::hostedzone/*';
+/** `_` and 32 single-character wildcards: the first label of an ACM validation record. */
+const ACM_LABEL = `_${'?'.repeat(32)}`;
 const stepStatements = (folder: StepFolder): FlatStatement[] => roleStatements(s.workflow, logicalId(s.workflowStack.workflow.functions.roles[folder]));
 const route53Statements = (folder: StepFolder): FlatStatement[] => stepStatements(folder).filter((st) => st.Action.some((a) => a.startsWith('route53:')));
 const recordWrites = (folder: StepFolder): FlatStatement[] => stepStatements(folder).filter((st) => st.Action.includes('route53:ChangeResourceRecordSets'));
@@ -25,30 +27,46 @@ it('grants Route 53 only to the DNS steps', () => {
   }
 });
 
-it.each(DNS_STEPS)('%s lists zones and reads changes like the DNS role does', (folder) => {
+it.each(DNS_STEPS)('%s lists zones, reads changes and reads records like the DNS role does', (folder) => {
   const statements = route53Statements(folder);
   expect(statements.find((st) => st.Action.includes('route53:ListHostedZones'))).toMatchObject({
     Action: ['route53:ListHostedZones', 'route53:ListHostedZonesByName'],
     Resource: ['*'],
   });
   expect(statements.find((st) => st.Action.includes('route53:GetChange'))).toMatchObject({ Resource: ['arn:<AWS::Partition>:route53:::change/*'] });
-});
-
-it.each(DNS_STEPS)('%s may UPSERT only underscore CNAMEs under the allowed suffixes', (folder) => {
-  const [cname] = recordWrites(folder).filter((st) =>
-    (st.Condition?.['ForAllValues:StringEquals']?.['route53:ChangeResourceRecordSetsRecordTypes'] as string[]).includes('CNAME'),
-  );
-  expect(cname?.Resource).toEqual([ANY_ZONE]);
-  expect(cname?.Condition).toEqual({
-    'ForAllValues:StringEquals': {
-      'route53:ChangeResourceRecordSetsActions': ['UPSERT'],
-      'route53:ChangeResourceRecordSetsRecordTypes': ['CNAME'],
-    },
-    'ForAllValues:StringLike': { 'route53:ChangeResourceRecordSetsNormalizedRecordNames': ['_*.example.com'] },
+  expect(statements.find((st) => st.Action.includes('route53:ListResourceRecordSets'))).toMatchObject({
+    Action: ['route53:ListResourceRecordSets'],
+    Resource: [ANY_ZONE],
   });
 });
 
-it('lets only complete-distribution UPSERT A/AAAA alias records, under the allowed suffixes', () => {
+it('lets the steps that only read (check-dns-changes, create-distribution) change no record', () => {
+  expect(recordWrites('check-dns-changes')).toEqual([]);
+  expect(recordWrites('create-distribution')).toEqual([]);
+});
+
+it('lets only publish-validation-records UPSERT CNAMEs, and only ACM-shaped names under the allowed suffixes', () => {
+  for (const folder of DNS_STEPS) {
+    const cnames = recordWrites(folder).filter((st) =>
+      (st.Condition?.['ForAllValues:StringEquals']?.['route53:ChangeResourceRecordSetsRecordTypes'] as string[]).includes('CNAME'),
+    );
+    if (folder !== 'publish-validation-records') {
+      expect(cnames).toEqual([]);
+      continue;
+    }
+    expect(cnames).toHaveLength(1);
+    expect(cnames[0]?.Resource).toEqual([ANY_ZONE]);
+    expect(cnames[0]?.Condition?.['ForAllValues:StringEquals']).toEqual({
+      'route53:ChangeResourceRecordSetsActions': ['UPSERT'],
+      'route53:ChangeResourceRecordSetsRecordTypes': ['CNAME'],
+    });
+    expect(cnames[0]?.Condition?.['ForAllValues:StringLike']).toEqual({
+      'route53:ChangeResourceRecordSetsNormalizedRecordNames': [`${ACM_LABEL}.example.com`, `${ACM_LABEL}.*.example.com`],
+    });
+  }
+});
+
+it('lets only complete-distribution CREATE, UPSERT and DELETE A/AAAA alias records, under the allowed suffixes', () => {
   for (const folder of DNS_STEPS) {
     const aliasWrites = recordWrites(folder).filter(
       (st) => !(st.Condition?.['ForAllValues:StringEquals']?.['route53:ChangeResourceRecordSetsRecordTypes'] as string[]).includes('CNAME'),
@@ -61,7 +79,7 @@ it('lets only complete-distribution UPSERT A/AAAA alias records, under the allow
     expect(aliasWrites[0]?.Resource).toEqual([ANY_ZONE]);
     expect(aliasWrites[0]?.Condition).toEqual({
       'ForAllValues:StringEquals': {
-        'route53:ChangeResourceRecordSetsActions': ['UPSERT'],
+        'route53:ChangeResourceRecordSetsActions': ['CREATE', 'UPSERT', 'DELETE'],
         'route53:ChangeResourceRecordSetsRecordTypes': ['A', 'AAAA'],
       },
       'ForAllValues:StringLike': { 'route53:ChangeResourceRecordSetsNormalizedRecordNames': ['example.com', '*.example.com'] },
@@ -69,14 +87,21 @@ it('lets only complete-distribution UPSERT A/AAAA alias records, under the allow
   }
 });
 
-it('restricts validation CNAMEs only to "_*" when no suffix is configured', () => {
+it('keeps validation CNAMEs ACM-shaped when no suffix is configured', () => {
   const anyDomain = synthCertflow({ ...OWN_ACCOUNT_CONFIG, allowedDomainSuffixes: [] });
   const role = logicalId(anyDomain.workflowStack.workflow.functions.roles['publish-validation-records']);
   const [write] = roleStatements(anyDomain.workflow, role).filter((st) => st.Action.includes('route53:ChangeResourceRecordSets'));
-  expect(write?.Condition?.['ForAllValues:StringLike']).toEqual({ 'route53:ChangeResourceRecordSetsNormalizedRecordNames': ['_*'] });
+  expect(write?.Condition?.['ForAllValues:StringLike']).toEqual({ 'route53:ChangeResourceRecordSetsNormalizedRecordNames': [`${ACM_LABEL}.*`] });
+  expect(write?.Condition?.['ForAllValues:StringNotLike']).toBeDefined();
   const requester = logicalId(anyDomain.workflowStack.workflow.functions.roles['find-or-request-certificate']);
   const [request] = roleStatements(anyDomain.workflow, requester).filter((st) => st.Action.includes('acm:RequestCertificate'));
   expect(request?.Condition).toEqual({ StringEquals: { 'acm:ValidationMethod': 'DNS' } });
+});
+
+it('names no role without DNS roles (nothing in another account trusts them)', () => {
+  for (const step of STEPS) {
+    expect(s.workflow.toJSON().Resources[logicalId(s.workflowStack.workflow.functions.roles[step.folder])].Properties.RoleName).toBeUndefined();
+  }
 });
 
 it('synthesizes no DNS-account stack and uses the configured default region', () => {

@@ -39,6 +39,8 @@ const STEP_ACTIONS: Record<StepFolder, string[]> = {
     'cloudfront:GetDistributionConfig',
     'cloudfront:ListDistributions',
     'cloudfront:TagResource',
+    // Reads each name's zone, through the DNS role, before it creates anything.
+    'sts:AssumeRole',
   ],
   'check-distribution': ['cloudfront:GetDistribution'],
   'complete-distribution': ['sts:AssumeRole'],
@@ -124,14 +126,19 @@ describe('step functions', () => {
     }
   });
 
-  it('gives every function its own role, named by CloudFormation and trusted by Lambda only', () => {
+  it('gives every function its own role, trusted by Lambda only; the DNS steps by fixed name, the others named by CloudFormation', () => {
     const roleIds = new Set(STEPS.map((step) => roleId(step.folder)));
     expect(roleIds.size).toBe(STEPS.length);
+    // The DNS role in the DNS account trusts exactly these names.
+    const fixedNames: Partial<Record<StepFolder, string>> = {
+      'publish-validation-records': 'CertflowTest-PublishValidationRecords',
+      'check-dns-changes': 'CertflowTest-CheckDnsChanges',
+      'create-distribution': 'CertflowTest-CreateDistribution',
+      'complete-distribution': 'CertflowTest-CompleteDistribution',
+    };
+    for (const step of STEPS) expect(resources()[roleId(step.folder)]!.Properties.RoleName).toBe(fixedNames[step.folder]);
     for (const id of roleIds) {
       const role = resources()[id]!.Properties;
-      // No RoleName: CloudFormation names it "<stackName>-<logicalId>-<suffix>", which the DNS role's
-      // aws:PrincipalArn prefix condition relies on.
-      expect(role.RoleName).toBeUndefined();
       expect(role.ManagedPolicyArns).toBeUndefined();
       expect(role.AssumeRolePolicyDocument).toEqual({
         Version: '2012-10-17',
@@ -149,16 +156,32 @@ describe('least privilege', () => {
     expect([...new Set(actions)].sort()).toEqual(STEP_ACTIONS[folder]);
   });
 
-  it('grants the table (and its state index) to every step, and nothing else in DynamoDB', () => {
+  it('grants each step only the table actions it performs, on the table alone', () => {
+    // Read from the code (request-repository.ts, lock.ts): storeRequest (a transaction of Updates, then
+    // GetItem and the DeleteItem of a stale lock on a conflict), saveStatus (UpdateItem, and DeleteItem of
+    // the lock on a final state), getRequest (GetItem), the certificate claim (UpdateItem, GetItem).
+    const expected: Record<StepFolder, string[]> = {
+      'validate-request': ['dynamodb:DeleteItem', 'dynamodb:GetItem', 'dynamodb:UpdateItem'],
+      'find-or-request-certificate': ['dynamodb:DeleteItem', 'dynamodb:GetItem', 'dynamodb:UpdateItem'],
+      'read-validation-records': [],
+      'publish-validation-records': ['dynamodb:DeleteItem', 'dynamodb:UpdateItem'],
+      'check-dns-changes': [],
+      'check-certificate': ['dynamodb:DeleteItem', 'dynamodb:UpdateItem'],
+      'await-issuance': ['dynamodb:PutItem'],
+      'create-distribution': ['dynamodb:GetItem', 'dynamodb:UpdateItem'],
+      'check-distribution': [],
+      'complete-distribution': ['dynamodb:DeleteItem', 'dynamodb:UpdateItem'],
+      'record-failure': ['dynamodb:DeleteItem', 'dynamodb:UpdateItem'],
+    };
     const tableArn = `<${logicalId(workflow().table)}.Arn>`;
     for (const step of STEPS) {
       const statements = stepStatements(step.folder).filter((st) => st.Action.some((a) => a.startsWith('dynamodb:')));
-      expect(statements.length).toBeGreaterThan(0);
-      for (const st of statements) expect(st.Resource).toEqual([tableArn, `${tableArn}/index/*`]);
-      expect(statements.flatMap((st) => st.Action)).toEqual(
-        expect.arrayContaining(['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:Query']),
-      );
+      for (const st of statements) expect(st.Resource).toEqual([tableArn]);
+      expect([...new Set(statements.flatMap((st) => st.Action))].sort()).toEqual(expected[step.folder]);
     }
+    // No step may scan, query or batch-write the table, or touch its streams and indexes.
+    const everything = STEPS.flatMap((step) => stepStatements(step.folder)).flatMap((st) => st.Action);
+    expect(everything.filter((a) => /^dynamodb:(Scan|Query|Batch|DescribeStream|GetRecords|GetShardIterator|ConditionCheck)/.test(a))).toEqual([]);
   });
 
   it('scopes certificate reads to certificates of this account', () => {
@@ -189,14 +212,14 @@ describe('least privilege', () => {
   });
 
   it('lets the DNS steps assume exactly the configured DNS roles', () => {
-    for (const folder of ['publish-validation-records', 'check-dns-changes', 'complete-distribution'] as const) {
+    for (const folder of ['publish-validation-records', 'check-dns-changes', 'create-distribution', 'complete-distribution'] as const) {
       const statements = statementsWith(stepStatements(folder), 'sts:AssumeRole');
       expect(statements).toHaveLength(1);
       expect(statements[0]).toMatchObject({ Action: ['sts:AssumeRole'], Resource: DNS_ROLE_ARNS });
       expect(statements[0]?.Condition).toBeUndefined();
     }
     const assumers = allWorkflowStatements().filter((st) => st.Action.some((a) => a.startsWith('sts:')));
-    expect(assumers).toHaveLength(3);
+    expect(assumers).toHaveLength(4);
   });
 
   it('grants no Route 53 action in the workflow account when DNS roles are configured', () => {
@@ -289,7 +312,12 @@ describe('state machine', () => {
     });
     const logGroup = resources()[logGroupId]?.Properties;
     expect(logGroup?.RetentionInDays).toBe(90);
-    expect(logGroup?.LogGroupName).toMatch(/^\/aws\/vendedlogs\/states\/CertflowTest-/);
+    expect(flatten(logGroup?.LogGroupName)).toMatch(/^\/aws\/vendedlogs\/states\/CertflowTest-/);
+    // The audit trail outlives the stack; the stack's own id ends the name, so a re-created stack
+    // does not collide with the group it left behind.
+    expect(resources()[logGroupId]?.DeletionPolicy).toBe('Retain');
+    expect(resources()[logGroupId]?.UpdateReplacePolicy).toBe('Retain');
+    expect(JSON.stringify(logGroup?.LogGroupName)).toContain('AWS::StackId');
   });
 
   it('can invoke exactly the step functions and put events only on the certflow bus', () => {

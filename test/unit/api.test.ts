@@ -3,6 +3,7 @@ import { DescribeExecutionCommand, ExecutionAlreadyExists, ExecutionDoesNotExist
 import { DynamoDBDocumentClient, GetCommand, QueryCommand, TransactWriteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import { createHandler } from '../../lambdas/api/handler';
+import { captureOutput } from '../support/output';
 import {
   type ApiDeps,
   apiDepsFromEnv,
@@ -488,16 +489,17 @@ describe('Lambda handler', () => {
   });
 
   test('missing settings are a JSON 500 that names the reference, with the cause in the log', async () => {
-    const errors = jest.spyOn(console, 'error').mockImplementation(() => undefined);
+    const output = captureOutput();
     try {
       const handler = createHandler(() => apiDepsFromEnv({ CERTFLOW_SETTINGS: JSON.stringify({ tableName: TABLE, defaultRegion: 'us-east-1' }) }));
       const context = lambdaContext();
       const result = parseResult<{ error: { code: string; reference: string } }>(await handler(postCertificates(RAW), context));
       expect(result.statusCode).toBe(500);
       expect(result.body.error).toMatchObject({ code: 'InternalError', reference: context.awsRequestId });
-      expect(errors.mock.calls.map((args) => String(args[0])).join('\n')).toMatch(/environment variable STATE_MACHINE_ARN is not set/);
+      const logged = output.lines().find((line) => line.level === 'ERROR' && line.reference === context.awsRequestId);
+      expect(JSON.stringify(logged)).toMatch(/environment variable STATE_MACHINE_ARN is not set/);
     } finally {
-      errors.mockRestore();
+      output.restore();
     }
   });
 });

@@ -5,9 +5,9 @@ import {
   InvalidChangeBatch,
   ListHostedZonesCommand,
   PriorRequestNotComplete,
-  type Route53Client,
+  Route53Client,
 } from '@aws-sdk/client-route-53';
-import { AssumeRoleCommand, GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
+import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
 import { type AwsClientStub, mockClient } from 'aws-sdk-client-mock';
 import {
   chooseZone,
@@ -22,12 +22,14 @@ import {
   sessionNameFor,
   clearZoneListCache,
 } from '../../lambdas/core/dns';
+import { assumeRoleError, assumeRoleParams, type DnsCredentials, type DnsSession } from '../../lambdas/core/dns-credentials';
 import {
   DeadlineExceededError,
   DnsRoleDeniedError,
   ERROR_NAMES,
   HostedZoneAmbiguousError,
   RequestConflictError,
+  SettingsError,
   TransientAwsError,
 } from '../../lambdas/core/errors';
 import type { DnsRole } from '../../lambdas/core/settings';
@@ -256,54 +258,48 @@ describe('listPublicZones', () => {
 
 describe('makeDnsAccess', () => {
   const sts = new STSClient({ region: 'us-east-1', credentials: { accessKeyId: 'test', secretAccessKey: 'test' }, maxAttempts: 1 });
-  let route53Credentials: (string | undefined)[];
+  let assumed: { role: DnsRole; session: DnsSession }[];
 
+  /** A credentials provider standing for one assumed session; the Route 53 client it is given to tells which account it reaches. */
   function access() {
-    route53Credentials = [];
+    assumed = [];
+    const providers = new Map<DnsCredentials, DnsRole>();
     return makeDnsAccess({
       sts,
       route53: (credentials) => {
-        route53Credentials.push(credentials?.accessKeyId);
         if (credentials === undefined) return clientOwn;
-        return credentials.accessKeyId === 'AKIA_A' ? clientA : clientB;
+        return providers.get(credentials)?.roleArn === ROLE_A.roleArn ? clientA : clientB;
       },
-      now: clock.now,
+      assumeRole: (role, session) => {
+        assumed.push({ role, session });
+        const provider: DnsCredentials = async () => ({ accessKeyId: `AKIA_${role.roleArn}`, secretAccessKey: 'secret' });
+        providers.set(provider, role);
+        return provider;
+      },
     });
   }
 
-  function serveRoles(expiration = new Date(T0.getTime() + 15 * 60 * 1000)): void {
-    stsMock.on(AssumeRoleCommand, { RoleArn: ROLE_A.roleArn }).resolves({
-      Credentials: { AccessKeyId: 'AKIA_A', SecretAccessKey: 'secret-a', SessionToken: 'token-a', Expiration: expiration },
-    });
-    stsMock.on(AssumeRoleCommand, { RoleArn: ROLE_B.roleArn }).resolves({
-      Credentials: { AccessKeyId: 'AKIA_B', SecretAccessKey: 'secret-b', SessionToken: 'token-b', Expiration: expiration },
-    });
-  }
-
-  it('assumes each role with the request session name and its external id, one Route 53 client per account', async () => {
-    serveRoles();
+  it('reaches each DNS account through its role, with the request session name, one Route 53 client per account', async () => {
     const dns = access();
     const a = await dns.account(ROLE_A, sessionNameFor(REQUEST_ID));
     const b = await dns.account(ROLE_B, sessionNameFor(REQUEST_ID));
 
     expect(a).toEqual({ role: ROLE_A, accountId: ACCOUNT_A, route53: clientA });
     expect(b).toEqual({ role: ROLE_B, accountId: ACCOUNT_B, route53: clientB });
-    expect(stsMock.commandCalls(AssumeRoleCommand).map((c) => c.args[0].input)).toEqual([
-      { RoleArn: ROLE_A.roleArn, RoleSessionName: SESSION, ExternalId: 'ext-a', DurationSeconds: 900 },
-      { RoleArn: ROLE_B.roleArn, RoleSessionName: SESSION, ExternalId: 'ext-b', DurationSeconds: 900 },
+    expect(assumed).toEqual([
+      { role: ROLE_A, session: { sessionName: SESSION } },
+      { role: ROLE_B, session: { sessionName: SESSION } },
     ]);
-    expect(route53Credentials).toEqual(['AKIA_A', 'AKIA_B']);
   });
 
   it('assumes the role for a read-only step with a session policy that allows reads only, in a session of its own', async () => {
-    serveRoles();
     const dns = access();
     await dns.account(ROLE_A, SESSION, { readOnly: true });
     await dns.account(ROLE_A, SESSION);
     await dns.account(ROLE_A, SESSION, { readOnly: true });
 
-    const inputs = stsMock.commandCalls(AssumeRoleCommand).map((c) => c.args[0].input);
-    // The read-only session is cached apart from the writing one: two AssumeRole calls for three uses.
+    const inputs = assumed.map(({ role, session }) => assumeRoleParams(role, session));
+    // The read-only session is cached apart from the writing one: two sessions for three uses.
     expect(inputs).toHaveLength(2);
     expect(inputs[0]).toMatchObject({ RoleArn: ROLE_A.roleArn, RoleSessionName: SESSION, ExternalId: 'ext-a' });
     expect(inputs[1]?.Policy).toBeUndefined();
@@ -317,16 +313,18 @@ describe('makeDnsAccess', () => {
     expect(actions.some((action) => /Change(ResourceRecordSets|Tags)|Create|Delete|Update|\*/.test(action))).toBe(false);
   });
 
-  it('keeps assumed credentials until five minutes before they expire', async () => {
-    serveRoles();
+  it('keeps one client per role and session, so a warm Lambda reuses the SDK-cached credentials', async () => {
     const dns = access();
-    await dns.account(ROLE_A, SESSION);
-    clock.advance(9 * 60);
-    await dns.account(ROLE_A, SESSION);
-    expect(stsMock.commandCalls(AssumeRoleCommand)).toHaveLength(1);
-    clock.advance(60);
-    await dns.account(ROLE_A, SESSION);
-    expect(stsMock.commandCalls(AssumeRoleCommand)).toHaveLength(2);
+    const first = await dns.account(ROLE_A, SESSION);
+    expect(await dns.account(ROLE_A, SESSION)).toBe(first);
+    expect(assumed).toHaveLength(1);
+    await dns.account(ROLE_A, sessionNameFor('another-request'));
+    await dns.account(ROLE_A, SESSION, { readOnly: true });
+    expect(assumed.map(({ session }) => session)).toEqual([
+      { sessionName: SESSION },
+      { sessionName: 'certflow-another-request' },
+      { sessionName: SESSION, policy: JSON.stringify(READ_ONLY_SESSION_POLICY) },
+    ]);
   });
 
   it('uses its own credentials and GetCallerIdentity for the own account, once', async () => {
@@ -335,23 +333,13 @@ describe('makeDnsAccess', () => {
     const own = await dns.account(null, SESSION);
     await dns.account(null, SESSION);
     expect(own).toEqual({ role: null, accountId: '111111111111', route53: clientOwn });
-    expect(stsMock.commandCalls(AssumeRoleCommand)).toHaveLength(0);
+    expect(assumed).toHaveLength(0);
     expect(stsMock.commandCalls(GetCallerIdentityCommand)).toHaveLength(1);
   });
 
-  it('turns AssumeRole AccessDenied into DnsRoleDeniedError naming the role and the account', async () => {
-    stsMock.on(AssumeRoleCommand).rejects(awsError('AccessDenied', 'User is not authorized to perform: sts:AssumeRole', { status: 403 }));
-    const error = await rejection(access().account(ROLE_B, SESSION));
-    expect(error).toBeInstanceOf(DnsRoleDeniedError);
-    expect(error.name).toBe(ERROR_NAMES.dnsRoleDenied);
-    expect(error.message).toContain(ROLE_B.roleArn);
-    expect(error.message).toContain(`account ${ACCOUNT_B}`);
-    expect(error.message).toMatch(/external id/);
-  });
-
-  it('turns AssumeRole throttling into TransientAwsError', async () => {
-    stsMock.on(AssumeRoleCommand).rejects(awsError('Throttling', 'Rate exceeded'));
-    await expect(access().account(ROLE_A, SESSION)).rejects.toBeInstanceOf(TransientAwsError);
+  it('refuses a DNS role that is not an IAM role ARN, naming it', async () => {
+    await expect(access().account({ roleArn: 'arn:aws:s3:::certflow-dns' }, SESSION)).rejects.toThrow(/arn:aws:s3:::certflow-dns is not an IAM role ARN/);
+    await expect(access().account({ roleArn: 'certflow-dns' }, SESSION)).rejects.toBeInstanceOf(SettingsError);
   });
 
   it('turns GetCallerIdentity throttling into TransientAwsError', async () => {
@@ -360,7 +348,6 @@ describe('makeDnsAccess', () => {
   });
 
   it('publishes through both assumed roles end to end', async () => {
-    serveRoles();
     serveZones(r53A, [r53Zone('ZPARENT', 'example.com.')]);
     serveZones(r53B, [r53Zone('ZCHILD', 'dev.example.com.')]);
     serveChanges(r53A, 'CA');
@@ -386,7 +373,54 @@ describe('makeDnsAccess', () => {
     expect(r53B.commandCalls(ChangeResourceRecordSetsCommand)[0]!.args[0].input.ChangeBatch?.Changes?.[0]?.ResourceRecordSet?.Name).toBe(
       '_b.www.dev.example.com.',
     );
-    expect(stsMock.commandCalls(AssumeRoleCommand).map((c) => c.args[0].input.RoleSessionName)).toEqual([SESSION, SESSION]);
+    expect(assumed.map(({ session }) => session.sessionName)).toEqual([SESSION, SESSION]);
+  });
+});
+
+describe('DNS role credentials', () => {
+  it('assume the role with its external id, a session name that names the request, for the shortest session', () => {
+    expect(assumeRoleParams(ROLE_A, { sessionName: sessionNameFor(REQUEST_ID) })).toEqual({
+      RoleArn: ROLE_A.roleArn,
+      RoleSessionName: SESSION,
+      ExternalId: 'ext-a',
+      DurationSeconds: 900,
+    });
+    expect(assumeRoleParams({ roleArn: ROLE_B.roleArn }, { sessionName: SESSION, policy: '{}' })).toEqual({
+      RoleArn: ROLE_B.roleArn,
+      RoleSessionName: SESSION,
+      Policy: '{}',
+      DurationSeconds: 900,
+    });
+  });
+
+  it('keep session names within what STS accepts', () => {
+    expect(sessionNameFor('a b/c')).toBe('certflow-a-b-c');
+    expect(sessionNameFor('x'.repeat(100))).toHaveLength(64);
+  });
+
+  it('surface an AssumeRole refusal from the first Route 53 call as DnsRoleDeniedError naming the role and the account', async () => {
+    const denied = awsError('AccessDenied', 'User is not authorized to perform: sts:AssumeRole', { status: 403 });
+    // A real client: the provider runs while the SDK signs the first call, before anything is sent.
+    const route53 = new Route53Client({
+      region: 'us-east-1',
+      endpoint: 'http://127.0.0.1:9',
+      maxAttempts: 1,
+      credentials: async () => {
+        throw assumeRoleError(ROLE_B, denied);
+      },
+    });
+    const error = await rejection(listPublicZones({ role: ROLE_B, accountId: ACCOUNT_B, route53 }));
+    expect(error).toBeInstanceOf(DnsRoleDeniedError);
+    expect(error.name).toBe(ERROR_NAMES.dnsRoleDenied);
+    expect(error.message).toContain(ROLE_B.roleArn);
+    expect(error.message).toContain(`account ${ACCOUNT_B}`);
+    expect(error.message).toMatch(/external id/);
+  });
+
+  it('turn AssumeRole throttling into TransientAwsError and leave other errors as they are', () => {
+    expect(assumeRoleError(ROLE_A, awsError('Throttling', 'Rate exceeded'))).toBeInstanceOf(TransientAwsError);
+    const other = awsError('RegionDisabledException', 'STS is not activated in this region');
+    expect(assumeRoleError(ROLE_A, other)).toBe(other);
   });
 });
 

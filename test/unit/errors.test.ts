@@ -1,6 +1,8 @@
 import { InvalidChangeBatch, PriorRequestNotComplete, ThrottlingException as Route53ThrottlingException } from '@aws-sdk/client-route-53';
+import { buildSync } from 'esbuild';
 import {
   AliasConflictError,
+  AwsResponseError,
   CertificateFailedError,
   CertflowError,
   DeadlineExceededError,
@@ -14,10 +16,12 @@ import {
   RecordConflictError,
   RequestConflictError,
   RequestInProgressError,
+  SettingsError,
   TransientAwsError,
   translateAwsError,
   ValidationTimedOutError,
   WebhookDeliveryError,
+  WorkflowStateError,
 } from '../../lambdas/core/errors';
 import { awsError } from '../support/mocks';
 
@@ -36,6 +40,9 @@ const INSTANCES: Record<keyof typeof ERROR_NAMES, CertflowError> = {
   transientAws: new TransientAwsError('x'),
   requestInProgress: new RequestInProgressError('x'),
   webhookDelivery: new WebhookDeliveryError('x', 502),
+  settings: new SettingsError('x'),
+  awsResponse: new AwsResponseError('x'),
+  workflowState: new WorkflowStateError('x'),
 };
 
 describe('the error hierarchy', () => {
@@ -50,14 +57,28 @@ describe('the error hierarchy', () => {
     expect(ERROR_NAMES[key]).toMatch(/^[A-Z][A-Za-z]+Error$/);
   });
 
-  it('keeps the name when the class itself is renamed', () => {
-    const Renamed = DnsRoleDeniedError;
-    Object.defineProperty(Renamed, 'name', { value: 'a' });
-    try {
-      expect(new Renamed('x').name).toBe('DnsRoleDeniedError');
-    } finally {
-      Object.defineProperty(Renamed, 'name', { value: 'DnsRoleDeniedError' });
-    }
+  it('keeps every name and code in a minified Lambda bundle, where class names are mangled', () => {
+    const bundle = buildSync({
+      entryPoints: [require.resolve('../../lambdas/core/errors')],
+      bundle: true,
+      minify: true,
+      format: 'cjs',
+      platform: 'node',
+      write: false,
+      logLevel: 'silent',
+    });
+    const module = { exports: {} as Record<string, unknown> };
+    new Function('module', 'exports', 'require', bundle.outputFiles[0]!.text)(module, module.exports, require);
+    const exported = module.exports;
+    // The export keys survive minification; the classes' own names do not.
+    const classes = Object.entries(exported)
+      .filter(([key, value]) => /Error$/.test(key) && typeof value === 'function')
+      .map(([, value]) => value);
+    const built = classes.map((Class) => new (Class as unknown as new (message: unknown) => CertflowError)([{ field: 'x', message: 'y' }]));
+    const named = built.filter((error) => error instanceof Error && 'code' in error);
+    expect(named.map((error) => [error.name, error.code]).sort()).toEqual(
+      (Object.keys(ERROR_NAMES) as (keyof typeof ERROR_NAMES)[]).map((key) => [ERROR_NAMES[key], ERROR_CODES[key]]).sort(),
+    );
   });
 
   it('names are unique', () => {

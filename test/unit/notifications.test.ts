@@ -21,6 +21,8 @@ import { SettingsError } from '../../lambdas/core/settings';
 import { EVENT_DETAIL_TYPES } from '../../lambdas/core/steps';
 import type { StatusRecord, ValidationRecord } from '../../lambdas/core/types';
 import { createHandler, notifierDepsFromEnv, type WebhookEvent } from '../../lambdas/notify-webhook/handler';
+import { quietObservability } from '../../lambdas/shared/observability';
+import { lambdaContext } from '../support/lambda-context';
 
 const REQUEST_ID = '9f2c0000000000000000000000000abc';
 const CERTIFICATE_ARN = 'arn:aws:acm:us-east-1:111111111111:certificate/0b1c2d3e-aaaa-bbbb-cccc-123456789012';
@@ -323,12 +325,11 @@ describe('handler', () => {
   it('reads the URL once per container and posts each event', async () => {
     secretsManager.on(GetSecretValueCommand, { SecretId: SECRET_ARN }).resolves({ SecretString: JSON.stringify({ url: WEBHOOK_URL }) });
     const fetchSpy = jest.spyOn(globalThis, 'fetch').mockImplementation(async () => new Response('ok', { status: 200 }));
-    jest.spyOn(console, 'log').mockImplementation(() => undefined);
     const deps = notifierDepsFromEnv({ [WEBHOOK_SECRET_ARN_ENV]: SECRET_ARN });
-    const handler = createHandler(() => deps);
+    const handler = createHandler(() => deps, quietObservability());
 
-    await handler(event(EVENT_DETAIL_TYPES.issued));
-    await handler(event(EVENT_DETAIL_TYPES.failed, status({ state: 'FAILED', error: { code: 'CertificateFailed', message: 'CAA_ERROR' } })));
+    await handler(event(EVENT_DETAIL_TYPES.issued), lambdaContext());
+    await handler(event(EVENT_DETAIL_TYPES.failed, status({ state: 'FAILED', error: { code: 'CertificateFailed', message: 'CAA_ERROR' } })), lambdaContext());
 
     expect(secretsManager.commandCalls(GetSecretValueCommand)).toHaveLength(1);
     const [call] = secretsManager.commandCalls(GetSecretValueCommand);
@@ -356,11 +357,10 @@ describe('handler', () => {
       .spyOn(globalThis, 'fetch')
       .mockImplementationOnce(async () => new Response('invalid_token', { status: 403 }))
       .mockImplementationOnce(async () => new Response('ok', { status: 200 }));
-    jest.spyOn(console, 'log').mockImplementation(() => undefined);
-    const handler = createHandler(() => notifierDepsFromEnv({ [WEBHOOK_PARAMETER_NAME_ENV]: PARAMETER_NAME }));
+    const handler = createHandler(() => notifierDepsFromEnv({ [WEBHOOK_PARAMETER_NAME_ENV]: PARAMETER_NAME }), quietObservability());
 
-    await expect(handler(event(EVENT_DETAIL_TYPES.issued))).rejects.toThrow(WebhookDeliveryError);
-    await expect(handler(event(EVENT_DETAIL_TYPES.issued))).resolves.toMatchObject({ status: 200 });
+    await expect(handler(event(EVENT_DETAIL_TYPES.issued), lambdaContext())).rejects.toThrow(WebhookDeliveryError);
+    await expect(handler(event(EVENT_DETAIL_TYPES.issued), lambdaContext())).resolves.toMatchObject({ status: 200 });
     expect(ssm.commandCalls(GetParameterCommand)).toHaveLength(2);
   });
 });

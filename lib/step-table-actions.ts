@@ -1,0 +1,50 @@
+/**
+ * The request-table actions each workflow step performs, read from its code
+ * (lambdas/core/request-repository.ts and lock.ts), so that each step role is granted
+ * exactly these and no blanket read-write (SPEC §10). A new step must be
+ * listed here: the record is keyed by every step folder.
+ *
+ * - `store.storeRequest`: TransactWriteItems of Updates (the name-set lock,
+ *   the request, the name index), authorized as UpdateItem; on a lock conflict
+ *   GetItem of the lock and the holder, and DeleteItem of a lock left behind by
+ *   a finished request.
+ * - `store.saveStatus`: UpdateItem; a final state (ISSUED without a
+ *   distribution, DEPLOYED, FAILED) also releases the name-set lock with a
+ *   DeleteItem (in the same transaction, or after it).
+ * - `store.getRequest`: GetItem.
+ * - `locks.acquire / complete / forget` (the certificate claim): UpdateItem,
+ *   and GetItem after a lost claim.
+ */
+import type { StepFolder } from '../lambdas/core/steps';
+
+/** A DynamoDB item action on the request table. */
+export type TableAction = 'dynamodb:GetItem' | 'dynamodb:PutItem' | 'dynamodb:UpdateItem' | 'dynamodb:DeleteItem' | 'dynamodb:Query';
+
+/** What a final-state status write needs: the update, then the lock release. */
+const SAVE_STATUS: readonly TableAction[] = ['dynamodb:UpdateItem', 'dynamodb:DeleteItem'];
+
+/** Request-table actions of each step; an empty list means the step never touches the table. */
+export const STEP_TABLE_ACTIONS: Readonly<Record<StepFolder, readonly TableAction[]>> = {
+  // storeRequest
+  'validate-request': ['dynamodb:GetItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem'],
+  // the certificate claim (UpdateItem, GetItem), then saveStatus (a reused ISSUED certificate may end the request)
+  'find-or-request-certificate': ['dynamodb:GetItem', ...SAVE_STATUS],
+  // DescribeCertificate only
+  'read-validation-records': [],
+  // saveStatus (ISSUED for a reused certificate may end the request)
+  'publish-validation-records': SAVE_STATUS,
+  // GetChange only
+  'check-dns-changes': [],
+  // saveStatus (ISSUED ends a request without a distribution)
+  'check-certificate': SAVE_STATUS,
+  // registers the task token against the certificate (PutItem of a CERTWAIT item)
+  'await-issuance': ['dynamodb:PutItem'],
+  // getRequest (the distribution id of an earlier run), saveStatus DEPLOYING (never final)
+  'create-distribution': ['dynamodb:GetItem', 'dynamodb:UpdateItem'],
+  // GetDistribution only
+  'check-distribution': [],
+  // saveStatus DEPLOYED
+  'complete-distribution': SAVE_STATUS,
+  // saveStatus FAILED
+  'record-failure': SAVE_STATUS,
+};
