@@ -36,6 +36,7 @@ import {
 import type { SubmitResult } from '../lambdas/core/api';
 import { buildRequest, type RequestFlags, UsageError } from './cli/request-input';
 import { type CheckFlags, checkRenewals } from './cli/check-command';
+import { type CanaryFlags, runCanaryCommand } from './cli/canary-command';
 
 const collect = (value: string, previous: string[] = []) => [...previous, value];
 
@@ -298,6 +299,7 @@ const COMMANDS: readonly ((program: Command, context: CommandContext) => void)[]
   registerList,
   registerWait,
   (program, { io, setExitCode }) => addCheckCommand(program, io, setExitCode),
+  (program, { io, setExitCode }) => addCanaryCommand(program, io, setExitCode),
 ];
 
 /** Builds the `certflow` program; `io` is where it writes and what environment it reads. */
@@ -335,6 +337,22 @@ function addCheckCommand(program: Command, io: CliIo, setExitCode: (code: number
     .addHelpText('after', '\nExit status: 0 every certificate is HEALTHY or RENEWED; 1 one is AT_RISK or EXPIRED.')
     .action(async (flags: CheckFlags) => {
       setExitCode(await checkRenewals(flags, io));
+    });
+}
+
+/** `certflow canary`: one canary cycle (SPEC §9). */
+function addCanaryCommand(program: Command, io: CliIo, setExitCode: (code: number) => void): void {
+  program
+    .command('canary')
+    .description("run one canary cycle: request a fresh name under the canary domain, delete it and its records, report each phase's duration")
+    .option('--config <file>', 'deployment configuration (certflow.config.json) with its "canary" block')
+    .option('--local', 'run the workflows locally against AWS_ENDPOINT_URL')
+    .option('--domain <name>', "the canary domain, instead of the configuration's canary.domainName")
+    .option('--origin <host>', 'also create (and delete) a distribution in front of this origin')
+    .option('--json', 'print { name, state, phases, error } (SPEC section 7) on stdout')
+    .addHelpText('after', '\nExit status: 0 only when the cycle PASSED.')
+    .action(async (flags: CanaryFlags) => {
+      setExitCode(await runCanaryCommand(flags, io));
     });
 }
 

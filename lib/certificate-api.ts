@@ -9,6 +9,7 @@ import { Construct } from 'constructs';
 import { STATE_MACHINE_ARN_ENV } from '../lambdas/core/api';
 import { SETTINGS_ENV } from '../lambdas/core/settings';
 import { CertflowFunction } from './certflow-function';
+import { TENANCY_ENV, type TenancySettings } from '../lambdas/core/tenants';
 import { acknowledgeRequestIndexes } from './request-index-acknowledgement';
 
 /**
@@ -46,6 +47,17 @@ export interface CertificateApiProps {
    * @default { rateLimit: 10, burstLimit: 20 }
    */
   readonly throttle?: apigateway.ThrottleSettings;
+  /**
+   * Accounts whose principals may call the API: the REST API's resource
+   * policy denies every other caller, whatever its IAM policies allow.
+   * @default - the deployment account only
+   */
+  readonly allowedAccounts?: readonly string[];
+  /**
+   * Tenants and operators (SPEC §10), handed to the handler in `CERTFLOW_TENANCY`.
+   * @default - none: every admitted caller is an operator
+   */
+  readonly tenancy?: TenancySettings;
   /**
    * Retention of the access log group.
    * @default logs.RetentionDays.THREE_MONTHS
@@ -87,6 +99,7 @@ export class CertificateApi extends Construct {
       environment: {
         [SETTINGS_ENV]: props.settingsJson,
         [STATE_MACHINE_ARN_ENV]: props.stateMachine.stateMachineArn,
+        [TENANCY_ENV]: JSON.stringify(props.tenancy ?? {}),
       },
       logRetention: props.functionLogRetention,
       // Below API Gateway's 29-second integration timeout: a slow call ends in the handler's own
@@ -106,9 +119,9 @@ export class CertificateApi extends Construct {
     props.stateMachine.grantExecution(this.role, 'states:DescribeExecution');
 
     this.accessLogGroup = new logs.LogGroup(this, 'AccessLogs', {
-      // Who asked for which certificate: kept as long as the state machine's execution logs.
+      // Who asked for which certificate: the audit trail, kept when the stack is deleted.
       retention: props.accessLogRetention ?? logs.RetentionDays.THREE_MONTHS,
-      removalPolicy: RemovalPolicy.DESTROY,
+      removalPolicy: RemovalPolicy.RETAIN,
     });
 
     const throttle = props.throttle ?? { rateLimit: 10, burstLimit: 20 };
@@ -120,6 +133,8 @@ export class CertificateApi extends Construct {
       endpointConfiguration: { types: [apigateway.EndpointType.REGIONAL] },
       // Every method, now and later, is IAM-authorized unless it says otherwise (none does).
       defaultMethodOptions: { authorizationType: apigateway.AuthorizationType.IAM },
+      // Only principals of the allowed accounts, even if another account's IAM policy grants execute-api:Invoke.
+      policy: allowedAccountsPolicy(props.allowedAccounts ?? [Stack.of(this).account]),
       cloudWatchRole,
       // The account setting outlives this stack: other REST APIs in the region may log through it.
       ...(cloudWatchRole && { cloudWatchRoleRemovalPolicy: RemovalPolicy.RETAIN }),
@@ -231,4 +246,29 @@ export class CertificateApi extends Construct {
       reason: 'states:DescribeExecution on the executions of this one state machine, whose names are derived per request at run time.',
     });
   }
+}
+
+/**
+ * The REST API's resource policy: allow execute-api:Invoke to principals of
+ * the allowed accounts and deny everyone else (`aws:PrincipalAccount`), so a
+ * grant in another account's IAM cannot open the API.
+ */
+function allowedAccountsPolicy(accounts: readonly string[]): iam.PolicyDocument {
+  return new iam.PolicyDocument({
+    statements: [
+      new iam.PolicyStatement({
+        effect: iam.Effect.ALLOW,
+        principals: accounts.map((account) => new iam.AccountPrincipal(account)),
+        actions: ['execute-api:Invoke'],
+        resources: ['execute-api:/*'],
+      }),
+      new iam.PolicyStatement({
+        effect: iam.Effect.DENY,
+        principals: [new iam.AnyPrincipal()],
+        actions: ['execute-api:Invoke'],
+        resources: ['execute-api:/*'],
+        conditions: { StringNotEquals: { 'aws:PrincipalAccount': [...accounts] } },
+      }),
+    ],
+  });
 }

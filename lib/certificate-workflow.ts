@@ -10,6 +10,7 @@ import { Construct } from 'constructs';
 import { EVENT_BUS_SUBSTITUTION, STEPS } from '../lambdas/core/steps';
 import { TTL_ATTRIBUTE } from '../lambdas/core/issuance-wait';
 import { mergeWaits } from '../lambdas/core/settings';
+import { STATE_INDEX_NAME } from '../lambdas/core/renewal-store';
 import { acknowledgeCertificateArns, grantTaskTokens } from './grants';
 import { IssuanceEventListener } from './issuance-event-listener';
 import { settingsFor, type CertflowConfig } from './config';
@@ -91,6 +92,13 @@ export class CertificateWorkflow extends Construct {
       partitionKey: { name: 'state', type: dynamodb.AttributeType.STRING },
       sortKey: { name: 'pk', type: dynamodb.AttributeType.STRING },
       projectionType: dynamodb.ProjectionType.ALL,
+    });
+
+    // The renewal sweep pages ISSUED/DEPLOYED requests by state instead of scanning the table.
+    this.table.addGlobalSecondaryIndex({
+      indexName: STATE_INDEX_NAME,
+      partitionKey: { name: 'state', type: dynamodb.AttributeType.STRING },
+      sortKey: { name: 'pk', type: dynamodb.AttributeType.STRING },
     });
 
     this.eventBus = new events.EventBus(this, 'EventBus', { eventBusName: config.eventBusName });

@@ -1,9 +1,10 @@
-import { CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
+import { type CfnElement, CfnOutput, Stack, type StackProps, Validations } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
 import { CertificateApi } from './certificate-api';
 import { CertificateNotifications } from './certificate-notifications';
 import { CertificateWorkflow } from './certificate-workflow';
 import type { CertflowConfig } from './config';
+import { RenewalWatch } from './renewal-watch';
 import { WORKFLOW_STACK_OUTPUTS } from './stack-outputs';
 
 /** Properties of {@link WorkflowStack}. */
@@ -25,6 +26,8 @@ export class WorkflowStack extends Stack {
   readonly api?: CertificateApi;
   /** The notification topic and webhook notifier, when configured. */
   readonly notifications?: CertificateNotifications;
+  /** The renewal watch and drift repair (SPEC §9). */
+  readonly renewal: RenewalWatch;
 
   constructor(scope: Construct, id: string, props: WorkflowStackProps) {
     super(scope, id, { description: 'certflow: DNS-validated ACM certificates and CloudFront distributions', ...props });
@@ -38,6 +41,9 @@ export class WorkflowStack extends Stack {
         table: this.workflow.table,
         settingsJson: this.workflow.settingsJson,
         cloudWatchRole: config.api.cloudWatchRole,
+        throttle: config.api.throttling,
+        ...(config.api.allowedAccounts && { allowedAccounts: config.api.allowedAccounts }),
+        tenancy: { ...(config.tenants && { tenants: config.tenants }), operators: config.operators ?? [] },
       });
     }
 
@@ -48,6 +54,25 @@ export class WorkflowStack extends Stack {
         ...(config.notifications.webhook && { webhook: config.notifications.webhook }),
       });
     }
+
+    this.renewal = new RenewalWatch(this, 'RenewalWatch', {
+      table: this.workflow.table,
+      eventBus: this.workflow.eventBus,
+      settingsJson: this.workflow.settingsJson,
+      dnsRoles: config.dnsRoles,
+      allowedDomainSuffixes: config.allowedDomainSuffixes,
+      renewal: config.renewal,
+    });
+    // grantReadWriteData covers the table's indexes, and the table has one: the state index.
+    const tableId = this.getLogicalId(this.workflow.table.node.defaultChild as CfnElement);
+    Validations.of(this).acknowledge({
+      id: `AwsSolutions-IAM5[Resource::<${tableId}.Arn>/index/*]`,
+      reason: "The request table's only index is the state index the renewal sweep pages by (no other attribute is projected or queried by the other roles).",
+    });
+    new CfnOutput(this, WORKFLOW_STACK_OUTPUTS.renewalSweepStateMachineArn, {
+      description: 'Renewal and drift sweep state machine (certflow check starts it)',
+      value: this.renewal.stateMachine.stateMachineArn,
+    });
 
     new CfnOutput(this, WORKFLOW_STACK_OUTPUTS.stateMachineArn, {
       description: 'Certificate workflow state machine (StartExecution with a certificate request)',

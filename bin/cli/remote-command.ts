@@ -1,7 +1,8 @@
-import { randomUUID } from 'node:crypto';
 import { GetExecutionHistoryCommand, SFNClient } from '@aws-sdk/client-sfn';
 import { type AwsClientOptions, awsClientConfig, makeDocumentClient } from '../../lambdas/core/deps';
-import { type Api, type ApiErrorBody, makeApi, makeApiDeps, type SubmitResult } from '../../lambdas/core/api';
+import { type Api, type ApiErrorBody, makeApi, makeApiDeps } from '../../lambdas/core/api';
+import { DomainNotAllowedError, ERROR_CODES, InvalidRequestError, isTransientAwsError } from '../../lambdas/core/errors';
+import { submitRequest, type SubmitOutcome, type SubmitResult } from '../../lambdas/core/submit';
 import type { Settings } from '../../lambdas/core/settings';
 import { makeRequestRepository, type RequestRepository } from '../../lambdas/core/request-repository';
 import type { StatusRecord } from '../../lambdas/core/types';
@@ -65,6 +66,8 @@ export function storeSource(store: RequestRepository, api: Api): StatusSource {
       const parameters = listQueryParameters(query);
       const response = await api.handle({
         method: 'GET',
+        resource: '/certificates',
+        pathParameters: {},
         path: '/certificates',
         headers: {},
         query: Object.fromEntries(Object.entries(parameters).map(([key, value]) => [key, [value]])),
@@ -196,31 +199,24 @@ export class RequestRejectedError extends Error {
  */
 export async function startRemote(raw: Record<string, unknown>, deployment: Deployment, options: StartOptions): Promise<SubmitResult> {
   if (!deployment.stateMachineArn) throw new UsageError('the deployment has no state machine ARN: pass --state-machine-arn or name the stack with --stack');
-  // The API logs what went wrong where a Lambda would (CloudWatch); in the CLI that entry is the cause a person needs.
-  let failure: { name: string; message: string } | undefined;
-  const log = (entry: Record<string, unknown>) => {
-    if (entry.level === 'error' && typeof entry.name === 'string') failure = { name: entry.name, message: String(entry.message ?? '') };
-  };
-  const reference = `cli-${randomUUID()}`;
-  const api = makeApi({ ...makeApiDeps(options.settings, deployment.stateMachineArn, options.aws), log });
-  const response = await api.handle({
-    method: 'POST',
-    path: '/certificates',
-    headers: { 'content-type': 'application/json' },
-    query: {},
-    body: JSON.stringify(raw),
-    isBase64Encoded: false,
-    reference,
-  });
-  if (response.statusCode >= 400) {
-    const error = (response.body as ApiErrorBody).error;
-    throw new RequestRejectedError(error.code, error.message, {
-      httpStatus: response.statusCode,
-      ...(error.reference ? { reference: error.reference } : {}),
-      ...(failure ? { cause: failure } : {}),
-    });
+  let submitted: SubmitOutcome;
+  try {
+    submitted = await submitRequest(makeApiDeps(options.settings, deployment.stateMachineArn, options.aws), raw);
+  } catch (error) {
+    if (error instanceof InvalidRequestError) throw new RequestRejectedError(error.code, error.message, { httpStatus: 400 });
+    if (error instanceof DomainNotAllowedError) throw new RequestRejectedError(error.code, error.message, { httpStatus: 403 });
+    const cause = { name: error instanceof Error ? error.name : 'Error', message: error instanceof Error ? error.message : String(error) };
+    if (isTransientAwsError(error)) {
+      throw new RequestRejectedError(
+        ERROR_CODES.transientAws,
+        'AWS is throttling or unavailable. Send the same request again in a few seconds: a repeated request never starts a second execution.',
+        { httpStatus: 503, cause },
+      );
+    }
+    throw new RequestRejectedError(ERROR_CODES.internal, 'certflow failed to submit the request. Sending it again is safe.', { httpStatus: 500, cause });
   }
-  return response.body as SubmitResult;
+  if (submitted.outcome === 'conflict') throw new RequestRejectedError(ERROR_CODES.requestConflict, submitted.message, { httpStatus: 409 });
+  return submitted.result;
 }
 
 async function waitingFor(sfn: SFNClient, executionArn: string): Promise<string | undefined> {

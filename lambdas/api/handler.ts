@@ -37,26 +37,13 @@ const jsonErrorResponse = (logger: Logger): middy.MiddlewareObj<APIGatewayProxyE
   },
 });
 
-/** The resource path the request addressed, without stage or custom-domain base path. */
-function resourcePath(event: APIGatewayProxyEvent): string {
-  const resource = event.resource;
-  if (typeof resource === 'string' && resource.startsWith('/')) {
-    const params = event.pathParameters ?? {};
-    let complete = true;
-    // API Gateway hands over path parameters decoded; re-encoded, a "/" inside {id} stays inside one segment.
-    const path = resource.replace(/\{([^}]+?)(\+?)\}/g, (_match, name: string, greedy: string) => {
-      const value = params[name];
-      if (value === undefined) complete = false;
-      return greedy ? (value ?? '') : encodeURIComponent(value ?? '');
-    });
-    if (complete) return path;
-  }
-  return event.path ?? '/';
-}
-
-/** Converts an API Gateway REST proxy event into the core's request. */
+/**
+ * Converts an API Gateway REST proxy event into the core's request: API
+ * Gateway's resource, method and (decoded) path parameters pick the route;
+ * the path is only quoted in messages and used to find the base path.
+ */
 export function toApiRequest(event: APIGatewayProxyEvent, reference?: string): ApiRequest {
-  const path = resourcePath(event);
+  const path = event.path ?? '/';
   const fullPath = event.requestContext?.path;
   const basePath = typeof fullPath === 'string' && fullPath.endsWith(path) ? fullPath.slice(0, fullPath.length - path.length) : '';
   const query: Record<string, readonly string[]> = {};
@@ -66,14 +53,18 @@ export function toApiRequest(event: APIGatewayProxyEvent, reference?: string): A
   for (const [key, value] of Object.entries(event.queryStringParameters ?? {})) {
     if (value !== undefined && query[key] === undefined) query[key] = [value];
   }
+  const identity = event.requestContext?.identity;
   return {
     method: (event.httpMethod ?? '').toUpperCase(),
+    resource: event.resource ?? '',
+    pathParameters: event.pathParameters ?? {},
     path,
     basePath,
     headers: event.headers ?? {},
     query,
     body: event.body ?? null,
     isBase64Encoded: event.isBase64Encoded === true,
+    ...(identity ? { identity: { userArn: identity.userArn, accountId: identity.accountId } } : {}),
     ...(reference ? { reference } : {}),
   };
 }

@@ -1,39 +1,34 @@
 /**
- * The HTTP API of certflow (SPEC §1, issue 3): `POST /certificates` starts
- * the workflow for a request, `GET /certificates/{id}` and
- * `GET /certificates?domain=NAME` read status records from the store.
+ * The HTTP API of certflow (SPEC §1, §10): an adapter from HTTP to the
+ * domain. `POST /certificates` submits a request (lambdas/core/submit.ts),
+ * `GET /certificates` lists requests (lambdas/core/list.ts),
+ * `GET /certificates/{id}` reads one status record. Each route is found in
+ * {@link ROUTES} by API Gateway's resource and method; the caller's identity
+ * decides what it may see and ask for (lambdas/core/tenants.ts).
  *
  * Plain data in, plain data out: the Lambda handler (lambdas/api/handler.ts)
  * turns API Gateway proxy events into {@link ApiRequest}s and
  * {@link ApiResponse}s back into proxy results.
  */
-import { DescribeExecutionCommand, ExecutionAlreadyExists, ExecutionDoesNotExist, SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
-import { build, parse, validate as validArn } from '@aws-sdk/util-arn-parser';
-import { type AwsClientOptions, awsClient, makeDocumentClient } from './deps';
-import { DomainNotAllowedError, ERROR_CODES, InvalidRequestError, isTransientAwsError, type RequestProblem, SettingsError, WorkflowStateError } from './errors';
+import { SFNClient } from '@aws-sdk/client-sfn';
+import { type AwsClientOptions, awsClientConfig, makeDocumentClient } from './deps';
+import { DomainNotAllowedError, ERROR_CODES, InvalidRequestError, isTransientAwsError, type RequestProblem } from './errors';
+import { DEFAULT_LIST_LIMIT, listRequests, MAX_LIST_LIMIT } from './list';
 import { normalizeDomainName } from './names';
-import { canonicalJson, normalizeRequest, type RequestSettings } from './request';
+import { makeRequestRepository, type StoredRequest } from './request-repository';
 import { requireEnv, type Settings, settingsFromEnv } from './settings';
-import { conflictMessage } from './conflict';
-import { isFinalState, makeRequestRepository, type RequestRepository, type StoredRequest } from './request-repository';
-import type { NormalizedRequest, StatusError, StatusRecord } from './types';
+import { executionArnOf, submitRequest, type SubmitDeps } from './submit';
+import { type Caller, type CallerIdentity, callerOf, canAccess, TENANCY_ENV, type TenancySettings } from './tenants';
+import type { RequestState } from './types';
+
+export { DEFAULT_LIST_LIMIT, type ListedRequest, MAX_LIST_LIMIT } from './list';
+export { EXECUTION_ENDED_CODE, executionArnOf, executionInputOf, NEVER_STARTED_AFTER_MS, type SubmitResult } from './submit';
 
 /** Environment variable holding the ARN of the workflow's state machine. */
 export const STATE_MACHINE_ARN_ENV = 'STATE_MACHINE_ARN';
 
 /** Largest request body accepted, in bytes: a request is a few hundred bytes; the limit keeps parsing cheap. */
 export const MAX_BODY_BYTES = 64 * 1024;
-
-/** `limit` of `GET /certificates` when not given, and its maximum. */
-export const DEFAULT_LIST_LIMIT = 25;
-export const MAX_LIST_LIMIT = 100;
-
-/**
- * An execution that does not exist this long after its request claimed the
- * names was never started (the API call that claimed them died in between):
- * far above API Gateway's 29-second integration timeout.
- */
-export const NEVER_STARTED_AFTER_MS = 2 * 60 * 1000;
 
 /** Error codes of API responses; the request errors share the status record's codes. */
 export const API_ERROR_CODES = {
@@ -46,19 +41,14 @@ export const API_ERROR_CODES = {
   methodNotAllowed: 'MethodNotAllowed',
   payloadTooLarge: 'PayloadTooLarge',
   unsupportedMediaType: 'UnsupportedMediaType',
+  forbidden: 'Forbidden',
 } as const;
-
-/**
- * Code of the status record of a request whose execution ended without
- * recording an outcome (stopped by hand, timed out, never started).
- */
-export const EXECUTION_ENDED_CODE = 'ExecutionEnded';
-
-/** Statuses of an execution that is still going (PENDING_REDRIVE: a redrive was accepted). */
-const LIVE_EXECUTION_STATUSES = new Set(['RUNNING', 'PENDING_REDRIVE']);
 
 /** A request id: the 32 lower-case hex characters of requestIdOf. */
 const REQUEST_ID = /^[0-9a-f]{32}$/;
+
+/** States a listing may be filtered by. */
+const LISTABLE_STATES = new Set<string>(['REQUESTED', 'PENDING_VALIDATION', 'ISSUED', 'DEPLOYING', 'DEPLOYED', 'FAILED']);
 
 /** `application/json`, or a `+json` type, with optional parameters. */
 const JSON_MEDIA_TYPE = /^application\/(?:[a-z0-9!#$&^_.-]+\+)?json\s*(?:;|$)/i;
@@ -66,9 +56,13 @@ const JSON_MEDIA_TYPE = /^application\/(?:[a-z0-9!#$&^_.-]+\+)?json\s*(?:;|$)/i;
 /** An HTTP request, as the handler hands it over. */
 export interface ApiRequest {
   readonly method: string;
-  /** The resource path, without the stage: `/certificates/{id}`. */
+  /** API Gateway's resource: `/certificates/{id}`. */
+  readonly resource: string;
+  /** API Gateway's path parameters, decoded. */
+  readonly pathParameters: Readonly<Record<string, string | undefined>>;
+  /** The path as called, without the stage: for messages. */
   readonly path: string;
-  /** Prefix clients must put before `path` (the stage, or a custom domain's base path): used in `Location`. */
+  /** Prefix clients must put before the path (the stage, or a custom domain's base path): used in `Location`. */
   readonly basePath?: string;
   /** Header names in lower case. */
   readonly headers: Readonly<Record<string, string | undefined>>;
@@ -76,6 +70,8 @@ export interface ApiRequest {
   readonly query: Readonly<Record<string, readonly string[]>>;
   readonly body: string | null;
   readonly isBase64Encoded: boolean;
+  /** The IAM identity API Gateway authorized (`requestContext.identity`). */
+  readonly identity?: CallerIdentity;
   /** The Lambda request id: logged, and quoted in 5xx messages. */
   readonly reference?: string;
 }
@@ -98,260 +94,178 @@ export interface ApiErrorBody {
   };
 }
 
-/** The body of `POST /certificates`. */
-export interface SubmitResult {
-  readonly requestId: string;
-  readonly status: StatusRecord;
-  readonly executionArn: string | null;
-}
-
-/** One entry of `GET /certificates?domain=NAME`. */
-export interface ListedRequest {
-  readonly requestId: string;
-  readonly createdAt: string;
-  readonly updatedAt: string;
-  readonly executionArn: string | null;
-  readonly status: StatusRecord;
-}
-
 /** One structured log line. */
 export type ApiLogger = (entry: Record<string, unknown>) => void;
 
 /** Dependencies of {@link makeApi}. */
-export interface ApiDeps {
-  /** Deployment settings: the API validates with exactly the workflow's settings. */
-  readonly settings: RequestSettings;
-  readonly store: RequestRepository;
-  readonly sfn: SFNClient;
-  readonly stateMachineArn: string;
-  readonly now: () => Date;
-  /** @default discards every entry */
+export interface ApiDeps extends SubmitDeps {
+  /** Tenants and operators (SPEC §10). @default none: every caller is an operator */
+  readonly tenancy?: TenancySettings;
+  /** @default one JSON line per entry on stdout/stderr */
   readonly log?: ApiLogger;
 }
+
+/** What a route receives: the request, the identified caller and the API's dependencies. */
+export interface RouteContext {
+  readonly request: ApiRequest;
+  readonly caller: Caller;
+  readonly deps: ApiDeps;
+  readonly log: ApiLogger;
+}
+
+/** One route's handler. */
+export type RouteHandler = (context: RouteContext) => Promise<ApiResponse>;
+
+/** Routes by API Gateway resource, then method. */
+export type Routes = Readonly<Record<string, Readonly<Record<string, RouteHandler>>>>;
 
 /** The API: one call per HTTP request, never throwing. */
 export interface Api {
   handle(request: ApiRequest): Promise<ApiResponse>;
 }
 
-/** Serializes the request as the execution's input: the normalized request, keys sorted, so equal requests send byte-equal input. */
-export function executionInputOf(request: NormalizedRequest): string {
-  const { requestId: _omitted, ...identity } = request;
-  return canonicalJson(identity);
-}
+const defaultLogger: ApiLogger = (entry) => {
+  const line = JSON.stringify(entry);
+  if (entry.level === 'error') console.error(line);
+  else console.log(line);
+};
 
-/** The ARN Step Functions gives the execution `name` of the state machine `stateMachineArn`. */
-export function executionArnOf(stateMachineArn: string, name: string): string {
-  const parts = validArn(stateMachineArn) ? parse(stateMachineArn) : undefined;
-  const machine = /^stateMachine:([^:]+)$/.exec(parts?.resource ?? '')?.[1];
-  if (!parts || parts.service !== 'states' || machine === undefined) {
-    throw new SettingsError(
-      `${stateMachineArn} is not a state machine ARN (arn:<partition>:states:<region>:<account>:stateMachine:<name>); fix ${STATE_MACHINE_ARN_ENV}`,
-    );
-  }
-  return build({ ...parts, resource: `execution:${machine}:${name}` });
-}
-
-/** Log entries go nowhere unless the caller passes a logger (the Lambda handler passes Powertools'). */
-const defaultLogger: ApiLogger = () => undefined;
-
-/** Creates the API over its dependencies. */
-export function makeApi(deps: ApiDeps): Api {
-  const log = deps.log ?? defaultLogger;
-  const arnOf = (name: string) => executionArnOf(deps.stateMachineArn, name);
-
-  async function handle(request: ApiRequest): Promise<ApiResponse> {
-    try {
-      return await route(request);
-    } catch (error) {
-      return unexpectedError(request, error);
-    }
-  }
-
-  async function route(request: ApiRequest): Promise<ApiResponse> {
-    const segments = request.path
-      .split('/')
-      .filter((segment) => segment !== '')
-      .map(decodeSegment);
-    if (segments[0] !== 'certificates' || segments.length > 2) {
-      return errorResponse(
-        404,
-        API_ERROR_CODES.notFound,
-        `no such resource: ${request.method} ${truncate(request.path, 200)}. certflow serves /certificates and /certificates/{id}`,
-      );
-    }
-    if (segments.length === 1) {
-      if (request.method === 'POST') return submit(request);
-      if (request.method === 'GET') return list(request);
-      return methodNotAllowed(request, ['GET', 'POST']);
-    }
-    if (request.method === 'GET') return get(segments[1] ?? '');
-    return methodNotAllowed(request, ['GET']);
-  }
-
-  async function submit(http: ApiRequest): Promise<ApiResponse> {
-    const parsed = parseJsonBody(http);
-    if ('response' in parsed) return parsed.response;
-
-    let request: NormalizedRequest;
-    try {
-      request = normalizeRequest(parsed.value, deps.settings);
-    } catch (error) {
-      if (error instanceof InvalidRequestError) {
-        return errorResponse(400, error.code, error.message, { problems: error.problems });
-      }
-      // A valid request this deployment refuses to issue for: the same policy answer on every retry.
-      if (error instanceof DomainNotAllowedError) return errorResponse(403, error.code, error.message);
-      throw error;
-    }
-
-    const input = executionInputOf(request);
-    // Each pass either answers or ends an abandoned attempt (which frees the names or the request) and claims again.
-    for (let pass = 0; pass < 3; pass++) {
-      const claim = await deps.store.startAttempt(request, { executionArnOf: arnOf });
-      if (claim.outcome === 'conflict') {
-        const { holder } = claim;
-        if (await endIfAbandoned(holder.requestId, holder.executionArn, holder.claimedAt)) continue;
-        log({ level: 'info', event: 'conflict', requestId: request.requestId, activeRequestId: holder.requestId, reference: http.reference });
-        return errorResponse(409, API_ERROR_CODES.requestConflict, conflictMessage(request, holder), {
-          activeRequestId: holder.requestId,
-        });
-      }
-
-      const { stored } = claim;
-      if (isFinalState(stored.request, stored.status.state)) {
-        // ISSUED or DEPLOYED already (FAILED is re-run by the claim): nothing new is started.
-        return accepted(http, 200, stored, stored.executionArn ?? null);
-      }
-      // Stored by a run that did not record its execution: nothing to start or follow.
-      if (claim.outcome === 'existing' && stored.executionArn === undefined) return accepted(http, 202, stored, null);
-      const ownArn = arnOf(claim.executionName);
-      const executionArn = stored.executionArn ?? ownArn;
-      if (executionArn === ownArn) {
-        // Also for an existing claim: a POST retried after a crash between claim and start starts it now.
-        const started = await startExecution(claim.executionName, input);
-        if (started.live) {
-          if (claim.outcome === 'created') {
-            log({ level: 'info', event: 'started', requestId: request.requestId, executionArn: started.executionArn, reference: http.reference });
-          }
-          return accepted(http, 202, stored, started.executionArn);
-        }
-        await deps.store.failAbandonedRequest(request.requestId, executionArn, endedError(executionArn, started.status));
-        continue;
-      }
-      // Run by an execution started directly (StartExecution, console, CLI): follow that one.
-      const state = await executionState(executionArn, stored.updatedAt);
-      if (state.live) return accepted(http, 202, stored, executionArn);
-      await deps.store.failAbandonedRequest(request.requestId, executionArn, endedError(executionArn, state.status));
-    }
-    throw new WorkflowStateError(`request ${request.requestId}: its execution kept ending while the API tried to run it; send the request again`);
-  }
-
-  /** Marks the holder of the names FAILED when its execution is over; true when the names may be claimed again. */
-  async function endIfAbandoned(requestId: string, executionArn: string | undefined, claimedAt: string): Promise<boolean> {
-    if (executionArn === undefined) return false;
-    const state = await executionState(executionArn, claimedAt);
-    if (state.live) return false;
-    const ended = await deps.store.failAbandonedRequest(requestId, executionArn, endedError(executionArn, state.status));
-    log({ level: 'warn', event: 'abandoned', requestId, executionArn, executionStatus: state.status, markedFailed: ended });
-    return ended;
-  }
-
-  /** Starts the deterministic execution; an existing one of the same name is looked up instead. */
-  async function startExecution(name: string, input: string): Promise<{ executionArn: string; live: boolean; status: string }> {
-    try {
-      const result = await deps.sfn.send(new StartExecutionCommand({ stateMachineArn: deps.stateMachineArn, name, input }));
-      return { executionArn: result.executionArn ?? arnOf(name), live: true, status: 'RUNNING' };
-    } catch (error) {
-      // Same name and same input while running is answered with the running execution; this is
-      // a closed execution, or (after a change of the input's encoding) a running one with other input.
-      if (!(error instanceof ExecutionAlreadyExists)) throw error;
-      const executionArn = arnOf(name);
-      const described = await deps.sfn.send(new DescribeExecutionCommand({ executionArn }));
-      const status = described.status ?? 'UNKNOWN';
-      return { executionArn, live: LIVE_EXECUTION_STATUSES.has(status), status };
-    }
-  }
-
-  /**
-   * Whether an execution still runs. One that cannot be read (another account,
-   * a local run's made-up ARN) counts as live: only a certain end frees names.
-   */
-  async function executionState(executionArn: string, since: string): Promise<{ live: boolean; status: string }> {
-    try {
-      const described = await deps.sfn.send(new DescribeExecutionCommand({ executionArn }));
-      const status = described.status ?? 'UNKNOWN';
-      return { live: LIVE_EXECUTION_STATUSES.has(status), status };
-    } catch (error) {
-      if (error instanceof ExecutionDoesNotExist) {
-        const neverStarted = deps.now().getTime() - Date.parse(since) > NEVER_STARTED_AFTER_MS;
-        return { live: !neverStarted, status: 'NOT_STARTED' };
-      }
-      if (isTransientAwsError(error)) throw error;
-      log({ level: 'warn', event: 'describe-execution-failed', executionArn, name: errorName(error), message: errorMessage(error) });
-      return { live: true, status: 'UNKNOWN' };
-    }
-  }
-
-  async function get(id: string): Promise<ApiResponse> {
-    if (!REQUEST_ID.test(id)) {
-      return errorResponse(
+/**
+ * The stored request `{id}` names, when the caller may see it; otherwise the
+ * response to send (400 for a malformed id, 404 for an unknown one and for
+ * another tenant's, never a hint that it exists). For every `{id}` route.
+ */
+export async function accessibleRequest(context: RouteContext): Promise<{ stored: StoredRequest } | { response: ApiResponse }> {
+  const id = context.request.pathParameters.id ?? '';
+  if (!REQUEST_ID.test(id)) {
+    return {
+      response: errorResponse(
         400,
         API_ERROR_CODES.invalidRequest,
         `${quoteText(id)} is not a request id: expected the 32 lower-case hexadecimal characters POST /certificates returned`,
+      ),
+    };
+  }
+  const stored = await context.deps.store.getRequest(id);
+  if (!stored || !canAccess(context.caller, stored)) return { response: errorResponse(404, API_ERROR_CODES.notFound, `there is no certificate request ${id}`) };
+  return { stored };
+}
+
+async function submit({ request: http, caller, deps, log }: RouteContext): Promise<ApiResponse> {
+  const parsed = parseJsonBody(http);
+  if ('response' in parsed) return parsed.response;
+  try {
+    const submitted = await submitRequest({ ...deps, log }, parsed.value, { caller, ...(http.reference ? { reference: http.reference } : {}) });
+    if (submitted.outcome === 'conflict') {
+      return errorResponse(
+        409,
+        API_ERROR_CODES.requestConflict,
+        submitted.message,
+        submitted.activeRequestId ? { activeRequestId: submitted.activeRequestId } : {},
       );
     }
-    const stored = await deps.store.getRequest(id);
-    if (!stored) return errorResponse(404, API_ERROR_CODES.notFound, `there is no certificate request ${id}`);
-    return jsonResponse(200, stored.status);
+    const { result } = submitted;
+    return jsonResponse(submitted.outcome === 'done' ? 200 : 202, result, { Location: `${http.basePath ?? ''}/certificates/${result.requestId}` });
+  } catch (error) {
+    if (error instanceof InvalidRequestError) return errorResponse(400, error.code, error.message, { problems: error.problems });
+    // A valid request this caller or deployment may not issue for: the same policy answer on every retry.
+    if (error instanceof DomainNotAllowedError) return errorResponse(403, error.code, error.message);
+    throw error;
+  }
+}
+
+async function get(context: RouteContext): Promise<ApiResponse> {
+  const found = await accessibleRequest(context);
+  return 'response' in found ? found.response : jsonResponse(200, found.stored.status);
+}
+
+async function list({ request: http, caller, deps }: RouteContext): Promise<ApiResponse> {
+  const problems: RequestProblem[] = [];
+  const allowed = ['domain', 'state', 'limit', 'nextToken'];
+  for (const key of Object.keys(http.query)) {
+    if (!allowed.includes(key)) problems.push({ field: truncate(key, 40), message: `unknown query parameter: allowed are ${allowed.join(', ')}` });
+  }
+  const single = (key: string): string | undefined => {
+    const values = http.query[key] ?? [];
+    if (values.length > 1) problems.push({ field: key, message: 'may be given once' });
+    return values[0];
+  };
+  let domain: string | undefined;
+  const domainText = single('domain');
+  if (domainText !== undefined) {
+    const result = normalizeDomainName(domainText, { allowWildcard: true });
+    if (result.ok) domain = result.name;
+    else for (const message of result.problems) problems.push({ field: 'domain', message: `${quoteText(domainText)}: ${message}` });
+  }
+  const state = single('state');
+  if (state !== undefined && !LISTABLE_STATES.has(state)) {
+    problems.push({ field: 'state', message: `${quoteText(state)}: expected one of ${[...LISTABLE_STATES].join(', ')}` });
+  }
+  let limit = DEFAULT_LIST_LIMIT;
+  const limitText = single('limit');
+  if (limitText !== undefined) {
+    limit = /^\d{1,3}$/.test(limitText) ? Number(limitText) : Number.NaN;
+    if (!(limit >= 1 && limit <= MAX_LIST_LIMIT))
+      problems.push({ field: 'limit', message: `${quoteText(limitText)}: expected one whole number from 1 to ${MAX_LIST_LIMIT}` });
+  }
+  const nextToken = single('nextToken');
+  if (problems.length > 0) return errorResponse(400, API_ERROR_CODES.invalidRequest, problems.map((p) => `${p.field}: ${p.message}`).join('; '), { problems });
+  try {
+    const page = await listRequests(
+      deps.store,
+      {
+        limit,
+        ...(domain !== undefined ? { domain } : {}),
+        ...(state !== undefined ? { state: state as RequestState } : {}),
+        ...(nextToken ? { nextToken } : {}),
+      },
+      caller,
+    );
+    return jsonResponse(200, { ...(domain !== undefined ? { domain } : {}), ...page });
+  } catch (error) {
+    if (error instanceof InvalidRequestError) return errorResponse(400, error.code, error.message, { problems: error.problems });
+    throw error;
+  }
+}
+
+/** certflow's routes. Another use case adds its own, as in `makeApi(deps, { '/certificates/{id}': { DELETE: remove } })`. */
+export const ROUTES: Routes = {
+  '/certificates': { POST: submit, GET: list },
+  '/certificates/{id}': { GET: get },
+};
+
+/** Creates the API over its dependencies, with {@link ROUTES} and any `extraRoutes` (merged by resource, then method). */
+export function makeApi(deps: ApiDeps, extraRoutes: Routes = {}): Api {
+  const log = deps.log ?? defaultLogger;
+  const routes: Record<string, Record<string, RouteHandler>> = {};
+  for (const table of [ROUTES, extraRoutes]) {
+    for (const [resource, methods] of Object.entries(table)) routes[resource] = { ...routes[resource], ...methods };
   }
 
-  async function list(http: ApiRequest): Promise<ApiResponse> {
-    const problems: RequestProblem[] = [];
-    for (const key of Object.keys(http.query)) {
-      if (key !== 'domain' && key !== 'limit') problems.push({ field: truncate(key, 40), message: 'unknown query parameter: allowed are domain, limit' });
-    }
-    const domains = http.query.domain ?? [];
-    let domain: string | undefined;
-    if (domains.length !== 1) {
-      problems.push({
-        field: 'domain',
-        message: domains.length === 0 ? 'is required: the domain name to look up, as in ?domain=www.example.com' : 'may be given once',
-      });
-    } else {
-      const result = normalizeDomainName(domains[0] ?? '', { allowWildcard: true });
-      if (result.ok) domain = result.name;
-      else for (const message of result.problems) problems.push({ field: 'domain', message: `${quoteText(domains[0] ?? '')}: ${message}` });
-    }
-    let limit = DEFAULT_LIST_LIMIT;
-    const limits = http.query.limit ?? [];
-    if (limits.length > 0) {
-      const text = limits[0] ?? '';
-      limit = /^\d{1,3}$/.test(text) ? Number(text) : Number.NaN;
-      if (limits.length > 1 || !(limit >= 1 && limit <= MAX_LIST_LIMIT)) {
-        problems.push({ field: 'limit', message: `${quoteText(text)}: expected one whole number from 1 to ${MAX_LIST_LIMIT}` });
+  async function handle(request: ApiRequest): Promise<ApiResponse> {
+    try {
+      const methods = routes[request.resource];
+      if (!methods) {
+        return errorResponse(
+          404,
+          API_ERROR_CODES.notFound,
+          `no such resource: ${truncate(request.method, 20)} ${truncate(request.path, 200)}. certflow serves ${Object.keys(routes).join(' and ')}`,
+        );
       }
+      const route = methods[request.method];
+      if (!route) return methodNotAllowed(request, Object.keys(methods).sort());
+      const caller = callerOf(request.identity, deps.tenancy ?? {});
+      if (!caller) {
+        return errorResponse(
+          403,
+          API_ERROR_CODES.forbidden,
+          'the request carries no IAM identity: call the API with SigV4-signed requests (AWS_IAM authorization)',
+        );
+      }
+      return await route({ request, caller, deps, log });
+    } catch (error) {
+      return unexpectedError(request, error);
     }
-    if (problems.length > 0 || domain === undefined) {
-      return errorResponse(400, API_ERROR_CODES.invalidRequest, problems.map((p) => `${p.field}: ${p.message}`).join('; '), { problems });
-    }
-
-    // A wildcard certificate covers the names one label below it, so www.example.com also finds *.example.com.
-    const labels = domain.split('.');
-    const wildcard = !domain.startsWith('*.') && labels.length >= 3 ? `*.${labels.slice(1).join('.')}` : undefined;
-    const found = (await Promise.all([domain, ...(wildcard ? [wildcard] : [])].map((name) => deps.store.listByName(name, limit)))).flat();
-    const unique = new Map(found.map((stored) => [stored.request.requestId, stored]));
-    const requests: ListedRequest[] = [...unique.values()]
-      .sort((a, b) => (a.createdAt === b.createdAt ? a.request.requestId.localeCompare(b.request.requestId) : a.createdAt < b.createdAt ? 1 : -1))
-      .slice(0, limit)
-      .map((stored) => ({
-        requestId: stored.request.requestId,
-        createdAt: stored.createdAt,
-        updatedAt: stored.updatedAt,
-        executionArn: stored.executionArn ?? null,
-        status: stored.status,
-      }));
-    return jsonResponse(200, { domain, requests });
   }
 
   function unexpectedError(request: ApiRequest, error: unknown): ApiResponse {
@@ -391,17 +305,28 @@ export function apiDepsFromEnv(env: NodeJS.ProcessEnv = process.env, options: Aw
   const settings = settingsFromEnv(env);
   const stateMachineArn = requireEnv(env, STATE_MACHINE_ARN_ENV);
   executionArnOf(stateMachineArn, 'check');
-  return makeApiDeps(settings, stateMachineArn, options);
+  return { ...makeApiDeps(settings, stateMachineArn, options), tenancy: tenancyFromEnv(env) };
+}
+
+/** The tenancy settings of {@link TENANCY_ENV}; none when unset. */
+export function tenancyFromEnv(env: NodeJS.ProcessEnv): TenancySettings {
+  const raw = env[TENANCY_ENV];
+  if (raw === undefined || raw.trim() === '') return {};
+  try {
+    return JSON.parse(raw) as TenancySettings;
+  } catch (error) {
+    throw new Error(`${TENANCY_ENV} is not valid JSON: the stack writes it from the configuration's tenants and operators`, { cause: error });
+  }
 }
 
 /** Real clients for the API: the DynamoDB store and Step Functions. */
 export function makeApiDeps(settings: Settings, stateMachineArn: string, options: AwsClientOptions = {}, now: () => Date = () => new Date()): ApiDeps {
-  const region = options.region ?? (validArn(stateMachineArn) ? parse(stateMachineArn).region : undefined) ?? settings.defaultRegion;
+  const region = options.region ?? stateMachineArn.split(':')[3] ?? settings.defaultRegion;
   const documentClient = makeDocumentClient(options, region);
   return {
     settings,
     store: makeRequestRepository({ documentClient, tableName: settings.tableName, now }),
-    sfn: awsClient(SFNClient, options, region),
+    sfn: new SFNClient(awsClientConfig(options, region)),
     stateMachineArn,
     now,
   };
@@ -470,30 +395,19 @@ function methodNotAllowed(request: ApiRequest, allowed: readonly string[]): ApiR
   );
 }
 
-function accepted(http: ApiRequest, statusCode: 200 | 202, stored: StoredRequest, executionArn: string | null): ApiResponse {
-  const body: SubmitResult = { requestId: stored.request.requestId, status: stored.status, executionArn };
-  return jsonResponse(statusCode, body, { Location: `${http.basePath ?? ''}/certificates/${stored.request.requestId}` });
-}
-
-function endedError(executionArn: string, executionStatus: string): StatusError {
-  const how = executionStatus === 'NOT_STARTED' ? 'was never started' : `ended ${executionStatus}`;
-  return {
-    code: EXECUTION_ENDED_CODE,
-    message: `execution ${executionArn} ${how} without recording an outcome (stopped, timed out, or the call that started it failed). Send the request again to run it anew.`,
-  };
-}
-
 const COMMON_HEADERS = {
   'Content-Type': 'application/json; charset=utf-8',
   'Cache-Control': 'no-store',
   'X-Content-Type-Options': 'nosniff',
 };
 
-function jsonResponse(statusCode: number, body: unknown, headers: Record<string, string> = {}): ApiResponse {
+/** A JSON response with certflow's common headers. */
+export function jsonResponse(statusCode: number, body: unknown, headers: Record<string, string> = {}): ApiResponse {
   return { statusCode, headers: { ...COMMON_HEADERS, ...headers }, body };
 }
 
-function errorResponse(
+/** A JSON error response (see {@link ApiErrorBody}). */
+export function errorResponse(
   statusCode: number,
   code: string,
   message: string,
@@ -510,15 +424,6 @@ function header(request: ApiRequest, name: string): string | undefined {
   if (direct !== undefined) return direct;
   const key = Object.keys(request.headers).find((k) => k.toLowerCase() === name);
   return key === undefined ? undefined : request.headers[key];
-}
-
-/** A path segment, percent-decoded; left as is when it is not valid percent-encoding. */
-function decodeSegment(segment: string): string {
-  try {
-    return decodeURIComponent(segment);
-  } catch {
-    return segment;
-  }
 }
 
 function errorName(error: unknown): string {

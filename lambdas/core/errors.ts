@@ -20,6 +20,7 @@ export const ERROR_NAMES = {
   transientAws: 'TransientAwsError',
   requestInProgress: 'RequestInProgressError',
   webhookDelivery: 'WebhookDeliveryError',
+  canaryFailed: 'CanaryFailedError',
   settings: 'SettingsError',
   awsResponse: 'AwsResponseError',
   workflowState: 'WorkflowStateError',
@@ -40,6 +41,7 @@ export const ERROR_CODES = {
   transientAws: 'AwsUnavailable',
   requestInProgress: 'RequestInProgress',
   webhookDelivery: 'WebhookDeliveryFailed',
+  canaryFailed: 'CanaryFailed',
   internal: 'InternalError',
   settings: 'InternalError',
   awsResponse: 'InternalError',
@@ -154,6 +156,12 @@ export class WebhookDeliveryError extends CertflowError {
   ) {
     super(message, options);
   }
+}
+
+/** The canary failed: a phase failed, overran, or left something behind (SPEC §9). */
+export class CanaryFailedError extends CertflowError {
+  override readonly name = ERROR_NAMES.canaryFailed;
+  readonly code = ERROR_CODES.canaryFailed;
 }
 
 /** The environment or configuration does not carry usable settings: a deployment bug, fixed by redeploying. */

@@ -52,9 +52,9 @@ it('synthesizes the workflow and DNS-account stacks, with the AwsSolutions check
 
 it('bundles every function with the local esbuild: minified, source-mapped, AWS SDK included', () => {
   const functions = Object.values(template(config.stackName).Resources).filter((r) => r.Type === 'AWS::Lambda::Function');
-  // The steps, the API handler and the webhook notifier (the example configures both), and acm-events.
+  // The steps, the API handler and the webhook notifier (the example configures both), acm-events and the renewal watch's three.
   expect(config.api.enabled && config.notifications?.webhook !== undefined).toBe(true);
-  expect(functions).toHaveLength(STEPS.length + 3);
+  expect(functions).toHaveLength(STEPS.length + 3 + 3);
   const bundles = functions.map((fn) => join(outdir, `asset.${fn.Properties.Code!.S3Key.replace(/\.zip$/, '')}`, 'index.js'));
   // Summaries rather than the code itself, so that a failure does not print megabytes of bundle.
   const summaries = bundles.map((bundle) => {

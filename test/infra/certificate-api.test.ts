@@ -193,6 +193,13 @@ describe('stage', () => {
   it('throttles every method', () => {
     const [settings] = stage().MethodSettings as Record<string, unknown>[];
     expect(settings).toMatchObject({ ThrottlingRateLimit: 10, ThrottlingBurstLimit: 20 });
+    // Without api.allowedAccounts, only the deployment account may call.
+    const policy = (resources()[restApiId()]!.Properties.Policy as { Statement: { Effect: string; Condition?: unknown }[] }).Statement;
+    const accounts = (policy.find((st) => st.Effect === 'Deny')?.Condition as { StringNotEquals: Record<string, unknown[]> }).StringNotEquals[
+      'aws:PrincipalAccount'
+    ];
+    expect(accounts).toHaveLength(1);
+    expect(flatten(accounts![0])).toMatch(/^(<AWS::AccountId>|\d{12})$/);
   });
 
   it('writes one JSON access log line per request, with the caller, to a log group with a retention', () => {
@@ -200,6 +207,8 @@ describe('stage', () => {
     const groupId = logicalId(api().accessLogGroup);
     expect(flatten(accessLogs.DestinationArn)).toBe(`arn:<AWS::Partition>:logs:<AWS::Region>:<AWS::AccountId>:log-group:<${groupId}>`);
     expect(resources()[groupId]?.Properties.RetentionInDays).toBe(90);
+    // The audit trail outlives the stack.
+    expect(resources()[groupId]?.DeletionPolicy).toBe('Retain');
     const format = JSON.parse(accessLogs.Format) as Record<string, string>;
     expect(format).toMatchObject({
       requestId: '$context.requestId',
@@ -248,6 +257,8 @@ describe('CertificateApi on its own', () => {
       cloudWatchRole: false,
       stageName: 'prod',
       throttle: { rateLimit: 2, burstLimit: 4 },
+      allowedAccounts: ['111111111111', '222222222222'],
+      tenancy: { tenants: [{ name: 'web', principals: ['arn:aws:iam::222222222222:role/web-*'], domainSuffixes: ['web.example.com'] }], operators: [] },
     });
     const caller = new iam.Role(stack, 'Caller', { assumedBy: new iam.AccountRootPrincipal() });
     certificateApi.grantInvoke(caller, 'GET', '/certificates/*');
@@ -261,6 +272,35 @@ describe('CertificateApi on its own', () => {
       MethodSettings: [Match.objectLike({ ThrottlingRateLimit: 2, ThrottlingBurstLimit: 4 })],
     });
     template.resourceCountIs('AWS::ApiGateway::Account', 0);
+  });
+
+  it('lets only the allowed accounts call: a resource policy allows them and denies every other principal account', () => {
+    const [restApi] = Object.values(template.findResources('AWS::ApiGateway::RestApi')) as {
+      Properties: { Policy: { Statement: Record<string, unknown>[] } };
+    }[];
+    const statements = restApi!.Properties.Policy.Statement;
+    expect(statements).toContainEqual(
+      expect.objectContaining({
+        Effect: 'Deny',
+        Principal: { AWS: '*' },
+        Action: 'execute-api:Invoke',
+        Condition: { StringNotEquals: { 'aws:PrincipalAccount': ['111111111111', '222222222222'] } },
+      }),
+    );
+    const allow = statements.find((st) => st.Effect === 'Allow');
+    expect(JSON.stringify(allow?.Principal)).toContain('111111111111');
+    expect(JSON.stringify(allow?.Principal)).toContain('222222222222');
+  });
+
+  it('hands the tenants and operators to the handler', () => {
+    const functions = Object.values(template.findResources('AWS::Lambda::Function')) as {
+      Properties: { Environment?: { Variables: Record<string, string> } };
+    }[];
+    const tenancy = functions.map((f) => f.Properties.Environment?.Variables.CERTFLOW_TENANCY).find((v) => v !== undefined);
+    expect(JSON.parse(tenancy!)).toEqual({
+      tenants: [{ name: 'web', principals: ['arn:aws:iam::222222222222:role/web-*'], domainSuffixes: ['web.example.com'] }],
+      operators: [],
+    });
   });
 
   it('grants callers execute-api:Invoke on the given method and path of its stage', () => {

@@ -24,6 +24,11 @@ const SPEC_DETAIL_TYPES = [
   'Certificate Issued',
   'Distribution Deployed',
   'Certificate Request Failed',
+  'Validation Records Repaired',
+  'Certificate Renewal At Risk',
+  'Certificate Renewed',
+  'Certificate Expired',
+  'Canary Failed',
 ];
 const EMAILS = ['ops@example.com', 'certs@example.org'];
 const PARAMETER_NAME = '/certflow/slack-webhook';

@@ -75,8 +75,9 @@ function allWorkflowStatements(): FlatStatement[] {
 describe('step functions', () => {
   it('creates one function per step, on the newest Node.js LTS, ARM64, traced', () => {
     expect(STEP_RUNTIME.name).toBe('nodejs24.x');
-    // The steps, the API's handler (the API is on by default; no notifications are configured) and acm-events.
-    s.workflow.resourceCountIs('AWS::Lambda::Function', STEPS.length + 2);
+    // The steps, the API's handler (the API is on by default; no notifications are configured),
+    // the renewal watch's three functions and acm-events.
+    s.workflow.resourceCountIs('AWS::Lambda::Function', STEPS.length + 1 + 3 + 1);
     for (const step of STEPS) {
       expect(resources()[functionId(step.folder)]?.Properties).toMatchObject({
         Runtime: STEP_RUNTIME.name,
@@ -349,7 +350,10 @@ describe('event bus and outputs', () => {
   it('outputs what the CLI needs under stable keys', () => {
     const outputs = s.workflow.toJSON().Outputs as Record<string, { Value: unknown }>;
     // No notifications are configured: no topic, hence no NotificationTopicArn.
-    const expected = Object.values(WORKFLOW_STACK_OUTPUTS).filter((key) => key !== WORKFLOW_STACK_OUTPUTS.notificationTopicArn);
+    // No canary is configured either.
+    const expected = Object.values(WORKFLOW_STACK_OUTPUTS).filter(
+      (key) => key !== WORKFLOW_STACK_OUTPUTS.notificationTopicArn && key !== WORKFLOW_STACK_OUTPUTS.canaryStateMachineArn,
+    );
     expect(Object.keys(outputs).sort()).toEqual(expected.sort());
     s.workflow.resourceCountIs('AWS::SNS::Topic', 0);
     expect(outputs[WORKFLOW_STACK_OUTPUTS.stateMachineArn]?.Value).toEqual({ Ref: logicalId(workflow().stateMachine) });

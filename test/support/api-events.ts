@@ -17,10 +17,12 @@ export interface ApiEventOptions {
   readonly query?: Record<string, string | readonly string[]>;
   readonly body?: string | null;
   readonly isBase64Encoded?: boolean;
+  /** The IAM caller API Gateway authorized. @default an assumed role of account 123456789012 */
+  readonly identity?: { readonly userArn: string; readonly accountId: string };
 }
 
 /** The REST API resource API Gateway matched for a path (what `event.resource` holds). */
-function resourceOf(path: string): { resource: string; pathParameters: Record<string, string> | null } {
+export function resourceOf(path: string): { resource: string; pathParameters: Record<string, string> | null } {
   const match = /^\/certificates\/([^/]+)$/.exec(path);
   if (match?.[1] !== undefined) return { resource: '/certificates/{id}', pathParameters: { id: decodeURIComponent(match[1]) } };
   if (path === '/certificates') return { resource: '/certificates', pathParameters: null };
@@ -56,7 +58,7 @@ export function apiEvent(options: ApiEventOptions): APIGatewayProxyEvent {
       httpMethod: options.method,
       identity: {
         accessKey: 'ASIAEXAMPLE',
-        accountId: '123456789012',
+        accountId: options.identity?.accountId ?? '123456789012',
         apiKey: null,
         apiKeyId: null,
         caller: 'AROAEXAMPLE:tester',
@@ -69,7 +71,7 @@ export function apiEvent(options: ApiEventOptions): APIGatewayProxyEvent {
         sourceIp: '192.0.2.1',
         user: 'AROAEXAMPLE:tester',
         userAgent: 'certflow-tests',
-        userArn: 'arn:aws:sts::123456789012:assumed-role/tester/tester',
+        userArn: options.identity?.userArn ?? 'arn:aws:sts::123456789012:assumed-role/tester/tester',
       },
       path: `/${STAGE}${options.path}`,
       stage: STAGE,

@@ -22,7 +22,7 @@ import { initialStatus } from '../../lambdas/core/status';
 import { lockItemKey } from '../../lambdas/core/lock';
 import { makeRequestRepository, nameSetKeyOf, type StoredRequest } from '../../lambdas/core/request-repository';
 import type { NormalizedRequest, StatusRecord } from '../../lambdas/core/types';
-import { apiEvent, lambdaContext, parseResult, postCertificates } from '../support/api-events';
+import { apiEvent, lambdaContext, parseResult, postCertificates, resourceOf } from '../support/api-events';
 import { awsError } from '../support/mocks';
 
 const STATE_MACHINE_ARN = 'arn:aws:states:us-east-1:111111111111:stateMachine:certflow';
@@ -49,8 +49,22 @@ function deps(): ApiDeps {
   };
 }
 
+/** A request as the handler builds it: the resource and path parameters API Gateway matched for the path. */
 function http(overrides: Partial<ApiRequest> = {}): ApiRequest {
-  return { method: 'GET', path: '/certificates', headers: {}, query: {}, body: null, isBase64Encoded: false, reference: 'ref-1', ...overrides };
+  const path = overrides.path ?? '/certificates';
+  const { resource, pathParameters } = resourceOf(path);
+  return {
+    method: 'GET',
+    path,
+    resource,
+    pathParameters: pathParameters ?? {},
+    headers: {},
+    query: {},
+    body: null,
+    isBase64Encoded: false,
+    reference: 'ref-1',
+    ...overrides,
+  };
 }
 
 function post(body: unknown, headers: Record<string, string> = { 'content-type': 'application/json' }): ApiRequest {
@@ -399,6 +413,114 @@ describe('GET /certificates/{id}', () => {
   });
 });
 
+describe('GET /certificates without a domain', () => {
+  test('walks the state index state by state, a page at a time, with a token for the rest', async () => {
+    const issued = normalizeRequest({ domainName: 'issued.example.com' }, settings);
+    ddb.on(QueryCommand).callsFake((input: { ExpressionAttributeValues: Record<string, string> }) => ({
+      Items: input.ExpressionAttributeValues[':state'] === 'ISSUED' ? [{ ...stored(issued, { state: 'ISSUED' }), state: 'ISSUED' }] : [],
+    }));
+
+    const first = await makeApi(deps()).handle(http({ query: { limit: ['1'] } }));
+
+    expect(first.statusCode).toBe(200);
+    const body = first.body as { requests: { requestId: string }[]; nextToken?: string };
+    expect(body.requests.map((r) => r.requestId)).toEqual([issued.requestId]);
+    expect(ddb.commandCalls(QueryCommand).map((c) => c.args[0].input.ExpressionAttributeValues?.[':state'])).toEqual([
+      'REQUESTED',
+      'PENDING_VALIDATION',
+      'ISSUED',
+    ]);
+    expect(body.nextToken).toEqual(expect.any(String));
+
+    const rest = (await makeApi(deps()).handle(http({ query: { limit: ['1'], nextToken: [body.nextToken!] } }))).body as {
+      requests: unknown[];
+      nextToken?: string;
+    };
+    expect(rest).toEqual({ requests: [] });
+  });
+
+  test('a state filter queries that state only; an unknown state or token is 400', async () => {
+    ddb.on(QueryCommand).resolves({ Items: [] });
+    expect((await makeApi(deps()).handle(http({ query: { state: ['FAILED'] } }))).statusCode).toBe(200);
+    expect(ddb.commandCalls(QueryCommand).map((c) => c.args[0].input.ExpressionAttributeValues?.[':state'])).toEqual(['FAILED']);
+    expect((await makeApi(deps()).handle(http({ query: { state: ['DONE'] } }))).statusCode).toBe(400);
+    expect((await makeApi(deps()).handle(http({ query: { nextToken: ['%%%'] } }))).statusCode).toBe(400);
+  });
+});
+
+describe('tenants (SPEC §10)', () => {
+  const tenancy = {
+    tenants: [
+      { name: 'web', principals: ['arn:aws:sts::111111111111:assumed-role/web-*'], domainSuffixes: ['web.example.com'] },
+      { name: 'shop', principals: ['222222222222'], domainSuffixes: ['shop.example.com'] },
+    ],
+    operators: ['arn:aws:iam::111111111111:role/platform'],
+  };
+  const WEB = { userArn: 'arn:aws:sts::111111111111:assumed-role/web-deploy/ci', accountId: '111111111111' };
+  const SHOP = { userArn: 'arn:aws:sts::222222222222:assumed-role/anything/x', accountId: '222222222222' };
+  const OPERATOR = { userArn: 'arn:aws:iam::111111111111:role/platform', accountId: '111111111111' };
+  const webRequest = normalizeRequest({ domainName: 'www.web.example.com' }, settings);
+  const tenantDeps = () => ({ ...deps(), tenancy });
+
+  test('a name outside the caller’s suffixes is 403 DomainNotAllowed before any AWS call', async () => {
+    const response = await makeApi(tenantDeps()).handle({ ...post({ domainName: 'www.shop.example.com' }), identity: WEB });
+    expect(response.statusCode).toBe(403);
+    expect((response.body as { error: { code: string; message: string } }).error.code).toBe('DomainNotAllowed');
+    expect((response.body as { error: { message: string } }).error.message).toContain('web.example.com');
+    expect(ddb.calls()).toHaveLength(0);
+    expect(sfn.calls()).toHaveLength(0);
+  });
+
+  test('a caller in no tenant may request nothing; without IAM identity nothing at all', async () => {
+    const stranger = { userArn: 'arn:aws:iam::333333333333:user/x', accountId: '333333333333' };
+    expect((await makeApi(tenantDeps()).handle({ ...post({ domainName: 'www.web.example.com' }), identity: stranger })).statusCode).toBe(403);
+    expect((await makeApi(tenantDeps()).handle(post({ domainName: 'www.web.example.com' }))).statusCode).toBe(403);
+    expect(ddb.calls()).toHaveLength(0);
+  });
+
+  test('the caller is recorded as the owner of a new request', async () => {
+    ddb.on(GetCommand).resolves({});
+    ddb.on(TransactWriteCommand).resolves({});
+    sfn.on(StartExecutionCommand).resolves({ executionArn: arnOf(`${webRequest.requestId}-1`) });
+
+    const response = await makeApi(tenantDeps()).handle({ ...post({ domainName: 'www.web.example.com' }), identity: WEB });
+
+    expect(response.statusCode).toBe(202);
+    expect((response.body as { status: StatusRecord }).status.owner).toBe(WEB.userArn);
+    const item = ddb.commandCalls(TransactWriteCommand)[0]!.args[0].input.TransactItems![1]!.Update!;
+    expect(item.ExpressionAttributeValues).toMatchObject({ ':owner': WEB.userArn });
+  });
+
+  test('another tenant’s request is 404 like an unknown one; the owner’s team and operators see it', async () => {
+    ddb.on(GetCommand).resolves({ Item: { ...stored(webRequest), owner: WEB.userArn } });
+    const get = (identity: typeof WEB) => makeApi(tenantDeps()).handle({ ...http({ path: `/certificates/${webRequest.requestId}` }), identity });
+
+    const hidden = await get(SHOP);
+    expect(hidden.statusCode).toBe(404);
+    expect((hidden.body as { error: { message: string } }).error.message).toBe(`there is no certificate request ${webRequest.requestId}`);
+    expect((await get({ userArn: 'arn:aws:sts::111111111111:assumed-role/web-admin/alice', accountId: '111111111111' })).statusCode).toBe(200);
+    expect((await get(OPERATOR)).statusCode).toBe(200);
+  });
+
+  test('a conflict with another tenant’s request does not name it', async () => {
+    const holder = normalizeRequest({ domainName: 'www.web.example.com', keyAlgorithm: 'EC_prime256v1' }, settings);
+    ddb.on(GetCommand, { Key: requestKey(webRequest.requestId) }).resolves({});
+    ddb.on(TransactWriteCommand).rejects(cancelled('ConditionalCheckFailed', 'None'));
+    ddb.on(GetCommand, { Key: lockItemKey(nameSetKeyOf(webRequest)) }).resolves({ Item: { holder: holder.requestId, claimedAt: NOW.getTime(), detail: {} } });
+    ddb
+      .on(GetCommand, { Key: requestKey(holder.requestId) })
+      .resolves({ Item: { ...stored(holder, { state: 'PENDING_VALIDATION' }), owner: OPERATOR.userArn } });
+    sfn.on(DescribeExecutionCommand).resolves({ status: 'RUNNING' });
+
+    const response = await makeApi(tenantDeps()).handle({ ...post({ domainName: 'www.web.example.com' }), identity: WEB });
+
+    expect(response.statusCode).toBe(409);
+    const error = (response.body as { error: { message: string; activeRequestId?: string } }).error;
+    expect(error.activeRequestId).toBeUndefined();
+    expect(JSON.stringify(response.body)).not.toContain(holder.requestId);
+  });
+});
+
 describe('GET /certificates?domain=', () => {
   test('looks up the normalized name and the wildcard one label up', async () => {
     ddb.on(QueryCommand).resolves({ Items: [] });
@@ -435,7 +557,6 @@ describe('GET /certificates?domain=', () => {
   });
 
   test.each([
-    ['no domain', {}],
     ['an empty domain', { domain: [''] }],
     ['a URL', { domain: ['https://example.com/'] }],
     ['two domains', { domain: ['a.example.com', 'b.example.com'] }],

@@ -2,6 +2,7 @@ import { InvalidChangeBatch, PriorRequestNotComplete, ThrottlingException as Rou
 import { buildSync } from 'esbuild';
 import {
   AliasConflictError,
+  CanaryFailedError,
   AwsResponseError,
   CertificateFailedError,
   CertflowError,
@@ -40,6 +41,7 @@ const INSTANCES: Record<keyof typeof ERROR_NAMES, CertflowError> = {
   transientAws: new TransientAwsError('x'),
   requestInProgress: new RequestInProgressError('x'),
   webhookDelivery: new WebhookDeliveryError('x', 502),
+  canaryFailed: new CanaryFailedError('x'),
   settings: new SettingsError('x'),
   awsResponse: new AwsResponseError('x'),
   workflowState: new WorkflowStateError('x'),

@@ -373,9 +373,10 @@ describe('certificate API on the emulator', () => {
     expect(none.requests).toEqual([]);
   });
 
-  test('GET by domain without a domain, or with a bad one, is 400', async () => {
+  test('GET with a bad domain, state, limit or parameter is 400 (without a domain it lists everything)', async () => {
+    expect((await invoke(listCertificates({}))).statusCode).toBe(200);
     for (const query of [
-      {},
+      { state: 'DONE' },
       { domain: '' },
       { domain: 'exa mple.com' },
       { domain: 'a..b' },
@@ -479,6 +480,65 @@ describe('certificate API on the emulator', () => {
 
       expect(claim.outcome).toBe('created');
       expect((await store.nameSetHolder(second))?.requestId).toBe(second.requestId);
+    });
+  });
+
+  describe('tenants (SPEC §10)', () => {
+    const WEB = { userArn: 'arn:aws:sts::111111111111:assumed-role/web-deploy/ci', accountId: '111111111111' };
+    const SHOP = { userArn: 'arn:aws:sts::222222222222:assumed-role/shop-deploy/ci', accountId: '222222222222' };
+    const OPERATOR = { userArn: 'arn:aws:iam::123456789012:role/platform', accountId: '123456789012' };
+    const as = (identity: typeof WEB, options: Parameters<typeof apiEvent>[0]) => apiEvent({ ...options, identity });
+    const post = (identity: typeof WEB, body: unknown) =>
+      as(identity, { method: 'POST', path: '/certificates', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body) });
+
+    beforeEach(() => {
+      deps = {
+        ...deps,
+        tenancy: {
+          tenants: [
+            { name: 'web', principals: ['arn:aws:sts::111111111111:assumed-role/web-*'], domainSuffixes: ['web.example.com'] },
+            { name: 'shop', principals: ['arn:aws:sts::222222222222:*'], domainSuffixes: ['shop.example.com'] },
+          ],
+          operators: ['arn:aws:iam::123456789012:role/platform'],
+        },
+      };
+    });
+
+    test('a tenant cannot see, list or find by name another tenant’s request (404, never listed); operators see all', async () => {
+      const web = (await invoke(post(WEB, { domainName: 'www.web.example.com' }))).body as unknown as SubmitBody;
+      const shop = (await invoke(post(SHOP, { domainName: 'www.shop.example.com' }))).body as unknown as SubmitBody;
+      expect(web.status.owner).toBe(WEB.userArn);
+      expect((await store.getRequest(web.requestId))?.status.owner).toBe(WEB.userArn);
+
+      const foreign = await invoke(as(SHOP, { method: 'GET', path: `/certificates/${web.requestId}` }));
+      expect(foreign.statusCode).toBe(404);
+      expect((foreign.body as unknown as ErrorBody).error.message).toBe(`there is no certificate request ${web.requestId}`);
+      expect((await invoke(as(WEB, { method: 'GET', path: `/certificates/${web.requestId}` }))).statusCode).toBe(200);
+
+      const ids = async (identity: typeof WEB, query: Record<string, string> = {}) =>
+        ((await invoke(as(identity, { method: 'GET', path: '/certificates', query }))).body as unknown as ListBody).requests.map((r) => r.requestId).sort();
+      expect(await ids(SHOP)).toEqual([shop.requestId]);
+      expect(await ids(WEB)).toEqual([web.requestId]);
+      expect(await ids(SHOP, { domain: 'www.web.example.com' })).toEqual([]);
+      expect(await ids(OPERATOR)).toEqual([web.requestId, shop.requestId].sort());
+      expect((await invoke(as(OPERATOR, { method: 'GET', path: `/certificates/${shop.requestId}` }))).statusCode).toBe(200);
+    });
+
+    test('a name outside the tenant’s suffixes is 403 DomainNotAllowed, and nothing is written or started', async () => {
+      const response = await invoke(post(WEB, { domainName: 'www.web.example.com', subjectAlternativeNames: ['checkout.shop.example.com'] }));
+
+      expect(response.statusCode).toBe(403);
+      expect((response.body as unknown as ErrorBody).error.code).toBe('DomainNotAllowed');
+      expect(await tableItems()).toBe(0);
+      expect(await executions()).toHaveLength(0);
+    });
+
+    test('a conflict with another tenant’s request answers 409 without its id', async () => {
+      const shop = (await invoke(post(OPERATOR, { domainName: 'www.web.example.com' }))).body as unknown as SubmitBody;
+      const conflict = await invoke(post(WEB, { domainName: 'www.web.example.com', keyAlgorithm: 'EC_prime256v1' }));
+
+      expect(conflict.statusCode).toBe(409);
+      expect(JSON.stringify(conflict.body)).not.toContain(shop.requestId);
     });
   });
 });

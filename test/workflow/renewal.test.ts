@@ -1,9 +1,14 @@
+import { createHash } from 'node:crypto';
+import { ACMClient, DescribeCertificateCommand, RequestCertificateCommand } from '@aws-sdk/client-acm';
 import { ChangeResourceRecordSetsCommand, type ResourceRecordSet } from '@aws-sdk/client-route-53';
 import { sweepLocally } from '../../bin/cli/local-sweep';
 import { makeRenewalDeps } from '../../lambdas/core/renewal-deps';
+import { initialStatus } from '../../lambdas/core/status';
 import type { StatusRecord } from '../../lambdas/core/types';
 import { type Harness, REGION, startHarness } from '../support/harness';
 import { DNS_ROLE_ARN, route53InAccountOf, TEST_CREDENTIALS } from '../support/seed';
+
+const cnameOf = (name: string, value: string): ResourceRecordSet => ({ Name: name, Type: 'CNAME', TTL: 300, ResourceRecords: [{ Value: value }] });
 
 /** Renewal watch and drift repair (SPEC §9) on the emulator: the real sweep ASL, the real handlers. */
 describe('renewal sweep and drift repair on the emulator', () => {
@@ -151,4 +156,110 @@ describe('renewal sweep and drift repair on the emulator', () => {
     expect(fine.certificates.find((c) => c.requestId === run.status!.requestId)?.records[0]?.state).toBe('ok');
     expect(harness.proxy.calls.filter((c) => c.operation === 'ChangeResourceRecordSets')).toHaveLength(0);
   });
+});
+
+/** SPEC §8 at scale: 200 certificates swept with bounded concurrency through throttling, each checked once, drift repaired once. */
+describe('renewal sweep over 200 certificates', () => {
+  let harness: Harness;
+
+  beforeAll(async () => {
+    harness = await startHarness({ zones: [{ name: 'example.com' }], seed: 20261129 });
+  });
+  afterAll(async () => {
+    await harness.stop();
+  });
+
+  test('every certificate is checked, the 30 drifted records are repaired exactly once, nothing else is written', async () => {
+    const direct = { endpoint: harness.moto.endpoint, region: REGION, credentials: TEST_CREDENTIALS };
+    const acm = new ACMClient(direct);
+    const count = 200;
+    const requests = Array.from({ length: count }, (_, i) => ({
+      requestId: createHash('sha256').update(`sweep-${i}`).digest('hex').slice(0, 32),
+      domainName: `site${i}.example.com`,
+      subjectAlternativeNames: [],
+      region: REGION,
+      keyAlgorithm: 'RSA_2048' as const,
+      tags: {},
+    }));
+    // Issued requests as the workflow leaves them, set up directly: 200 workflow runs would take minutes.
+    const statuses: StatusRecord[] = new Array(count);
+    const setUp = async (request: (typeof requests)[number], i: number) => {
+      const arn = (await acm.send(new RequestCertificateCommand({ DomainName: request.domainName, ValidationMethod: 'DNS' }))).CertificateArn!;
+      const detail = (await acm.send(new DescribeCertificateCommand({ CertificateArn: arn }))).Certificate!;
+      const option = detail.DomainValidationOptions![0]!;
+      const status: StatusRecord = {
+        ...initialStatus(request),
+        state: 'ISSUED',
+        certificate: { arn, region: REGION, status: 'ISSUED', reused: false, notAfter: null },
+        validationRecords: [
+          {
+            name: option.ResourceRecord!.Name!,
+            type: 'CNAME',
+            value: option.ResourceRecord!.Value!,
+            domains: [request.domainName],
+            hostedZoneId: harness.zones['example.com']!,
+            hostedZoneName: 'example.com',
+            accountId: '222222222222',
+            manual: false,
+          },
+        ],
+      };
+      statuses[i] = status;
+    };
+    for (let i = 0; i < count; i += 25) await Promise.all(requests.slice(i, i + 25).map((r, j) => setUp(r, i + j)));
+    // One at a time: the emulator's DynamoDB does not take concurrent transactions (the proxy serializes the workflow's).
+    for (const [i, request] of requests.entries()) {
+      await harness.store.storeRequest(request, initialStatus(request));
+      await harness.store.saveStatus(statuses[i]!);
+    }
+    const route53 = await route53InAccountOf(harness.moto.endpoint, DNS_ROLE_ARN);
+    const zoneId = harness.zones['example.com']!;
+    const upsert = (records: { name: string; value: string }[]) =>
+      route53.send(
+        new ChangeResourceRecordSetsCommand({
+          HostedZoneId: zoneId,
+          ChangeBatch: { Changes: records.map((r) => ({ Action: 'UPSERT', ResourceRecordSet: cnameOf(r.name, r.value) })) },
+        }),
+      );
+    const records = statuses.map((s) => s.validationRecords[0]!);
+    await upsert(records.slice(20));
+    // 20 never written (deleted in a clean-up), 10 pointing elsewhere.
+    await upsert(records.slice(20, 30).map((r) => ({ name: r.name, value: 'elsewhere.example.net.' })));
+    harness.proxy.resetLog();
+    harness.proxy.addRule({
+      service: '*',
+      operation: ['DescribeCertificate', 'ListResourceRecordSets', 'ChangeResourceRecordSets'],
+      kind: 'throttle',
+      rate: 0.15,
+    });
+
+    const result = await sweepLocally(
+      { concurrency: 5, pageSize: 50 },
+      {
+        settings: harness.settings,
+        aws: { endpoint: harness.proxy.endpoint, region: REGION, credentials: TEST_CREDENTIALS },
+        eventBusName: 'certflow',
+        retryMs: 5,
+      },
+    );
+    harness.proxy.clearRules();
+
+    expect(result.succeeded).toBe(true);
+    expect(result.failedItems).toEqual([]);
+    expect(result.listed).toBe(count);
+    const byId = new Map(result.certificates.map((c) => [c.requestId, c]));
+    expect(byId.size).toBe(count);
+    const states = requests.map((r) => byId.get(r.requestId)?.records[0]?.state);
+    expect(states.slice(0, 30).every((s) => s === 'repaired')).toBe(true);
+    expect(states.slice(30).every((s) => s === 'ok')).toBe(true);
+    expect(requests.slice(20, 30).map((r) => byId.get(r.requestId)?.records[0]?.previousValue)).toEqual(Array(10).fill('elsewhere.example.net.'));
+    // Throttling happened and was absorbed; each repair reached Route 53 once (a retried UPSERT of the same value is harmless).
+    expect(harness.proxy.calls.some((c) => c.faults.includes('throttle'))).toBe(true);
+    const zone = (await harness.records('example.com')).filter((r) => r.Type === 'CNAME');
+    expect(zone).toHaveLength(count);
+    for (const record of records) expect(zone.find((r) => r.Name === record.name)?.ResourceRecords).toEqual([{ Value: record.value }]);
+    const pagesListed = harness.proxy.calls.filter((c) => c.operation === 'Query').length;
+    expect(pagesListed).toBeGreaterThanOrEqual(count / 50);
+    expect(harness.proxy.calls.filter((c) => c.operation === 'Scan')).toHaveLength(0);
+  }, 300000);
 });

@@ -1,0 +1,221 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Arn, ArnFormat, Aws, Duration, Names, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
+import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import * as events from 'aws-cdk-lib/aws-events';
+import * as targets from 'aws-cdk-lib/aws-events-targets';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import type { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import * as scheduler from 'aws-cdk-lib/aws-scheduler';
+import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
+import { Construct } from 'constructs';
+import { ACM_RENEWAL_DETAIL_TYPES, RENEWAL_DEFAULTS } from '../lambdas/core/renewal';
+import { STATE_INDEX_NAME } from '../lambdas/core/renewal-store';
+import { EVENT_BUS_ENV, RENEWAL_AT_RISK_DAYS_ENV, type SweepInput } from '../lambdas/core/renewal-sweep';
+import { SETTINGS_ENV, type DnsRole } from '../lambdas/core/settings';
+import { EVENT_BUS_SUBSTITUTION } from '../lambdas/core/steps';
+import { CertflowFunction } from './certflow-function';
+import { route53RecordStatements } from './route53-record-permissions';
+
+/** The sweep's definition (STYLE: one source of truth, filled by definitionSubstitutions). */
+export const RENEWAL_SWEEP_DEFINITION_FILE = join(__dirname, '..', 'statemachine', 'renewal-sweep.asl.json');
+
+/** The renewal watch's settings (the configuration's `renewal` block). */
+export interface RenewalWatchSettings {
+  /** EventBridge Scheduler expression of the sweep. */
+  readonly schedule: string;
+  /** Days before expiry from which a certificate ACM has not renewed is AT_RISK. */
+  readonly atRiskDays: number;
+  /** Certificates checked at once by the sweep's Map. */
+  readonly sweepConcurrency: number;
+}
+
+/** Properties of {@link RenewalWatch}. */
+export interface RenewalWatchProps {
+  /** The request table (with its state index). */
+  readonly table: dynamodb.ITable;
+  /** The certflow bus the watch announces on. */
+  readonly eventBus: events.IEventBus;
+  /** JSON of the Lambda settings (`CERTFLOW_SETTINGS`). */
+  readonly settingsJson: string;
+  /** DNS roles to assume; empty: the zones are this account's. */
+  readonly dnsRoles: readonly DnsRole[];
+  /** Domain suffixes the own-account Route 53 grant is limited to. */
+  readonly allowedDomainSuffixes: readonly string[];
+  /**
+   * Schedule, risk threshold and concurrency.
+   * @default RENEWAL_DEFAULTS
+   */
+  readonly renewal?: Partial<RenewalWatchSettings>;
+  /**
+   * Retention of the functions' and the state machine's log groups.
+   * @default logs.RetentionDays.ONE_MONTH
+   */
+  readonly logRetention?: logs.RetentionDays;
+}
+
+/**
+ * The renewal watch and drift repair (SPEC §9): the sweep state machine
+ * (statemachine/renewal-sweep.asl.json; a distributed Map of express child
+ * executions, so 2,500 certificates stay far from the 25,000-event history
+ * limit), its EventBridge Scheduler schedule, and the handler of ACM's
+ * renewal events on the default bus (where ACM, and the forwarder from
+ * us-east-1, deliver them).
+ */
+export class RenewalWatch extends Construct {
+  /** The sweep. */
+  readonly stateMachine: sfn.StateMachine;
+  /** Lists a page of ISSUED/DEPLOYED requests. */
+  readonly listFunction: NodejsFunction;
+  /** Checks (and repairs) one request. */
+  readonly checkFunction: NodejsFunction;
+  /** Handles ACM's renewal events. */
+  readonly eventFunction: NodejsFunction;
+  /** ACM's renewal events → {@link eventFunction}. */
+  readonly acmRule: events.Rule;
+  /** Runs the sweep daily (or as configured). */
+  readonly schedule: scheduler.CfnSchedule;
+
+  constructor(scope: Construct, id: string, props: RenewalWatchProps) {
+    super(scope, id);
+    const renewal = { ...RENEWAL_DEFAULTS, ...props.renewal };
+    const environment = { [SETTINGS_ENV]: props.settingsJson };
+    const make = (name: string, folder: string, description: string, extra: Record<string, string> = {}) =>
+      new CertflowFunction(this, name, { folder, description, environment: { ...environment, ...extra }, logRetention: props.logRetention });
+
+    const list = make('ListRenewalPage', 'list-renewal-page', 'Lists a page of ISSUED/DEPLOYED requests for the renewal sweep');
+    const check = make('CheckRenewal', 'check-renewal', "Checks a certificate's renewal and repairs its validation CNAMEs");
+    const onEvent = make('RenewalEvents', 'renewal-events', "Checks the certificates named by ACM's renewal events", {
+      [EVENT_BUS_ENV]: props.eventBus.eventBusName,
+      [RENEWAL_AT_RISK_DAYS_ENV]: String(renewal.atRiskDays),
+    });
+    this.listFunction = list.function;
+    this.checkFunction = check.function;
+    this.eventFunction = onEvent.function;
+
+    // list-renewal-page: Query on the state index only.
+    list.role.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        sid: 'QueryStateIndex',
+        actions: ['dynamodb:Query'],
+        resources: [`${props.table.tableArn}/index/${STATE_INDEX_NAME}`],
+      }),
+    );
+    for (const fn of [check, onEvent]) this.grantCheck(fn.role, props);
+    props.eventBus.grantPutEventsTo(onEvent.role);
+
+    this.stateMachine = this.createStateMachine(props, list.function, check.function);
+
+    this.acmRule = new events.Rule(this, 'AcmRenewalEvents', {
+      description: "certflow: ACM's renewal events to the renewal watch",
+      eventPattern: { source: ['aws.acm'], detailType: [...ACM_RENEWAL_DETAIL_TYPES] },
+    });
+    this.acmRule.addTarget(new targets.LambdaFunction(onEvent.function, { retryAttempts: 8, maxEventAge: Duration.hours(6) }));
+
+    const schedulerRole = new iam.Role(this, 'SchedulerRole', {
+      assumedBy: new iam.ServicePrincipal('scheduler.amazonaws.com', { conditions: { StringEquals: { 'aws:SourceAccount': Aws.ACCOUNT_ID } } }),
+      description: 'certflow: lets EventBridge Scheduler start the renewal sweep',
+    });
+    this.stateMachine.grantStartExecution(schedulerRole);
+    const input: SweepInput = { repair: true, atRiskDays: renewal.atRiskDays, concurrency: renewal.sweepConcurrency };
+    this.schedule = new scheduler.CfnSchedule(this, 'Schedule', {
+      description: 'certflow: daily renewal and drift sweep',
+      scheduleExpression: renewal.schedule,
+      flexibleTimeWindow: { mode: 'FLEXIBLE', maximumWindowInMinutes: 60 },
+      target: { arn: this.stateMachine.stateMachineArn, roleArn: schedulerRole.roleArn, input: JSON.stringify(input) },
+    });
+  }
+
+  /** What a check does: read the table and write the renewal, describe certificates, read and UPSERT validation CNAMEs. */
+  private grantCheck(role: iam.Role, props: RenewalWatchProps): void {
+    props.table.grantReadWriteData(role);
+    role.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        sid: 'DescribeCertificates',
+        actions: ['acm:DescribeCertificate'],
+        resources: [`arn:${Aws.PARTITION}:acm:*:${Aws.ACCOUNT_ID}:certificate/*`],
+      }),
+    );
+    Validations.of(role).acknowledge({
+      id: 'AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:acm:*:<AWS::AccountId>:certificate/*]',
+      reason: 'The watch reads the certificates of every request; ids are ACM-assigned and each request names its own region. Read-only.',
+    });
+    if (props.dnsRoles.length > 0) {
+      role.addToPrincipalPolicy(
+        new iam.PolicyStatement({ sid: 'AssumeDnsRoles', actions: ['sts:AssumeRole'], resources: props.dnsRoles.map((r) => r.roleArn) }),
+      );
+      return;
+    }
+    for (const statement of route53RecordStatements({ domainSuffixes: props.allowedDomainSuffixes })) role.addToPrincipalPolicy(statement);
+    role.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        sid: 'ReadRecords',
+        actions: ['route53:ListResourceRecordSets'],
+        resources: [`arn:${Aws.PARTITION}:route53:::hostedzone/*`],
+      }),
+    );
+    Validations.of(role).acknowledge(
+      { id: 'AwsSolutions-IAM5[Resource::*]', reason: 'route53:ListHostedZones and ListHostedZonesByName support no resource-level permissions.' },
+      { id: 'AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:route53:::change/*]', reason: 'route53:GetChange on change/*: read-only.' },
+      {
+        id: 'AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:route53:::hostedzone/*]',
+        reason:
+          'Without DNS roles the zones are this account\u2019s, found at run time; writes are limited by condition keys to UPSERT of CNAMEs named _* (under allowedDomainSuffixes when set), reads are ListResourceRecordSets.',
+      },
+    );
+  }
+
+  private createStateMachine(props: RenewalWatchProps, list: NodejsFunction, check: NodejsFunction): sfn.StateMachine {
+    const stack = Stack.of(this);
+    const definition = readFileSync(RENEWAL_SWEEP_DEFINITION_FILE, 'utf8');
+    // A fixed name: the distributed Map starts child executions of this very state machine,
+    // and its role can name that ARN only if it is known before the state machine exists.
+    const stateMachineName = Names.uniqueResourceName(this, { maxLength: 80, separator: '-' });
+    const selfArn = Arn.format(
+      { service: 'states', resource: 'stateMachine', resourceName: stateMachineName, arnFormat: ArnFormat.COLON_RESOURCE_NAME },
+      stack,
+    );
+    const executionsArn = Arn.format(
+      { service: 'states', resource: 'execution', resourceName: `${stateMachineName}:*`, arnFormat: ArnFormat.COLON_RESOURCE_NAME },
+      stack,
+    );
+    const logGroup = new logs.LogGroup(this, 'SweepLogs', {
+      logGroupName: `/aws/vendedlogs/states/${stateMachineName}`,
+      retention: props.logRetention ?? logs.RetentionDays.ONE_MONTH,
+      removalPolicy: RemovalPolicy.DESTROY,
+    });
+    const stateMachine = new sfn.StateMachine(this, 'Sweep', {
+      stateMachineName,
+      definitionBody: sfn.DefinitionBody.fromString(definition),
+      definitionSubstitutions: {
+        ListRenewalPageFunctionArn: list.functionArn,
+        CheckRenewalFunctionArn: check.functionArn,
+        [EVENT_BUS_SUBSTITUTION]: props.eventBus.eventBusName,
+      },
+      tracingEnabled: true,
+      // Every event, without the data: a sweep of 2,500 certificates would otherwise log every
+      // status record twice; each check's outcome is in the table (renewalCheck) anyway.
+      logs: { destination: logGroup, level: sfn.LogLevel.ALL, includeExecutionData: false },
+    });
+    stateMachine.addToRolePolicy(
+      new iam.PolicyStatement({ sid: 'InvokeSteps', actions: ['lambda:InvokeFunction'], resources: [list.functionArn, check.functionArn] }),
+    );
+    stateMachine.addToRolePolicy(new iam.PolicyStatement({ sid: 'RunChildExecutions', actions: ['states:StartExecution'], resources: [selfArn] }));
+    stateMachine.addToRolePolicy(
+      new iam.PolicyStatement({ sid: 'WatchChildExecutions', actions: ['states:DescribeExecution', 'states:StopExecution'], resources: [executionsArn] }),
+    );
+    props.eventBus.grantPutEventsTo(stateMachine);
+    Validations.of(stateMachine).acknowledge(
+      {
+        id: 'AwsSolutions-IAM5[Resource::*]',
+        reason: 'Added by the StateMachine construct for logging and tracing: log-delivery and X-Ray actions support no resource-level permissions.',
+      },
+      {
+        id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:execution:${stateMachineName}:*]`,
+        reason: "The distributed Map's child executions get ids at run time; the grant covers this state machine's executions only.",
+      },
+    );
+    return stateMachine;
+  }
+}
