@@ -391,7 +391,8 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
 /** How long after Ctrl-C a command that does not stop by itself is ended anyway. */
 const INTERRUPT_GRACE_MS = 1500;
 
-if (require.main === module) {
+/** Runs the CLI on this process's argv, stdio and signals: the entry of `npx certflow` (bin/certflow.cjs) and of `tsx bin/certflow.ts`. */
+export function runCli(): void {
   const interrupt = new AbortController();
   process.on('SIGINT', () => {
     // A second Ctrl-C, or a command that does not watch the signal, ends the process at once.
@@ -418,3 +419,5 @@ if (require.main === module) {
     },
   );
 }
+
+if (require.main === module) runCli();
