@@ -3,6 +3,7 @@ import { Command, CommanderError, Option } from 'commander';
 import { ConfigError, settingsFor } from '../lib/config';
 import { CertflowError } from '../lambdas/core/errors';
 import { describeAwsError } from './cli/aws-errors';
+import { type DeleteFlags, deleteRequestCommand } from './cli/delete-command';
 import { type Deployment, findDeployment } from './cli/deployment';
 import {
   type CliIo,
@@ -158,6 +159,7 @@ function registerRequest(program: Command, { io, setExitCode }: CommandContext):
       )
       .addOption(new Option('--key-algorithm <alg>', 'key algorithm').choices(['RSA_2048', 'EC_prime256v1', 'EC_secp384r1']))
       .option('--input <file>', 'the request as JSON (see "The request" in the README); - reads stdin; flags add to it')
+      .option('--replaces <requestId>', 'take over this earlier ISSUED/DEPLOYED request: its distribution moves to these names and settings in place')
       .option('--wait', 'against a deployment: wait for the request to end, showing progress'),
   );
   localRunOptions(command).action(async (domainName: string | undefined, flags: CommonFlags & LocalRunFlags & Record<string, unknown>) => {
@@ -299,6 +301,7 @@ const COMMANDS: readonly ((program: Command, context: CommandContext) => void)[]
   registerList,
   registerWait,
   (program, { io, setExitCode }) => addCheckCommand(program, io, setExitCode),
+  (program, { io, setExitCode }) => addDeleteCommand(program, io, setExitCode),
   (program, { io, setExitCode }) => addCanaryCommand(program, io, setExitCode),
 ];
 
@@ -337,6 +340,25 @@ function addCheckCommand(program: Command, io: CliIo, setExitCode: (code: number
     .addHelpText('after', '\nExit status: 0 every certificate is HEALTHY or RENEWED; 1 one is AT_RISK or EXPIRED.')
     .action(async (flags: CheckFlags) => {
       setExitCode(await checkRenewals(flags, io));
+    });
+}
+
+/** `certflow delete`: deprovisions a request (SPEC §9). */
+function addDeleteCommand(program: Command, io: CliIo, setExitCode: (code: number) => void): void {
+  program
+    .command('delete')
+    .description('deprovision a request: stop it if still provisioning, take its distribution down, remove its alias records, retire its certificate')
+    .argument('<requestId>')
+    .option('--config <file>', 'deployment configuration (certflow.config.json)')
+    .option('--local', "delete locally against AWS_ENDPOINT_URL and the local run's table")
+    .option('--stack <name>', "workflow stack to read the deployment from (default: the config's stackName, else Certflow)")
+    .option('--state-machine-arn <arn>', 'the delete state machine, instead of reading the stack')
+    .option('--table <name>', 'the request table, instead of reading the stack')
+    .option('--poll-ms <ms>', 'with --local: real milliseconds each Wait state lasts', (v) => Number.parseInt(v, 10))
+    .option('--json', 'print the final status record (state DELETED) on stdout')
+    .addHelpText('after', '\nExit status: 0 the request is DELETED (deleting it again is harmless); 1 the delete did not finish (it resumes when run again).')
+    .action(async (requestId: string, flags: DeleteFlags) => {
+      setExitCode(await deleteRequestCommand(requestId, flags, io));
     });
 }
 

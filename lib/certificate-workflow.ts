@@ -16,6 +16,7 @@ import { IssuanceEventListener } from './issuance-event-listener';
 import { settingsFor, type CertflowConfig } from './config';
 import { DNS_STEPS, type DnsStepFolder, dnsStepRoleNames, workflowRolePrefixOf } from './dns-step-roles';
 import { route53RecordStatements } from './route53-record-permissions';
+import { grantCertificateRetirement, grantLifecycleDns } from './delete-workflow';
 import { STEP_TABLE_ACTIONS } from './step-table-actions';
 import { WorkflowFunctions } from './workflow-functions';
 import { REQUESTS_BY_STATE_INDEX } from '../lambdas/core/request-repository';
@@ -318,6 +319,8 @@ export class CertificateWorkflow extends Construct {
     acknowledgeCertificateArns(creator, 'checks the certificate it attaches to the distribution');
 
     // check-distribution
+    this.grantReplacePermissions(config);
+
     const checker = roles['check-distribution'];
     checker.addToPrincipalPolicy(
       new iam.PolicyStatement({
@@ -330,6 +333,40 @@ export class CertificateWorkflow extends Construct {
       id: 'AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:cloudfront::<AWS::AccountId>:distribution/*]',
       reason: 'Distribution ids are assigned by CloudFront on creation; read-only, on distributions of this account.',
     });
+  }
+
+  /** Replace (SPEC §9): update the replaced distribution in place (or create one), then alias records and certificate retirement. */
+  private grantReplacePermissions(config: CertflowConfig): void {
+    const roles = this.functions.roles;
+    const distributionArns = `arn:${Aws.PARTITION}:cloudfront::${Aws.ACCOUNT_ID}:distribution/*`;
+    const replacer = roles['replace-distribution'];
+    replacer.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        sid: 'UpdateOrCreateDistributions',
+        actions: [
+          'cloudfront:GetDistributionConfig',
+          'cloudfront:UpdateDistribution',
+          'cloudfront:GetDistribution',
+          'cloudfront:CreateDistribution',
+          'cloudfront:TagResource',
+        ],
+        resources: [distributionArns],
+      }),
+    );
+    replacer.addToPrincipalPolicy(new iam.PolicyStatement({ sid: 'ListDistributions', actions: ['cloudfront:ListDistributions'], resources: ['*'] }));
+    Validations.of(replacer).acknowledge(
+      { id: 'AwsSolutions-IAM5[Resource::*]', reason: 'cloudfront:ListDistributions supports no resource-level permissions.' },
+      {
+        id: 'AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:cloudfront::<AWS::AccountId>:distribution/*]',
+        reason:
+          "Distribution ids are assigned by CloudFront; the step updates the replaced request's distribution of this account, found in the request table.",
+      },
+    );
+    // Reads the zones of added names before the update (SPEC §4: a record in the way is a conflict).
+    grantLifecycleDns(replacer, config, { write: false });
+    const completer = roles['complete-replacement'];
+    grantCertificateRetirement(completer);
+    grantLifecycleDns(completer, config);
   }
 }
 

@@ -9,6 +9,8 @@
 export const WORKFLOW_STACK_OUTPUTS = {
   /** ARN of the certificate workflow state machine (StartExecution). */
   stateMachineArn: 'StateMachineArn',
+  /** ARN of the delete state machine (StartExecution with `{"requestId": "..."}`). */
+  deleteStateMachineArn: 'DeleteStateMachineArn',
   /** Name of the EventBridge bus the workflow publishes its events to. */
   eventBusName: 'EventBusName',
   /** Name of the DynamoDB table of requests and status records. */

@@ -25,8 +25,8 @@ const SAVE_STATUS: readonly TableAction[] = ['dynamodb:UpdateItem', 'dynamodb:De
 
 /** Request-table actions of each step; an empty list means the step never touches the table. */
 export const STEP_TABLE_ACTIONS: Readonly<Record<StepFolder, readonly TableAction[]>> = {
-  // storeRequest
-  'validate-request': ['dynamodb:GetItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem'],
+  // storeRequest; checkNewRequest: requests by name (Query of the name index) and the replacement lock
+  'validate-request': ['dynamodb:GetItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem', 'dynamodb:Query'],
   // the certificate claim (UpdateItem, GetItem), then saveStatus (a reused ISSUED certificate may end the request)
   'find-or-request-certificate': ['dynamodb:GetItem', ...SAVE_STATUS],
   // DescribeCertificate only
@@ -47,4 +47,8 @@ export const STEP_TABLE_ACTIONS: Readonly<Record<StepFolder, readonly TableActio
   'complete-distribution': SAVE_STATUS,
   // saveStatus FAILED
   'record-failure': SAVE_STATUS,
+  // getRequest (the replaced request), saveStatus DEPLOYING; createDistribution's lookup
+  'replace-distribution': ['dynamodb:GetItem', 'dynamodb:UpdateItem'],
+  // getRequest, saveStatus REPLACED and DEPLOYED (final), retirement's requests by name (Query of the name index)
+  'complete-replacement': ['dynamodb:GetItem', ...SAVE_STATUS, 'dynamodb:Query'],
 };

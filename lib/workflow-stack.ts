@@ -4,6 +4,7 @@ import { CertificateApi } from './certificate-api';
 import { CertificateNotifications } from './certificate-notifications';
 import { CertificateWorkflow } from './certificate-workflow';
 import type { CertflowConfig } from './config';
+import { DeleteWorkflow } from './delete-workflow';
 import { RenewalWatch } from './renewal-watch';
 import { WORKFLOW_STACK_OUTPUTS } from './stack-outputs';
 
@@ -22,6 +23,8 @@ export interface WorkflowStackProps extends StackProps {
 export class WorkflowStack extends Stack {
   /** The workflow: table, event bus, functions and state machine. */
   readonly workflow: CertificateWorkflow;
+  /** The delete (deprovisioning) state machine of SPEC §9. */
+  readonly deleteWorkflow: DeleteWorkflow;
   /** The REST API, when enabled. */
   readonly api?: CertificateApi;
   /** The notification topic and webhook notifier, when configured. */
@@ -34,6 +37,13 @@ export class WorkflowStack extends Stack {
     const { config } = props;
 
     this.workflow = new CertificateWorkflow(this, 'CertificateWorkflow', { config });
+    this.deleteWorkflow = new DeleteWorkflow(this, 'DeleteWorkflow', {
+      config,
+      table: this.workflow.table,
+      eventBus: this.workflow.eventBus,
+      certificateStateMachine: this.workflow.stateMachine,
+      settingsJson: this.workflow.settingsJson,
+    });
 
     if (config.api.enabled) {
       this.api = new CertificateApi(this, 'CertificateApi', {
@@ -77,6 +87,10 @@ export class WorkflowStack extends Stack {
     new CfnOutput(this, WORKFLOW_STACK_OUTPUTS.stateMachineArn, {
       description: 'Certificate workflow state machine (StartExecution with a certificate request)',
       value: this.workflow.stateMachine.stateMachineArn,
+    });
+    new CfnOutput(this, WORKFLOW_STACK_OUTPUTS.deleteStateMachineArn, {
+      description: 'Delete (deprovisioning) state machine (StartExecution with {"requestId": "..."})',
+      value: this.deleteWorkflow.stateMachine.stateMachineArn,
     });
     new CfnOutput(this, WORKFLOW_STACK_OUTPUTS.eventBusName, {
       description: 'EventBridge bus carrying certflow events (source "certflow")',

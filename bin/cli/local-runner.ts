@@ -3,18 +3,42 @@ import { EventBridgeClient, PutEventsCommand, type PutEventsRequestEntry } from 
 import { ExecutionAbortedError, ExecutionError, StateMachine, type StateMachineDefinition } from 'aws-local-stepfunctions';
 import { type AwsClientOptions, awsClient, awsClientConfig, makeStepDeps, type StepDeps } from '../../lambdas/core/deps';
 import type { Settings } from '../../lambdas/core/settings';
-import { EVENT_BUS_SUBSTITUTION, STEPS } from '../../lambdas/core/steps';
+import type { StopExecution } from '../../lambdas/core/deletion';
+import { DELETE_STEPS, EVENT_BUS_SUBSTITUTION, STEPS } from '../../lambdas/core/steps';
 import type { StatusRecord } from '../../lambdas/core/types';
 import { type Observability, quietObservability } from '../../lambdas/shared/observability';
 import workflowDefinition from '../../statemachine/certificate-workflow.asl.json';
 import { createHandler as createAcmEventsHandler } from '../../lambdas/acm-events/handler';
 import type { AcmEvent } from '../../lambdas/core/issuance-wait';
+import deleteWorkflowDefinition from '../../statemachine/delete-workflow.asl.json';
 import { LOCAL_ACM_EVENT_STAND_IN_AGENT, LocalAcmEventStandIn, type StandInDelivery } from './local-acm-event-stand-in';
 import { expectTaskToken, LOCAL_TASK_TOKENS, mintTaskToken } from './local-task-tokens';
-import { STEP_MODULES } from './step-modules';
+import { DELETE_STEP_MODULES, STEP_MODULES } from './step-modules';
 
-/** The one workflow definition, as CDK deploys it (imported, so a bundled CLI carries it). */
-const ASL_TEXT = JSON.stringify(workflowDefinition);
+/** The state machines certflow ships: the certificate workflow, and the delete (deprovisioning) workflow. */
+export type LocalWorkflow = 'certificate' | 'delete';
+
+/** Each definition, as CDK deploys it (imported, so a bundled CLI carries them). */
+const ASL_TEXTS: Record<LocalWorkflow, { readonly file: string; readonly text: string }> = {
+  certificate: { file: 'statemachine/certificate-workflow.asl.json', text: JSON.stringify(workflowDefinition) },
+  delete: { file: 'statemachine/delete-workflow.asl.json', text: JSON.stringify(deleteWorkflowDefinition) },
+};
+
+/** Every Lambda step of every definition. */
+const ALL_STEPS = [...STEPS, ...DELETE_STEPS];
+const ALL_STEP_MODULES = { ...STEP_MODULES, ...DELETE_STEP_MODULES };
+
+/**
+ * Executions running in this process, by ARN: a local delete stops a request
+ * still provisioning here as StopExecution would. An execution in another
+ * process cannot be stopped; the store refuses its later status writes.
+ */
+const runningExecutions = new Map<string, { abort(): void }>();
+
+/** StopExecution for local runs: aborts the execution if it runs in this process. */
+export const stopLocalExecution: StopExecution = async (executionArn) => {
+  runningExecutions.get(executionArn)?.abort();
+};
 
 /** Account id the local runner puts in the ARNs it makes up (moto's default account). */
 const LOCAL_ACCOUNT_ID = '123456789012';
@@ -77,6 +101,8 @@ export interface LocalRunOptions {
   /** Stops the run (Ctrl-C): the execution is aborted and the result says `interrupted`. */
   readonly signal?: AbortSignal;
   readonly executionName?: string;
+  /** Which state machine to run. @default 'certificate' */
+  readonly workflow?: LocalWorkflow;
   readonly onProgress?: (event: ProgressEvent) => void;
   /** Where the steps log and count (Lambda's goes to CloudWatch). @default quietObservability(): stdout and stderr are the CLI's */
   readonly observability?: Observability;
@@ -119,10 +145,11 @@ export interface LocalRunResult {
 }
 
 /** Reads the ASL file and fills its `${...}` substitutions as CDK's definitionSubstitutions would. */
-export function loadDefinition(substitutions: Record<string, string>): StateMachineDefinition {
-  const text = ASL_TEXT.replace(/\$\{(\w+)\}/g, (match, key: string) => {
+export function loadDefinition(substitutions: Record<string, string>, workflow: LocalWorkflow = 'certificate'): StateMachineDefinition {
+  const { file, text: asl } = ASL_TEXTS[workflow];
+  const text = asl.replace(/\$\{(\w+)\}/g, (match, key: string) => {
     const value = substitutions[key];
-    if (value === undefined) throw new Error(`no value for substitution ${match} in statemachine/certificate-workflow.asl.json`);
+    if (value === undefined) throw new Error(`no value for substitution ${match} in ${file}`);
     return value;
   });
   return JSON.parse(text) as StateMachineDefinition;
@@ -148,7 +175,7 @@ function localFunctionArn(region: string, folder: string): string {
 /** The substitutions of a local run: made-up function ARNs and the real bus name. */
 export function localSubstitutions(region: string, eventBusName: string): Record<string, string> {
   return {
-    ...Object.fromEntries(STEPS.map((step) => [step.substitution, localFunctionArn(region, step.folder)])),
+    ...Object.fromEntries(ALL_STEPS.map((step) => [step.substitution, localFunctionArn(region, step.folder)])),
     [EVENT_BUS_SUBSTITUTION]: eventBusName,
   };
 }
@@ -164,10 +191,10 @@ export function lambdaError(error: unknown): Error {
 
 type Handler = (event: JsonValue) => Promise<unknown>;
 
-function loadHandlers(depsOf: () => StepDeps, observability: Observability): Map<string, Handler> {
+function loadHandlers(depsOf: () => StepDeps & { readonly stopExecution: StopExecution }, observability: Observability): Map<string, Handler> {
   const handlers = new Map<string, Handler>();
-  for (const step of STEPS) {
-    const handler = STEP_MODULES[step.folder].createHandler(depsOf, observability);
+  for (const step of ALL_STEPS) {
+    const handler = ALL_STEP_MODULES[step.folder].createHandler(depsOf, observability);
     handlers.set(step.substitution, (event) => handler(event as never, {} as never));
   }
   return handlers;
@@ -213,7 +240,8 @@ export async function runLocally(input: unknown, options: LocalRunOptions): Prom
   const { settings } = options;
   const region = options.aws?.region ?? settings.defaultRegion;
   const clock = options.clock;
-  const deps = makeStepDeps(settings, options.aws, clock ? clock.now : undefined, LOCAL_TASK_TOKENS);
+  const deps = { ...makeStepDeps(settings, options.aws, clock ? clock.now : undefined, LOCAL_TASK_TOKENS), stopExecution: stopLocalExecution };
+  const workflow = options.workflow ?? 'certificate';
   const observability = options.observability ?? quietObservability();
   const handlers = loadHandlers(() => deps, observability);
   const acmEventsHandler = createAcmEventsHandler(() => deps, observability);
@@ -233,7 +261,7 @@ export async function runLocally(input: unknown, options: LocalRunOptions): Prom
   // The token wait accounts for its own simulated time; the next step must not count it again.
   let waitAccounted = false;
   const eventBridge = awsClient(EventBridgeClient, options.aws ?? {}, region);
-  const definition = loadDefinition(localSubstitutions(region, options.eventBusName));
+  const definition = loadDefinition(localSubstitutions(region, options.eventBusName), workflow);
   const publishedEvents: PublishedEvent[] = [];
   let lambdaInvocations = 0;
 
@@ -302,7 +330,7 @@ export async function runLocally(input: unknown, options: LocalRunOptions): Prom
       taskResourceLocalHandlers[name] = localPutEvents(eventBridge, publishedEvents);
       continue;
     }
-    const substitution = STEPS.find((step) => state.Resource === localFunctionArn(region, step.folder))?.substitution;
+    const substitution = ALL_STEPS.find((step) => state.Resource === localFunctionArn(region, step.folder))?.substitution;
     const handler = substitution ? handlers.get(substitution) : undefined;
     if (!handler) throw new Error(`state ${name} calls ${state.Resource}, which is no certflow step`);
     taskResourceLocalHandlers[name] = async (event) => {
@@ -322,7 +350,7 @@ export async function runLocally(input: unknown, options: LocalRunOptions): Prom
 
   const executionName = options.executionName ?? `local-${Date.now()}`;
   const executionArn = `arn:aws:states:${region}:${LOCAL_ACCOUNT_ID}:execution:certflow-local:${executionName}`;
-  const machine = machineFor(definition, `${region}|${options.eventBusName}`);
+  const machine = machineFor(definition, `${workflow}|${region}|${options.eventBusName}`);
   const execution = machine.run(input as JsonValue, {
     overrides: { taskResourceLocalHandlers, waitTimeOverrides, retryIntervalOverrides },
     context: {
@@ -335,6 +363,7 @@ export async function runLocally(input: unknown, options: LocalRunOptions): Prom
       },
     },
   });
+  runningExecutions.set(executionArn, execution);
 
   let status: StatusRecord | undefined;
   let stateTransitions = 0;
@@ -402,6 +431,7 @@ export async function runLocally(input: unknown, options: LocalRunOptions): Prom
   try {
     const output = (await execution.result) as unknown as StatusRecord;
     await consume;
+    runningExecutions.delete(executionArn);
     finish();
     return {
       status: output ?? status,
@@ -432,7 +462,23 @@ export async function runLocally(input: unknown, options: LocalRunOptions): Prom
       };
     }
     await consume;
+    runningExecutions.delete(executionArn);
     finish();
+    if (error instanceof ExecutionAbortedError) {
+      const message = `execution ${executionArn} was stopped (a delete of the request stops it)`;
+      return {
+        status,
+        succeeded: false,
+        error: { code: 'ExecutionAborted', message },
+        publishedEvents,
+        stateTransitions,
+        historyEvents,
+        lambdaInvocations,
+        retries,
+        executionArn,
+        ...outcome,
+      };
+    }
     if (!(error instanceof ExecutionError)) throw error;
     const failure = error.cause as Error;
     return {

@@ -9,6 +9,8 @@ export interface RequestFlags {
   readonly aliasRecords?: boolean;
   readonly keyAlgorithm?: string;
   readonly input?: string;
+  /** Id of the request this one takes over (SPEC §9, replace). */
+  readonly replaces?: string;
 }
 
 /** A usage problem: said in one line, exit status 2. */
@@ -50,6 +52,7 @@ export function buildRequest(domainName: string | undefined, flags: RequestFlags
   }
   if (flags.region !== undefined) request.region = flags.region;
   if (flags.keyAlgorithm !== undefined) request.keyAlgorithm = flags.keyAlgorithm;
+  if (flags.replaces !== undefined) request.replaces = flags.replaces;
   if (flags.origin !== undefined || flags.originPath !== undefined || flags.aliasRecords) {
     const distribution =
       typeof request.distribution === 'object' && request.distribution !== null ? { ...(request.distribution as Record<string, unknown>) } : {};

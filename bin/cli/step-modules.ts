@@ -9,13 +9,23 @@ import * as publishValidationRecords from '../../lambdas/publish-validation-reco
 import * as readValidationRecords from '../../lambdas/read-validation-records/handler';
 import * as recordFailure from '../../lambdas/record-failure/handler';
 import * as validateRequest from '../../lambdas/validate-request/handler';
+import * as replaceDistribution from '../../lambdas/replace-distribution/handler';
+import * as completeReplacement from '../../lambdas/complete-replacement/handler';
+import * as startDelete from '../../lambdas/start-delete/handler';
+import * as deleteDistribution from '../../lambdas/delete-distribution/handler';
+import * as finishDelete from '../../lambdas/finish-delete/handler';
+import * as recordDeleteFailure from '../../lambdas/record-delete-failure/handler';
 import type { StepDeps } from '../../lambdas/core/deps';
-import type { StepFolder } from '../../lambdas/core/steps';
+import type { StopExecution } from '../../lambdas/core/deletion';
+import type { DeleteStepFolder, StepFolder } from '../../lambdas/core/steps';
 import type { Observability } from '../../lambdas/shared/observability';
 
 /** What the local runner needs of a handler module: the same handler over its dependencies. */
 export interface StepModule {
-  createHandler(deps: () => StepDeps, observability?: Observability): (event: never, context: never) => Promise<unknown>;
+  createHandler(
+    deps: () => StepDeps & { readonly stopExecution: StopExecution },
+    observability?: Observability,
+  ): (event: never, context: never) => Promise<unknown>;
 }
 
 /**
@@ -34,4 +44,14 @@ export const STEP_MODULES: Record<StepFolder, StepModule> = {
   'check-distribution': checkDistribution,
   'complete-distribution': completeDistribution,
   'record-failure': recordFailure,
+  'replace-distribution': replaceDistribution,
+  'complete-replacement': completeReplacement,
+};
+
+/** Every step's handler module of the delete state machine, by folder. */
+export const DELETE_STEP_MODULES: Record<DeleteStepFolder, StepModule> = {
+  'start-delete': startDelete,
+  'delete-distribution': deleteDistribution,
+  'finish-delete': finishDelete,
+  'record-delete-failure': recordDeleteFailure,
 };

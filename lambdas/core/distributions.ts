@@ -108,7 +108,7 @@ export async function storedDistribution(deps: Pick<DistributionDeps, 'cloudfron
 }
 
 /** Finds the distribution this request created before, by its CallerReference, among those serving its names. */
-async function findOwnDistribution(cloudfront: CloudFrontClient, request: NormalizedRequest): Promise<DistributionSummary | undefined> {
+export async function findOwnDistribution(cloudfront: CloudFrontClient, request: NormalizedRequest): Promise<DistributionSummary | undefined> {
   const names = new Set(namesOf(request));
   const reference = callerReferenceOf(request.requestId);
   let marker: string | undefined;

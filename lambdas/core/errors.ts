@@ -20,6 +20,7 @@ export const ERROR_NAMES = {
   transientAws: 'TransientAwsError',
   requestInProgress: 'RequestInProgressError',
   webhookDelivery: 'WebhookDeliveryError',
+  requestNotFound: 'RequestNotFoundError',
   canaryFailed: 'CanaryFailedError',
   settings: 'SettingsError',
   awsResponse: 'AwsResponseError',
@@ -41,6 +42,7 @@ export const ERROR_CODES = {
   transientAws: 'AwsUnavailable',
   requestInProgress: 'RequestInProgress',
   webhookDelivery: 'WebhookDeliveryFailed',
+  requestNotFound: 'RequestNotFound',
   canaryFailed: 'CanaryFailed',
   internal: 'InternalError',
   settings: 'InternalError',
@@ -115,6 +117,12 @@ export class AliasConflictError extends CertflowError {
 export class RequestConflictError extends CertflowError {
   override readonly name = ERROR_NAMES.requestConflict;
   readonly code = ERROR_CODES.requestConflict;
+}
+
+/** No request has this id (or, through the API, none the caller may see). */
+export class RequestNotFoundError extends CertflowError {
+  override readonly name = ERROR_NAMES.requestNotFound;
+  readonly code = ERROR_CODES.requestNotFound;
 }
 
 /**

@@ -1,4 +1,6 @@
 import { conflictMessage } from './conflict';
+import type { Locks } from './lock';
+import { checkNewRequest } from './replacement';
 import { RequestConflictError } from './errors';
 import type { RequestRepository } from './request-repository';
 import { normalizeRequest } from './request';
@@ -16,6 +18,9 @@ export interface IntakeEvent {
 export interface IntakeDeps {
   readonly settings: Settings;
   readonly store: RequestRepository;
+  /** One replacement of a request at a time (SPEC §9). */
+  readonly locks: Locks;
+  readonly now: () => Date;
 }
 
 /**
@@ -29,6 +34,8 @@ export interface IntakeDeps {
  */
 export async function validateRequestStep(deps: IntakeDeps, event: IntakeEvent): Promise<WorkflowState> {
   const request = normalizeRequest(event.input, deps.settings);
+  // Before anything is stored: what it replaces, and no live distribution already serving its names.
+  await checkNewRequest(deps, request);
   const result = await deps.store.storeRequest(request, initialStatus(request), event.executionArn ? { executionArn: event.executionArn } : {});
   if (result.outcome === 'conflict') throw new RequestConflictError(conflictMessage(request, result.holder));
   return { request, status: result.stored.status, ...(event.executionArn ? { executionArn: event.executionArn } : {}) };

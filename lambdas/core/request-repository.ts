@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { TransactionCanceledException } from '@aws-sdk/client-dynamodb';
 import { type DynamoDBDocumentClient, GetCommand, QueryCommand, TransactWriteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import { InvalidRequestError, TransientAwsError, translateAwsError } from './errors';
+import { InvalidRequestError, RequestConflictError, TransientAwsError, translateAwsError } from './errors';
 import { isConditionFailure, type Locks, makeLocks, type TransactItem } from './lock';
 import type { Clock } from './poll';
 import { STATE_INDEX_NAME } from './renewal-store';
@@ -187,8 +187,13 @@ export function executionNameOf(requestId: string, generation: number): string {
  * which stays active (and holds its names) until the distribution is deployed.
  */
 export function isFinalState(request: Pick<NormalizedRequest, 'distribution'>, state: RequestState): boolean {
-  if (state === 'FAILED' || state === 'DEPLOYED') return true;
+  if (state === 'FAILED' || state === 'DEPLOYED' || state === 'REPLACED' || state === 'DELETED') return true;
   return state === 'ISSUED' && request.distribution === undefined;
+}
+
+/** States only the lifecycle (replace, delete) writes: workflow steps never overwrite DELETING or DELETED. */
+function isLifecycleState(state: RequestState): boolean {
+  return state === 'REPLACED' || state === 'DELETING' || state === 'DELETED';
 }
 
 /** A short random pause, so that writers who collided do not collide again in step. */
@@ -418,12 +423,15 @@ export function makeRequestRepository(deps: RequestRepositoryDeps): RequestRepos
    */
   async function writeStatus(status: StatusRecord, options: SaveStatusOptions & { condition?: string; values?: Record<string, unknown> }): Promise<void> {
     const { distributionId, request } = options;
+    // A step of an execution stopped by a delete may still finish: it must not bring the request back.
+    const guarded = !options.condition && !isLifecycleState(status.state);
     const update = {
       TableName: tableName,
       Key: requestKey(status.requestId),
       UpdateExpression: 'SET #status = :status, #state = :state, updatedAt = :now' + (distributionId ? ', distributionId = :distributionId' : ''),
       // The request item is written first of all; a status for an unknown request is a bug.
-      ConditionExpression: 'attribute_exists(pk)' + (options.condition ? ` AND (${options.condition})` : ''),
+      ConditionExpression:
+        'attribute_exists(pk)' + (options.condition ? ` AND (${options.condition})` : '') + (guarded ? ' AND NOT (#state IN (:deleting, :deleted))' : ''),
       ExpressionAttributeNames: { '#status': 'status', '#state': 'state' },
       ExpressionAttributeValues: {
         ':status': status,
@@ -431,32 +439,46 @@ export function makeRequestRepository(deps: RequestRepositoryDeps): RequestRepos
         ':now': deps.now().toISOString(),
         ...(distributionId ? { ':distributionId': distributionId } : {}),
         ...options.values,
+        ...(guarded ? { ':deleting': 'DELETING', ':deleted': 'DELETED' } : {}),
       },
     };
-    if (request && isFinalState(request, status.state)) {
-      try {
-        await transact([{ Update: update }, locks.releaseItem(nameSetKeyOf(request), status.requestId)]);
+    async function writeUpdate(): Promise<void> {
+      if (request && isFinalState(request, status.state)) {
+        try {
+          await transact([{ Update: update }, locks.releaseItem(nameSetKeyOf(request), status.requestId)]);
+          return;
+        } catch (error) {
+          if (!(error instanceof TransactionCanceledException)) throw error;
+          const [statusReason, lockReason] = error.CancellationReasons ?? [];
+          const statusError = reasonError(statusReason);
+          if (isConditionFailure(statusError)) throw statusError;
+          // The names are no longer this request's (released before, or never taken): the status alone.
+          if (!isConditionFailure(reasonError(lockReason))) throw translateContention(error, status.requestId);
+        }
+        await call('UpdateItem', () => documentClient.send(new UpdateCommand(update)));
         return;
-      } catch (error) {
-        if (!(error instanceof TransactionCanceledException)) throw error;
-        const [statusReason, lockReason] = error.CancellationReasons ?? [];
-        const statusError = reasonError(statusReason);
-        if (isConditionFailure(statusError)) throw statusError;
-        // The names are no longer this request's (released before, or never taken): the status alone.
-        if (!isConditionFailure(reasonError(lockReason))) throw translateContention(error, status.requestId);
       }
-      await call('UpdateItem', () => documentClient.send(new UpdateCommand(update)));
-      return;
+      const mayBeFinal = ['FAILED', 'DEPLOYED', 'ISSUED', 'REPLACED', 'DELETED'].includes(status.state);
+      const result = await call('UpdateItem', () =>
+        documentClient.send(new UpdateCommand({ ...update, ...(mayBeFinal ? { ReturnValues: 'ALL_NEW' as const } : {}) })),
+      );
+      const stored = result.Attributes as StoredRequest | undefined;
+      if (stored && isFinalState(stored.request, status.state)) {
+        // Not in the same transaction as the status: a lock left behind by a crash here is
+        // released by the next claim, which finds its holder final (activeHolder).
+        await locks.release(nameSetKeyOf(stored.request), status.requestId);
+      }
     }
-    const mayBeFinal = status.state === 'FAILED' || status.state === 'DEPLOYED' || status.state === 'ISSUED';
-    const result = await call('UpdateItem', () =>
-      documentClient.send(new UpdateCommand({ ...update, ...(mayBeFinal ? { ReturnValues: 'ALL_NEW' as const } : {}) })),
-    );
-    const stored = result.Attributes as StoredRequest | undefined;
-    if (stored && isFinalState(stored.request, status.state)) {
-      // Not in the same transaction as the status: a lock left behind by a crash here is
-      // released by the next claim, which finds its holder final (activeHolder).
-      await locks.release(nameSetKeyOf(stored.request), status.requestId);
+    try {
+      await writeUpdate();
+    } catch (error) {
+      if (guarded && isConditionFailure(error)) {
+        throw new RequestConflictError(
+          `request ${status.requestId} (${status.domainName}) is being deleted or was deleted while this execution ran; its status stays as the delete left it. Send the request again to provision it anew.`,
+          { cause: error },
+        );
+      }
+      throw error;
     }
   }
 

@@ -106,6 +106,8 @@ export function normalizeRequest(raw: unknown, settings: RequestSettings): Norma
     // fromEntries defines own properties, so a "__proto__" tag stays a tag.
     tags: Object.fromEntries(Object.entries((field(raw, 'tags') as Record<string, string> | undefined) ?? {})),
     ...(isPlainObject(distribution) && originDomainName !== undefined && { distribution: distributionOf(distribution, originDomainName) }),
+    // null, like absence, replaces nothing (the schema vouched for the id's shape).
+    ...(typeof field(raw, 'replaces') === 'string' && { replaces: field(raw, 'replaces') as string }),
   };
   return { requestId: requestIdOf(identity), ...identity };
 }
@@ -135,6 +137,8 @@ export function requestIdOf(request: Omit<NormalizedRequest, 'requestId'>): stri
     keyAlgorithm: request.keyAlgorithm,
     tags: request.tags,
     distribution: request.distribution,
+    // Only when present, so that the ids of requests without it stay what they were.
+    ...(request.replaces !== undefined ? { replaces: request.replaces } : {}),
   };
   return createHash('sha256').update(canonicalJson(identity)).digest('hex').slice(0, 32);
 }

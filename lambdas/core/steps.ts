@@ -46,11 +46,40 @@ export const STEPS = [
   },
   { folder: 'check-distribution', substitution: 'CheckDistributionFunctionArn', description: 'Checks whether the distribution is Deployed' },
   { folder: 'complete-distribution', substitution: 'CompleteDistributionFunctionArn', description: 'Upserts alias records and marks the request DEPLOYED' },
+  {
+    folder: 'replace-distribution',
+    substitution: 'ReplaceDistributionFunctionArn',
+    description: "Updates the replaced request's distribution in place with the new names, certificate and settings",
+  },
+  {
+    folder: 'complete-replacement',
+    substitution: 'CompleteReplacementFunctionArn',
+    description: 'Moves alias records to the new names, marks the replaced request REPLACED and retires its certificate',
+  },
   { folder: 'record-failure', substitution: 'RecordFailureFunctionArn', description: 'Turns a caught error into the FAILED status record' },
 ] as const satisfies readonly StepDefinition[];
 
 /** Folder names of the Lambda steps. */
 export type StepFolder = (typeof STEPS)[number]['folder'];
+
+/** Every Lambda step of the delete state machine (statemachine/delete-workflow.asl.json), in order. */
+export const DELETE_STEPS = [
+  { folder: 'start-delete', substitution: 'StartDeleteFunctionArn', description: 'Stops a request still provisioning and marks it DELETING' },
+  {
+    folder: 'delete-distribution',
+    substitution: 'DeleteDistributionFunctionArn',
+    description: "Disables and then deletes a request's CloudFront distribution",
+  },
+  {
+    folder: 'finish-delete',
+    substitution: 'FinishDeleteFunctionArn',
+    description: 'Removes alias records, retires the certificate and marks the request DELETED',
+  },
+  { folder: 'record-delete-failure', substitution: 'RecordDeleteFailureFunctionArn', description: 'Records why a delete failed; the request stays DELETING' },
+] as const satisfies readonly StepDefinition[];
+
+/** Folder names of the delete steps. */
+export type DeleteStepFolder = (typeof DELETE_STEPS)[number]['folder'];
 
 /** ASL substitution holding the event bus name. */
 export const EVENT_BUS_SUBSTITUTION = 'EventBusName';
@@ -65,6 +94,8 @@ export const EVENT_DETAIL_TYPES = {
   issued: 'Certificate Issued',
   deployed: 'Distribution Deployed',
   failed: 'Certificate Request Failed',
+  replaced: 'Request Replaced',
+  deleted: 'Request Deleted',
   recordsRepaired: 'Validation Records Repaired',
   renewalAtRisk: 'Certificate Renewal At Risk',
   renewed: 'Certificate Renewed',

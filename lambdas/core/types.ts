@@ -38,10 +38,15 @@ export interface NormalizedRequest {
   readonly keyAlgorithm: KeyAlgorithm;
   readonly tags: Readonly<Record<string, string>>;
   readonly distribution?: DistributionRequest;
+  /** Id of the earlier ISSUED/DEPLOYED request this one takes over (SPEC §9, replace). */
+  readonly replaces?: string;
 }
 
-/** Where the request is in its life. */
-export type RequestState = 'REQUESTED' | 'PENDING_VALIDATION' | 'ISSUED' | 'DEPLOYING' | 'DEPLOYED' | 'FAILED';
+/**
+ * Where the request is in its life. After provisioning: REPLACED (another
+ * request took it over, `replacedBy`), DELETING and DELETED (SPEC §9).
+ */
+export type RequestState = 'REQUESTED' | 'PENDING_VALIDATION' | 'ISSUED' | 'DEPLOYING' | 'DEPLOYED' | 'FAILED' | 'REPLACED' | 'DELETING' | 'DELETED';
 
 /** The certificate part of the status record. */
 export interface CertificateStatus {
@@ -81,6 +86,15 @@ export interface StatusError {
   readonly message: string;
 }
 
+/** What became of a request's certificate when the request was replaced or deleted (SPEC §9, retiring a certificate). */
+export interface CertificateRetirement {
+  readonly certificateArn: string;
+  /** True when the certificate was deleted (or was already gone). */
+  readonly deleted: boolean;
+  /** Why it was deleted or kept: certflow did not request it, another live request uses it, ACM reports it in use. */
+  readonly reason: string;
+}
+
 /** How ACM's managed renewal of an issued certificate stands (SPEC §5, §9). */
 export type RenewalState = 'HEALTHY' | 'AT_RISK' | 'RENEWED' | 'EXPIRED';
 
@@ -105,6 +119,10 @@ export interface StatusRecord {
   readonly validationRecords: readonly ValidationRecord[];
   readonly distribution: DistributionStatus | null;
   readonly error: StatusError | null;
+  /** Set when the state is REPLACED: the request that took this one over. */
+  readonly replacedBy?: string;
+  /** Set once the request was replaced or deleted: whether its certificate was deleted, and why (not). */
+  readonly retirement?: CertificateRetirement;
   /** The caller that asked through the API (`requestContext.identity.userArn`, else its account; SPEC §10); absent for a direct StartExecution. */
   readonly owner?: string;
   /** Set once issued, by the renewal watch (absent until its first check). */

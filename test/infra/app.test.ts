@@ -6,7 +6,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { STEPS } from '../../lambdas/core/steps';
+import { DELETE_STEPS, STEPS } from '../../lambdas/core/steps';
 import { EXAMPLE_CONFIG_FILE, loadConfig, settingsFor } from '../../lib/config';
 import { acmEventForwardingStackName } from '../../lib/acm-event-forwarding-stack';
 import { dnsAccountStackName } from '../../lib/stack-outputs';
@@ -54,7 +54,7 @@ it('bundles every function with the local esbuild: minified, source-mapped, AWS 
   const functions = Object.values(template(config.stackName).Resources).filter((r) => r.Type === 'AWS::Lambda::Function');
   // The steps, the API handler and the webhook notifier (the example configures both), acm-events and the renewal watch's three.
   expect(config.api.enabled && config.notifications?.webhook !== undefined).toBe(true);
-  expect(functions).toHaveLength(STEPS.length + 3 + 3);
+  expect(functions).toHaveLength(STEPS.length + DELETE_STEPS.length + 3 + 3);
   const bundles = functions.map((fn) => join(outdir, `asset.${fn.Properties.Code!.S3Key.replace(/\.zip$/, '')}`, 'index.js'));
   // Summaries rather than the code itself, so that a failure does not print megabytes of bundle.
   const summaries = bundles.map((bundle) => {

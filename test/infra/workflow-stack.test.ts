@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { EVENT_BUS_SUBSTITUTION, STEPS, type StepFolder } from '../../lambdas/core/steps';
+import { DELETE_STEPS, EVENT_BUS_SUBSTITUTION, STEPS, type StepFolder } from '../../lambdas/core/steps';
 import { WORKFLOW_DEFINITION_FILE } from '../../lib/certificate-workflow';
 import { settingsFor } from '../../lib/config';
 import { WORKFLOW_STACK_OUTPUTS } from '../../lib/stack-outputs';
@@ -45,6 +45,16 @@ const STEP_ACTIONS: Record<StepFolder, string[]> = {
   'check-distribution': ['cloudfront:GetDistribution'],
   'complete-distribution': ['sts:AssumeRole'],
   'record-failure': [],
+  'replace-distribution': [
+    'cloudfront:CreateDistribution',
+    'cloudfront:GetDistribution',
+    'cloudfront:GetDistributionConfig',
+    'cloudfront:ListDistributions',
+    'cloudfront:TagResource',
+    'cloudfront:UpdateDistribution',
+    'sts:AssumeRole',
+  ],
+  'complete-replacement': ['acm:DeleteCertificate', 'acm:DescribeCertificate', 'acm:ListTagsForCertificate', 'sts:AssumeRole'],
 };
 
 /** Actions that support no resource-level permissions, the only ones allowed on "*". */
@@ -75,9 +85,9 @@ function allWorkflowStatements(): FlatStatement[] {
 describe('step functions', () => {
   it('creates one function per step, on the newest Node.js LTS, ARM64, traced', () => {
     expect(STEP_RUNTIME.name).toBe('nodejs24.x');
-    // The steps, the API's handler (the API is on by default; no notifications are configured),
+    // The steps, the delete steps, the API's handler (the API is on by default; no notifications are configured),
     // the renewal watch's three functions and acm-events.
-    s.workflow.resourceCountIs('AWS::Lambda::Function', STEPS.length + 1 + 3 + 1);
+    s.workflow.resourceCountIs('AWS::Lambda::Function', STEPS.length + DELETE_STEPS.length + 1 + 3 + 1);
     for (const step of STEPS) {
       expect(resources()[functionId(step.folder)]?.Properties).toMatchObject({
         Runtime: STEP_RUNTIME.name,
@@ -93,10 +103,10 @@ describe('step functions', () => {
     const asl = JSON.parse(readFileSync(WORKFLOW_DEFINITION_FILE, 'utf8')) as {
       States: Record<string, { Type: string; Resource?: string; TimeoutSeconds?: number }>;
     };
-    const taskTimeouts = Object.values(asl.States)
-      .filter((state) => state.Type === 'Task' && /^\$\{\w+FunctionArn\}$/.test(state.Resource ?? ''))
-      .map((state) => state.TimeoutSeconds ?? Number.POSITIVE_INFINITY);
-    expect(taskTimeouts).toHaveLength(STEPS.length);
+    const tasks = Object.values(asl.States).filter((state) => state.Type === 'Task' && /^\$\{\w+FunctionArn\}$/.test(state.Resource ?? ''));
+    const taskTimeouts = tasks.map((state) => state.TimeoutSeconds ?? Number.POSITIVE_INFINITY);
+    // The replace branch polls the distribution with the same step function as the create path.
+    expect(new Set(tasks.map((state) => state.Resource)).size).toBe(STEPS.length);
     for (const step of STEPS) {
       const timeout = resources()[functionId(step.folder)]?.Properties.Timeout as number;
       expect(timeout).toBeLessThan(Math.min(...taskTimeouts));
@@ -162,7 +172,7 @@ describe('least privilege', () => {
     // GetItem and the DeleteItem of a stale lock on a conflict), saveStatus (UpdateItem, and DeleteItem of
     // the lock on a final state), getRequest (GetItem), the certificate claim (UpdateItem, GetItem).
     const expected: Record<StepFolder, string[]> = {
-      'validate-request': ['dynamodb:DeleteItem', 'dynamodb:GetItem', 'dynamodb:UpdateItem'],
+      'validate-request': ['dynamodb:DeleteItem', 'dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:UpdateItem'],
       'find-or-request-certificate': ['dynamodb:DeleteItem', 'dynamodb:GetItem', 'dynamodb:UpdateItem'],
       'read-validation-records': [],
       'publish-validation-records': ['dynamodb:DeleteItem', 'dynamodb:UpdateItem'],
@@ -173,6 +183,8 @@ describe('least privilege', () => {
       'check-distribution': [],
       'complete-distribution': ['dynamodb:DeleteItem', 'dynamodb:UpdateItem'],
       'record-failure': ['dynamodb:DeleteItem', 'dynamodb:UpdateItem'],
+      'replace-distribution': ['dynamodb:GetItem', 'dynamodb:UpdateItem'],
+      'complete-replacement': ['dynamodb:DeleteItem', 'dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:UpdateItem'],
     };
     const tableArn = `<${logicalId(workflow().table)}.Arn>`;
     for (const step of STEPS) {
@@ -182,7 +194,8 @@ describe('least privilege', () => {
     }
     // No step may scan, query or batch-write the table, or touch its streams and indexes.
     const everything = STEPS.flatMap((step) => stepStatements(step.folder)).flatMap((st) => st.Action);
-    expect(everything.filter((a) => /^dynamodb:(Scan|Query|Batch|DescribeStream|GetRecords|GetShardIterator|ConditionCheck)/.test(a))).toEqual([]);
+    // Query only of the name index, by the lifecycle checks (validate-request, complete-replacement).
+    expect(everything.filter((a) => /^dynamodb:(Scan|Batch|DescribeStream|GetRecords|GetShardIterator|ConditionCheck)/.test(a))).toEqual([]);
   });
 
   it('scopes certificate reads to certificates of this account', () => {
@@ -213,14 +226,22 @@ describe('least privilege', () => {
   });
 
   it('lets the DNS steps assume exactly the configured DNS roles', () => {
-    for (const folder of ['publish-validation-records', 'check-dns-changes', 'create-distribution', 'complete-distribution'] as const) {
+    for (const folder of [
+      'publish-validation-records',
+      'check-dns-changes',
+      'create-distribution',
+      'complete-distribution',
+      'replace-distribution',
+      'complete-replacement',
+    ] as const) {
       const statements = statementsWith(stepStatements(folder), 'sts:AssumeRole');
       expect(statements).toHaveLength(1);
       expect(statements[0]).toMatchObject({ Action: ['sts:AssumeRole'], Resource: DNS_ROLE_ARNS });
       expect(statements[0]?.Condition).toBeUndefined();
     }
     const assumers = allWorkflowStatements().filter((st) => st.Action.some((a) => a.startsWith('sts:')));
-    expect(assumers).toHaveLength(4);
+    // The DNS steps above, and the delete's finish-delete (alias records).
+    expect(assumers).toHaveLength(7);
   });
 
   it('grants no Route 53 action in the workflow account when DNS roles are configured', () => {

@@ -6,7 +6,7 @@ import { ListResourceRecordSetsCommand, type ResourceRecordSet } from '@aws-sdk/
 import { CreateQueueCommand, GetQueueAttributesCommand, ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { ensureLocalResources } from '../../bin/cli/local-resources';
-import { type LocalRunOptions, type LocalRunResult, runLocally, SimulatedClock } from '../../bin/cli/local-runner';
+import { type LocalRunOptions, type LocalRunResult, type LocalWorkflow, runLocally, SimulatedClock } from '../../bin/cli/local-runner';
 import { type DnsRole, type Settings, withDefaults } from '../../lambdas/core/settings';
 import { makeRequestRepository, type RequestRepository } from '../../lambdas/core/request-repository';
 import { type FaultProxy, startFaultProxy } from './fault-proxy';
@@ -56,6 +56,8 @@ export interface RunOverrides {
   /** The local ACM event stand-in's options; false turns it off (the event is lost). @default on */
   readonly acmEvents?: LocalRunOptions['acmEvents'];
   readonly onProgress?: LocalRunOptions['onProgress'];
+  /** Which state machine to run. @default 'certificate' */
+  readonly workflow?: LocalWorkflow;
 }
 
 /** A moto server, a fault proxy in front of it, and the workflow wired to the proxy. */
@@ -127,6 +129,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
         executionName: `test-${executions}`,
         acmEvents: overrides.acmEvents ?? { pollMs: 20 },
         onProgress: overrides.onProgress,
+        ...(overrides.workflow ? { workflow: overrides.workflow } : {}),
       });
       return { ...result, clock };
     },

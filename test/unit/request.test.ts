@@ -247,7 +247,7 @@ describe('normalizeRequest: limits and their boundaries', () => {
     let deep: unknown = 'example.com';
     for (let i = 0; i < 100_000; i++) deep = [deep];
     expect(messageOf({ domainName: deep, tags: { a: deep }, x: deep })).toBe(
-      'x: unknown field: allowed fields are domainName, subjectAlternativeNames, region, keyAlgorithm, tags, distribution; ' +
+      'x: unknown field: allowed fields are domainName, subjectAlternativeNames, region, keyAlgorithm, tags, distribution, replaces; ' +
         'domainName: expected a string, got an array; tags.a: expected a string tag value, got an array',
     );
   });

@@ -16,6 +16,7 @@ import { normalizeRequest } from '../../lambdas/core/request';
 import { type Settings, withDefaults } from '../../lambdas/core/settings';
 import { initialStatus } from '../../lambdas/core/status';
 import { validateRequestStep } from '../../lambdas/core/intake';
+import { makeCoreDeps } from '../../lambdas/core/deps';
 import { executionNameOf, makeRequestRepository, type RequestRepository } from '../../lambdas/core/request-repository';
 import type { StatusRecord } from '../../lambdas/core/types';
 import { apiEvent, getCertificate, lambdaContext, listCertificates, type ParsedResult, parseResult, postCertificates, STAGE } from '../support/api-events';
@@ -441,7 +442,7 @@ describe('certificate API on the emulator', () => {
       const held = normalizeRequest({ domainName: 'step.example.com' }, settings);
       const other = normalizeRequest({ domainName: 'step.example.com', keyAlgorithm: 'EC_prime256v1' }, settings);
       const step = (input: Record<string, unknown>, executionArn?: string) =>
-        validateRequestStep({ settings, store }, { input, ...(executionArn ? { executionArn } : {}) });
+        validateRequestStep({ ...makeCoreDeps(settings, aws()), store }, { input, ...(executionArn ? { executionArn } : {}) });
       await step({ domainName: 'step.example.com' }, executionArnOf('direct-run'));
 
       await expect(step({ domainName: 'step.example.com', keyAlgorithm: 'EC_prime256v1' }, executionArnOf('other-run'))).rejects.toThrow(RequestConflictError);

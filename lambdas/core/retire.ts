@@ -1,0 +1,92 @@
+import { type ACMClient, DeleteCertificateCommand, DescribeCertificateCommand, ListTagsForCertificateCommand } from '@aws-sdk/client-acm';
+import { REQUEST_ID_TAG } from './certificates';
+import { translateAwsError } from './errors';
+import type { RequestRepository, StoredRequest } from './request-repository';
+import type { CertificateRetirement, CertificateStatus, RequestState } from './types';
+
+/** Dependencies of {@link retireCertificate}. */
+export interface RetireDeps {
+  readonly acm: (region: string) => ACMClient;
+  readonly store: Pick<RequestRepository, 'listByName'>;
+}
+
+/**
+ * States in which a request still counts on its certificate. DELETING does
+ * not: two requests sharing a certificate and deleted together must not each
+ * keep it because of the other.
+ */
+const USING_STATES: readonly RequestState[] = ['REQUESTED', 'PENDING_VALIDATION', 'ISSUED', 'DEPLOYING', 'DEPLOYED'];
+
+/** Requests the certflow table knows that cover a name: more than a deployment holds for one name in practice. */
+const NAME_LOOKUP_LIMIT = 200;
+
+function isNotFound(error: unknown): boolean {
+  return error instanceof Error && error.name === 'ResourceNotFoundException';
+}
+
+/** The live requests other than `requestId` whose status names this certificate. */
+async function otherUsers(store: RetireDeps['store'], certificateArn: string, names: readonly string[], requestId: string): Promise<StoredRequest[]> {
+  const seen = new Map<string, StoredRequest>();
+  for (const name of names) {
+    for (const stored of await store.listByName(name, NAME_LOOKUP_LIMIT)) {
+      if (stored.request.requestId === requestId) continue;
+      if (stored.status.certificate?.arn !== certificateArn || !USING_STATES.includes(stored.status.state)) continue;
+      seen.set(stored.request.requestId, stored);
+    }
+  }
+  return [...seen.values()];
+}
+
+/**
+ * Retires the certificate of a request that was replaced or deleted (SPEC §9):
+ * deletes it only when certflow requested it (it carries the
+ * `certflow:request-id` tag), no other live request uses it, and ACM reports
+ * it unused (`InUseBy` empty). Otherwise it is kept and the result says why.
+ * Repeating it is harmless: a certificate already gone counts as deleted.
+ * Validation CNAMEs are not touched: every certificate for a name shares them.
+ */
+export async function retireCertificate(
+  deps: RetireDeps,
+  certificate: Pick<CertificateStatus, 'arn' | 'region'>,
+  requestId: string,
+): Promise<CertificateRetirement> {
+  const acm = deps.acm(certificate.region);
+  const arn = certificate.arn;
+  const gone: CertificateRetirement = { certificateArn: arn, deleted: true, reason: 'deleted: certflow requested it and nothing uses it any more' };
+  try {
+    let detail;
+    try {
+      detail = (await acm.send(new DescribeCertificateCommand({ CertificateArn: arn }))).Certificate;
+    } catch (error) {
+      if (isNotFound(error)) return { ...gone, reason: 'already deleted' };
+      throw error;
+    }
+    const tags = (await acm.send(new ListTagsForCertificateCommand({ CertificateArn: arn }))).Tags ?? [];
+    if (!tags.some((tag) => tag.Key === REQUEST_ID_TAG)) {
+      return { certificateArn: arn, deleted: false, reason: `kept: certflow did not request it (it has no ${REQUEST_ID_TAG} tag)` };
+    }
+    const names = [detail?.DomainName ?? '', ...(detail?.SubjectAlternativeNames ?? [])].filter((name) => name !== '');
+    const users = await otherUsers(deps.store, arn, [...new Set(names)], requestId);
+    if (users.length > 0) {
+      const list = users.map((u) => `${u.request.requestId} (${u.status.state})`).join(', ');
+      return { certificateArn: arn, deleted: false, reason: `kept: request ${list} still uses it` };
+    }
+    const inUseBy = detail?.InUseBy ?? [];
+    if (inUseBy.length > 0) {
+      return { certificateArn: arn, deleted: false, reason: `kept: ACM reports it in use by ${inUseBy.join(', ')}` };
+    }
+    try {
+      await acm.send(new DeleteCertificateCommand({ CertificateArn: arn }));
+    } catch (error) {
+      if (isNotFound(error)) return { ...gone, reason: 'already deleted' };
+      // Attached to something since DescribeCertificate (ACM checks InUseBy itself).
+      if (error instanceof Error && error.name === 'ResourceInUseException') {
+        return { certificateArn: arn, deleted: false, reason: `kept: ACM refused to delete it because it is in use (${error.message})` };
+      }
+      throw error;
+    }
+    return gone;
+  } catch (error) {
+    throw translateAwsError(error, `retiring certificate ${arn} in ${certificate.region}`);
+  }
+}
