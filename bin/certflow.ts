@@ -99,6 +99,10 @@ const localRunOptions = (command: Command) =>
     .option(
       '--simulated-clock',
       'with --local: play each Wait out on a simulated clock (its full length, in no real time) instead of real time; for tests and benchmarks',
+    )
+    .option(
+      '--no-acm-events',
+      "with --local: turn off the local stand-in for ACM's issuance event (emulators publish none), so issuance is noticed by the fallback poll only",
     );
 
 interface LocalRunFlags {
@@ -106,6 +110,8 @@ interface LocalRunFlags {
   readonly quiet?: boolean;
   readonly pollMs?: number;
   readonly simulatedClock?: boolean;
+  /** False with --no-acm-events. */
+  readonly acmEvents?: boolean;
 }
 
 /** The flags that a resumed local run needs again, as command-line text. */
@@ -124,6 +130,7 @@ function localOptions(flags: CommonFlags & LocalRunFlags, requestId?: string): L
     quiet: flags.quiet,
     pollMs: flags.pollMs,
     simulatedClock: flags.simulatedClock,
+    acmEvents: flags.acmEvents,
     ...(requestId ? { resumeCommand: `certflow resume ${requestId} ${localFlagsText(flags)}` } : {}),
   };
 }

@@ -8,7 +8,10 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import { EVENT_BUS_SUBSTITUTION, STEPS } from '../lambdas/core/steps';
+import { TTL_ATTRIBUTE } from '../lambdas/core/issuance-wait';
 import { mergeWaits } from '../lambdas/core/settings';
+import { acknowledgeCertificateArns, grantTaskTokens } from './grants';
+import { IssuanceEventListener } from './issuance-event-listener';
 import { settingsFor, type CertflowConfig } from './config';
 import { DNS_STEPS, dnsStepRoleNames, workflowRolePrefixOf } from './dns-step-roles';
 import { route53RecordStatements } from './route53-record-permissions';
@@ -60,6 +63,8 @@ export class CertificateWorkflow extends Construct {
   readonly stateMachineLogGroup: logs.LogGroup;
   /** JSON of the Lambda settings (`CERTFLOW_SETTINGS`), for other functions that validate requests as the steps do. */
   readonly settingsJson: string;
+  /** The acm-events handler and its rule on ACM's events, which resume waiting executions. */
+  readonly issuanceEvents: IssuanceEventListener;
 
   constructor(scope: Construct, id: string, props: CertificateWorkflowProps) {
     super(scope, id);
@@ -77,6 +82,8 @@ export class CertificateWorkflow extends Construct {
       encryption: dynamodb.TableEncryption.AWS_MANAGED,
       // The table is the record of every request ever made; never delete it with the stack.
       removalPolicy: RemovalPolicy.RETAIN,
+      // Issuance waiters (task tokens) expire on their own once their wait is over.
+      timeToLiveAttribute: TTL_ATTRIBUTE,
     });
     // Requests by state: the renewal sweep pages every ISSUED/DEPLOYED
     // request and `GET /certificates?state=` lists them, without a Scan. Only request items carry `state`.
@@ -146,6 +153,12 @@ export class CertificateWorkflow extends Construct {
     );
     this.eventBus.grantPutEventsTo(this.stateMachine);
 
+    this.issuanceEvents = new IssuanceEventListener(this, 'IssuanceEvents', {
+      table: this.table,
+      settingsJson: this.settingsJson,
+      logRetention: props.functionLogRetention,
+    });
+
     Validations.of(this.stateMachine).acknowledge({
       id: 'AwsSolutions-IAM5[Resource::*]',
       reason:
@@ -177,10 +190,12 @@ export class CertificateWorkflow extends Construct {
         actions: ['acm:DescribeCertificate'],
         resources: [certificateArns],
       });
-    for (const folder of ['read-validation-records', 'check-certificate'] as const) {
+    for (const folder of ['read-validation-records', 'await-issuance'] as const) {
       roles[folder].addToPrincipalPolicy(describeCertificate());
       acknowledgeCertificateArns(roles[folder], 'reads certificates');
     }
+    // await-issuance resumes its own task when the certificate is already issued.
+    grantTaskTokens(roles['await-issuance']);
 
     // find-or-request-certificate
     const requester = roles['find-or-request-certificate'];
@@ -345,14 +360,6 @@ export class CertificateWorkflow extends Construct {
     grantCertificateRetirement(completer);
     grantLifecycleDns(completer, config);
   }
-}
-
-/** The certificate ARN wildcard: ids are ACM's: ids are ACM's, and the region is the request's. */
-function acknowledgeCertificateArns(role: iam.Role, what: string): void {
-  Validations.of(role).acknowledge({
-    id: 'AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:acm:*:<AWS::AccountId>:certificate/*]',
-    reason: `The step ${what}; certificate ids are assigned by ACM and each request names its own region, so the grant covers certificates of this account in any region.`,
-  });
 }
 
 /**

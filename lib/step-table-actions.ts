@@ -37,6 +37,8 @@ export const STEP_TABLE_ACTIONS: Readonly<Record<StepFolder, readonly TableActio
   'check-dns-changes': [],
   // saveStatus (ISSUED ends a request without a distribution)
   'check-certificate': SAVE_STATUS,
+  // registers the task token against the certificate (PutItem of a CERTWAIT item)
+  'await-issuance': ['dynamodb:PutItem'],
   // getRequest (the distribution id of an earlier run), saveStatus DEPLOYING (never final)
   'create-distribution': ['dynamodb:GetItem', 'dynamodb:UpdateItem'],
   // GetDistribution only

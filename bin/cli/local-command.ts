@@ -31,6 +31,8 @@ export interface LocalCommandOptions {
    * @default false: real time, real deadlines
    */
   readonly simulatedClock?: boolean;
+  /** False turns off the local stand-in for ACM's issuance event (LocalAcmEventStandIn). @default true */
+  readonly acmEvents?: boolean;
   /** How the user resumes this request, said on Ctrl-C and by `status`. */
   readonly resumeCommand?: string;
 }
@@ -156,6 +158,7 @@ export async function requestLocally(request: Record<string, unknown>, options: 
     eventBusName: config.eventBusName,
     ...(clock ? { clock } : {}),
     waitMs: options.pollMs ?? DEFAULT_POLL_MS,
+    ...(options.acmEvents === false ? { acmEvents: false as const } : {}),
     onProgress: workflowProgress(progress),
     ...(io.signal ? { signal: io.signal } : {}),
   });

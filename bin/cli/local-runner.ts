@@ -1,13 +1,18 @@
+import { ACMClient } from '@aws-sdk/client-acm';
 import { EventBridgeClient, PutEventsCommand, type PutEventsRequestEntry } from '@aws-sdk/client-eventbridge';
 import { ExecutionAbortedError, ExecutionError, StateMachine, type StateMachineDefinition } from 'aws-local-stepfunctions';
-import { type AwsClientOptions, awsClient, makeStepDeps, type StepDeps } from '../../lambdas/core/deps';
+import { type AwsClientOptions, awsClient, awsClientConfig, makeStepDeps, type StepDeps } from '../../lambdas/core/deps';
 import type { Settings } from '../../lambdas/core/settings';
 import type { StopExecution } from '../../lambdas/core/deletion';
 import { DELETE_STEPS, EVENT_BUS_SUBSTITUTION, STEPS } from '../../lambdas/core/steps';
 import type { StatusRecord } from '../../lambdas/core/types';
 import { type Observability, quietObservability } from '../../lambdas/shared/observability';
 import workflowDefinition from '../../statemachine/certificate-workflow.asl.json';
+import { createHandler as createAcmEventsHandler } from '../../lambdas/acm-events/handler';
+import type { AcmEvent } from '../../lambdas/core/issuance-wait';
 import deleteWorkflowDefinition from '../../statemachine/delete-workflow.asl.json';
+import { LOCAL_ACM_EVENT_STAND_IN_AGENT, LocalAcmEventStandIn, type StandInDelivery } from './local-acm-event-stand-in';
+import { expectTaskToken, LOCAL_TASK_TOKENS, mintTaskToken } from './local-task-tokens';
 import { DELETE_STEP_MODULES, STEP_MODULES } from './step-modules';
 
 /** The state machines certflow ships: the certificate workflow, and the delete (deprovisioning) workflow. */
@@ -40,6 +45,9 @@ const LOCAL_ACCOUNT_ID = '123456789012';
 
 /** Resource of the Step Functions EventBridge integration. */
 export const PUT_EVENTS_RESOURCE = 'arn:aws:states:::events:putEvents';
+
+/** The callback-pattern Lambda integration: the task waits for SendTaskSuccess/SendTaskFailure on its token. */
+const LAMBDA_WAIT_FOR_TOKEN_RESOURCE = 'arn:aws:states:::lambda:invoke.waitForTaskToken';
 
 /** A JSON value, as states pass them. */
 export type JsonValue = null | boolean | number | string | JsonValue[] | { [key: string]: JsonValue };
@@ -82,8 +90,8 @@ export interface LocalRunOptions {
   readonly eventBusName: string;
   /** Real milliseconds each Wait state pauses. @default 100 */
   readonly waitMs?: number;
-  /** Real milliseconds before each Retry. @default 50 */
-  readonly retryMs?: number;
+  /** Real milliseconds before each Retry; null keeps the ASL's intervals (backoff and jitter, in real time). @default 50 */
+  readonly retryMs?: number | null;
   /**
    * A clock that Wait states move forward (simulated time: hours of waiting in
    * seconds, for tests and the benchmark). When absent, the steps read the real
@@ -98,6 +106,13 @@ export interface LocalRunOptions {
   readonly onProgress?: (event: ProgressEvent) => void;
   /** Where the steps log and count (Lambda's goes to CloudWatch). @default quietObservability(): stdout and stderr are the CLI's */
   readonly observability?: Observability;
+  /**
+   * The {@link LocalAcmEventStandIn}, which delivers ACM's issuance event
+   * (the emulator publishes none) to the acm-events handler; `false` turns it
+   * off, so a wait ends only by its fallback poll, as when the event is lost.
+   * @default on, looking every 250 ms
+   */
+  readonly acmEvents?: false | { readonly pollMs?: number };
 }
 
 /** An event the workflow published. */
@@ -123,6 +138,10 @@ export interface LocalRunResult {
   readonly lambdaInvocations: number;
   readonly retries: number;
   readonly executionArn: string;
+  /** Issuance waits that ended by their heartbeat timeout (the fallback poll) rather than being resumed. */
+  readonly heartbeatTimeouts: number;
+  /** Events the ACM event stand-in delivered during this run. */
+  readonly acmEventsDelivered: readonly StandInDelivery[];
 }
 
 /** Reads the ASL file and fills its `${...}` substitutions as CDK's definitionSubstitutions would. */
@@ -221,9 +240,26 @@ export async function runLocally(input: unknown, options: LocalRunOptions): Prom
   const { settings } = options;
   const region = options.aws?.region ?? settings.defaultRegion;
   const clock = options.clock;
-  const deps = { ...makeStepDeps(settings, options.aws, clock ? clock.now : undefined), stopExecution: stopLocalExecution };
+  const deps = { ...makeStepDeps(settings, options.aws, clock ? clock.now : undefined, LOCAL_TASK_TOKENS), stopExecution: stopLocalExecution };
   const workflow = options.workflow ?? 'certificate';
-  const handlers = loadHandlers(() => deps, options.observability ?? quietObservability());
+  const observability = options.observability ?? quietObservability();
+  const handlers = loadHandlers(() => deps, observability);
+  const acmEventsHandler = createAcmEventsHandler(() => deps, observability);
+  const standIn =
+    options.acmEvents === false
+      ? undefined
+      : new LocalAcmEventStandIn({
+          acm: (certificateRegion) =>
+            new ACMClient({ ...awsClientConfig(options.aws ?? {}, certificateRegion), customUserAgent: LOCAL_ACM_EVENT_STAND_IN_AGENT }),
+          deliver: (event: AcmEvent) => acmEventsHandler(event, {} as never),
+          account: LOCAL_ACCOUNT_ID,
+          pollMs: options.acmEvents?.pollMs,
+          now: clock ? clock.now : undefined,
+        });
+  if (standIn && !clock) standIn.start();
+  let heartbeatTimeouts = 0;
+  // The token wait accounts for its own simulated time; the next step must not count it again.
+  let waitAccounted = false;
   const eventBridge = awsClient(EventBridgeClient, options.aws ?? {}, region);
   const definition = loadDefinition(localSubstitutions(region, options.eventBusName), workflow);
   const publishedEvents: PublishedEvent[] = [];
@@ -234,8 +270,62 @@ export async function runLocally(input: unknown, options: LocalRunOptions): Prom
   const retryIntervalOverrides: Record<string, number> = {};
   for (const [name, state] of Object.entries(definition.States)) {
     if (state.Type === 'Wait') waitTimeOverrides[name] = options.waitMs ?? 100;
-    if ('Retry' in state && state.Retry) retryIntervalOverrides[name] = options.retryMs ?? 50;
+    if ('Retry' in state && state.Retry && options.retryMs !== null) retryIntervalOverrides[name] = options.retryMs ?? 50;
     if (state.Type !== 'Task') continue;
+    if (state.Resource === LAMBDA_WAIT_FOR_TOKEN_RESOURCE) {
+      const heartbeatPath = (state as { HeartbeatSecondsPath?: string }).HeartbeatSecondsPath;
+      taskResourceLocalHandlers[name] = async (parameters) => {
+        const { FunctionName, Payload } = parameters as { FunctionName: string; Payload: TokenTaskPayload };
+        const substitution = STEPS.find((step) => FunctionName === localFunctionArn(region, step.folder))?.substitution;
+        const handler = substitution ? handlers.get(substitution) : undefined;
+        if (!handler) throw new Error(`state ${name} invokes ${FunctionName}, which is no certflow step`);
+        const wait = expectTaskToken(Payload.taskToken);
+        const certificate = Payload.status?.certificate;
+        if (certificate) standIn?.watch(certificate.arn, certificate.region);
+        try {
+          lambdaInvocations += 1;
+          try {
+            // A Lambda error fails the task at once, as Step Functions does for the callback pattern.
+            await handler(JSON.parse(JSON.stringify(Payload)) as JsonValue);
+          } catch (error) {
+            throw lambdaError(error);
+          }
+          const heartbeatSeconds = heartbeatOf(heartbeatPath, Payload, name);
+          const settled = (): JsonValue => {
+            const outcome = wait.settled();
+            if (outcome && 'error' in outcome) throw outcome.error;
+            return outcome?.output as unknown as JsonValue;
+          };
+          if (clock) {
+            // Simulated time: the stand-in looks once, now; an event it delivers resumes the task at this instant.
+            await standIn?.sweep();
+            waitAccounted = true;
+            if (wait.settled()) return settled();
+            // A heartbeat lasts as long (in real time) as a shortened Wait state.
+            await new Promise((resolve) => setTimeout(resolve, options.waitMs ?? 100));
+            clock.advance(heartbeatSeconds);
+            heartbeatTimeouts += 1;
+            throw heartbeatTimeout(name, heartbeatSeconds);
+          }
+          let timer: NodeJS.Timeout | undefined;
+          const timedOut = new Promise<never>((_, reject) => {
+            timer = setTimeout(() => reject(heartbeatTimeout(name, heartbeatSeconds)), heartbeatSeconds * 1000);
+          });
+          try {
+            return (await Promise.race([wait.promise, timedOut])) as unknown as JsonValue;
+          } catch (error) {
+            if ((error as Error).name === 'States.Timeout') heartbeatTimeouts += 1;
+            throw error;
+          } finally {
+            clearTimeout(timer);
+          }
+        } finally {
+          wait.cancel();
+          if (certificate) standIn?.unwatch(certificate.arn);
+        }
+      };
+      continue;
+    }
     if (state.Resource === PUT_EVENTS_RESOURCE) {
       taskResourceLocalHandlers[name] = localPutEvents(eventBridge, publishedEvents);
       continue;
@@ -247,7 +337,8 @@ export async function runLocally(input: unknown, options: LocalRunOptions): Prom
       lambdaInvocations += 1;
       const poll = (event as { poll?: { done?: boolean; waitSeconds?: number } } | null)?.poll;
       // The Wait state before this check lasted poll.waitSeconds: simulated time moves by as much.
-      if (clock && poll && !poll.done && typeof poll.waitSeconds === 'number') clock.advance(poll.waitSeconds);
+      if (waitAccounted) waitAccounted = false;
+      else if (clock && poll && !poll.done && typeof poll.waitSeconds === 'number') clock.advance(poll.waitSeconds);
       try {
         const output = await handler(JSON.parse(JSON.stringify(event)) as JsonValue);
         return JSON.parse(JSON.stringify(output ?? null)) as JsonValue;
@@ -262,7 +353,15 @@ export async function runLocally(input: unknown, options: LocalRunOptions): Prom
   const machine = machineFor(definition, `${workflow}|${region}|${options.eventBusName}`);
   const execution = machine.run(input as JsonValue, {
     overrides: { taskResourceLocalHandlers, waitTimeOverrides, retryIntervalOverrides },
-    context: { Execution: { Id: executionArn, Name: executionName } },
+    context: {
+      Execution: { Id: executionArn, Name: executionName },
+      // aws-local-stepfunctions has no task tokens: each read of $$.Task.Token (one per task attempt) mints one.
+      Task: {
+        get Token() {
+          return mintTaskToken(executionName);
+        },
+      },
+    },
   });
   runningExecutions.set(executionArn, execution);
 
@@ -271,6 +370,11 @@ export async function runLocally(input: unknown, options: LocalRunOptions): Prom
   let historyEvents = 0;
   let retries = 0;
   const stateTypes = new Map(Object.entries(definition.States).map(([name, state]) => [name, state.Type]));
+  const tokenStates = new Set(
+    Object.entries(definition.States)
+      .filter(([, state]) => state.Type === 'Task' && state.Resource === LAMBDA_WAIT_FOR_TOKEN_RESOURCE)
+      .map(([name]) => name),
+  );
   const consume = (async () => {
     for await (const event of execution.eventLogs) {
       switch (event.type) {
@@ -281,8 +385,8 @@ export async function runLocally(input: unknown, options: LocalRunOptions): Prom
           break;
         case 'StateEntered': {
           stateTransitions += 1;
-          // Entered + exited, plus scheduled/started/succeeded for a task.
-          historyEvents += event.state.type === 'Task' ? 5 : 2;
+          // Entered + exited, plus scheduled/started/succeeded for a task (and submitted for a callback task).
+          historyEvents += event.state.type === 'Task' ? (tokenStates.has(event.state.name) ? 6 : 5) : 2;
           const poll = (event.state.input as { poll?: { waitingFor?: string; waitSeconds?: number; attempt?: number; kind?: string } } | null)?.poll;
           options.onProgress?.({
             state: event.state.name,
@@ -315,6 +419,12 @@ export async function runLocally(input: unknown, options: LocalRunOptions): Prom
     }
   })();
 
+  const outcome = { heartbeatTimeouts: 0, acmEventsDelivered: [] as StandInDelivery[] };
+  const finish = () => {
+    standIn?.stop();
+    outcome.heartbeatTimeouts = heartbeatTimeouts;
+    outcome.acmEventsDelivered = standIn ? [...standIn.deliveries] : [];
+  };
   const onAbort = () => execution.abort();
   if (options.signal?.aborted) onAbort();
   options.signal?.addEventListener('abort', onAbort, { once: true });
@@ -322,14 +432,38 @@ export async function runLocally(input: unknown, options: LocalRunOptions): Prom
     const output = (await execution.result) as unknown as StatusRecord;
     await consume;
     runningExecutions.delete(executionArn);
-    return { status: output ?? status, succeeded: true, publishedEvents, stateTransitions, historyEvents, lambdaInvocations, retries, executionArn };
+    finish();
+    return {
+      status: output ?? status,
+      succeeded: true,
+      publishedEvents,
+      stateTransitions,
+      historyEvents,
+      lambdaInvocations,
+      retries,
+      executionArn,
+      ...outcome,
+    };
   } catch (error) {
     if (error instanceof ExecutionAbortedError) {
       // A step may still be in flight; its outcome no longer matters, so the event log is not awaited.
-      return { status, succeeded: false, interrupted: true, publishedEvents, stateTransitions, historyEvents, lambdaInvocations, retries, executionArn };
+      finish();
+      return {
+        status,
+        succeeded: false,
+        interrupted: true,
+        publishedEvents,
+        stateTransitions,
+        historyEvents,
+        lambdaInvocations,
+        retries,
+        executionArn,
+        ...outcome,
+      };
     }
     await consume;
     runningExecutions.delete(executionArn);
+    finish();
     if (error instanceof ExecutionAbortedError) {
       const message = `execution ${executionArn} was stopped (a delete of the request stops it)`;
       return {
@@ -342,6 +476,7 @@ export async function runLocally(input: unknown, options: LocalRunOptions): Prom
         lambdaInvocations,
         retries,
         executionArn,
+        ...outcome,
       };
     }
     if (!(error instanceof ExecutionError)) throw error;
@@ -356,8 +491,37 @@ export async function runLocally(input: unknown, options: LocalRunOptions): Prom
       lambdaInvocations,
       retries,
       executionArn,
+      ...outcome,
     };
   } finally {
     options.signal?.removeEventListener('abort', onAbort);
   }
+}
+
+/** The part of the callback task's payload the runner reads (see WaitForIssuance in the ASL). */
+interface TokenTaskPayload {
+  readonly taskToken: string;
+  readonly status?: StatusRecord;
+  readonly [key: string]: unknown;
+}
+
+/**
+ * The task's heartbeat, seconds. Step Functions reads HeartbeatSecondsPath
+ * from the state input; the runner only sees the Parameters' output, so it
+ * reads the same path in the Payload, which carries `$.poll` unchanged.
+ */
+function heartbeatOf(path: string | undefined, payload: TokenTaskPayload, state: string): number {
+  if (!path?.startsWith('$.')) throw new Error(`state ${state}: the local runner needs a HeartbeatSecondsPath like $.poll.waitSeconds`);
+  let value: unknown = payload;
+  for (const key of path.slice(2).split('.')) value = (value as Record<string, unknown> | undefined)?.[key];
+  if (typeof value !== 'number' || !(value >= 1))
+    throw new Error(`state ${state}: ${path} is ${JSON.stringify(value)} in the task's payload, not a number of seconds`);
+  return value;
+}
+
+/** The error Step Functions fails a callback task with when its heartbeat passes (States.Timeout, per the ASL docs). */
+function heartbeatTimeout(state: string, seconds: number): Error {
+  const error = new Error(`state ${state}: no SendTaskSuccess or SendTaskFailure within the ${seconds} s heartbeat`);
+  error.name = 'States.Timeout';
+  return error;
 }

@@ -1,3 +1,4 @@
+import * as awaitIssuance from '../../lambdas/await-issuance/handler';
 import * as checkCertificate from '../../lambdas/check-certificate/handler';
 import * as checkDistribution from '../../lambdas/check-distribution/handler';
 import * as checkDnsChanges from '../../lambdas/check-dns-changes/handler';
@@ -38,6 +39,7 @@ export const STEP_MODULES: Record<StepFolder, StepModule> = {
   'publish-validation-records': publishValidationRecords,
   'check-dns-changes': checkDnsChanges,
   'check-certificate': checkCertificate,
+  'await-issuance': awaitIssuance,
   'create-distribution': createDistribution,
   'check-distribution': checkDistribution,
   'complete-distribution': completeDistribution,

@@ -10,6 +10,7 @@ import {
 import { createHash } from 'node:crypto';
 import {
   AwsResponseError,
+  type CertflowError,
   CertificateFailedError,
   DeadlineExceededError,
   RequestInProgressError,
@@ -17,7 +18,7 @@ import {
   translateAwsError,
   WorkflowStateError,
 } from './errors';
-import { type Clock, isPastDeadline, nextPoll } from './poll';
+import { type Clock, isPastDeadline, nextFallbackPoll, nextPoll } from './poll';
 import { idempotencyTokenOf } from './request';
 import type { Settings } from './settings';
 import { canonicalName, namesOf } from './status';
@@ -64,7 +65,8 @@ function sameNameSet(a: readonly string[], b: readonly string[]): boolean {
   return left.size === right.size && [...left].every((name) => right.has(name));
 }
 
-async function describe(acm: ACMClient, arn: string): Promise<CertificateDetail> {
+/** DescribeCertificate, with transient errors translated. */
+export async function describeCertificate(acm: ACMClient, arn: string): Promise<CertificateDetail> {
   try {
     const result = await acm.send(new DescribeCertificateCommand({ CertificateArn: arn }));
     if (!result.Certificate) throw new AwsResponseError(`ACM's DescribeCertificate returned no certificate for ${arn}; start the request again`);
@@ -130,7 +132,7 @@ export async function findOrRequestCertificate(deps: CertificateDeps, request: N
     const candidates = (await listReusable(acm)).filter((summary) => mightMatch(summary, names));
     const matches: CertificateDetail[] = [];
     for (const candidate of candidates) {
-      const detail = await describe(acm, candidate.CertificateArn ?? '');
+      const detail = await describeCertificate(acm, candidate.CertificateArn ?? '');
       const detailNames = [detail.DomainName ?? '', ...(detail.SubjectAlternativeNames ?? [])];
       const reusable = (REUSABLE_STATUSES as readonly string[]).includes(detail.Status ?? '');
       if (reusable && sameKeyAlgorithm(detail.KeyAlgorithm, request.keyAlgorithm) && sameNameSet(detailNames, names)) {
@@ -144,7 +146,7 @@ export async function findOrRequestCertificate(deps: CertificateDeps, request: N
     if (claim.outcome === 'held') {
       const resourceId = claim.lock?.resourceId;
       if (resourceId) {
-        const detail = await describe(acm, resourceId);
+        const detail = await describeCertificate(acm, resourceId);
         if ((REUSABLE_STATUSES as readonly string[]).includes(detail.Status ?? '')) return certificateStatusOf(detail, request.region, true);
         // Requested before and since FAILED, revoked or expired: let the next attempt request anew.
         await deps.locks.forget(key, resourceId);
@@ -255,7 +257,7 @@ export async function findOrRequestCertificateStep(deps: CertificateDeps, state:
  */
 export async function readValidationRecordsStep(deps: CertificateDeps, state: WorkflowState): Promise<WorkflowState> {
   const certificate = requireCertificate(state.status);
-  const detail = await describe(deps.acm(certificate.region), certificate.arn);
+  const detail = await describeCertificate(deps.acm(certificate.region), certificate.arn);
   const names = namesOf(state.request);
   const { records, missing } = validationRecordsOf(detail);
   const expected = new Set(names);
@@ -283,45 +285,77 @@ export async function readValidationRecordsStep(deps: CertificateDeps, state: Wo
   return { request: state.request, status, poll };
 }
 
-/** Step: polls until ISSUED; FAILED, VALIDATION_TIMED_OUT and REVOKED end the request with ACM's reason. */
-export async function checkCertificateStep(deps: CertificateDeps, state: WorkflowState): Promise<WorkflowState> {
-  const certificate = requireCertificate(state.status);
-  const detail = await describe(deps.acm(certificate.region), certificate.arn);
-  const names = namesOf(state.request);
+/**
+ * The error a certificate in a final bad state ends the request with: FAILED,
+ * REVOKED, EXPIRED, INACTIVE as CertificateFailedError with ACM's reason,
+ * VALIDATION_TIMED_OUT as ValidationTimedOutError; undefined otherwise. The
+ * await-issuance step and the acm-events handler use it alike, so a failure
+ * reaches the workflow with the same name and code whichever saw it.
+ */
+export function certificateProblem(detail: CertificateDetail, names: readonly string[], status?: StatusRecord): CertflowError | undefined {
   switch (detail.Status) {
     case 'FAILED':
     case 'REVOKED':
     case 'EXPIRED':
     case 'INACTIVE':
-      throw new CertificateFailedError(failureMessage(detail, names));
+      return new CertificateFailedError(failureMessage(detail, names));
     case 'VALIDATION_TIMED_OUT':
-      throw new ValidationTimedOutError(
-        `ACM stopped validating certificate ${certificate.arn} for ${names.join(', ')} after 72 hours (VALIDATION_TIMED_OUT): ${pendingRecordsText(state.status)}. Create the records, then request again.`,
+      return new ValidationTimedOutError(
+        `ACM stopped validating certificate ${detail.CertificateArn} for ${names.join(', ')} after 72 hours (VALIDATION_TIMED_OUT): ${status ? pendingRecordsText(status) : 'the validation records were not found in public DNS'}. Create the records, then request again.`,
       );
     default:
-      break;
+      return undefined;
   }
-  const done = detail.Status === 'ISSUED';
-  const pendingDomains = (detail.DomainValidationOptions ?? []).filter((o) => o.ValidationStatus !== 'SUCCESS').map((o) => o.DomainName ?? '?');
+}
+
+/** The resumed WaitForIssuance task's result, at `$.issuance` (see lambdas/core/issuance-wait.ts). */
+export interface IssuanceResult {
+  readonly status: string;
+  readonly notAfter: string | null;
+  readonly detectedBy?: string;
+}
+
+/**
+ * Step, before each issuance wait and after it: with `$.issuance` (the wait was
+ * resumed: ACM issued the certificate) it records ISSUED; without it (the
+ * first wait, or a heartbeat timeout) it plans the next wait, whose heartbeat
+ * is the fallback poll: max(initial, 10% of the time waited so far), so a
+ * lost event delays detection by at most that and a 72-hour wait needs about
+ * 90 of them. Past the deadline the request ends VALIDATION_TIMED_OUT.
+ * No AWS call but the status write on issuance: the certificate is read by
+ * await-issuance and acm-events.
+ */
+export async function checkCertificateStep(deps: CertificateDeps, state: WorkflowState & { issuance?: IssuanceResult }): Promise<WorkflowState> {
+  const certificate = requireCertificate(state.status);
+  const names = namesOf(state.request);
   const now = deps.now();
-  const poll = nextPoll(
+  const issued = state.issuance?.status === 'ISSUED';
+  const poll = nextFallbackPoll(
     state.poll,
     {
       kind: 'issuance',
-      done,
-      waitingFor: done ? 'nothing' : `ACM to validate ${pendingDomains.length > 0 ? pendingDomains.join(', ') : names.join(', ')}${manualNote(state.status)}`,
+      done: issued,
+      waitingFor: issued ? 'nothing' : `ACM to validate ${names.join(', ')} and issue certificate ${certificate.arn}${manualNote(state.status)}`,
     },
     deps.settings.waits.issuance,
     now,
   );
-  if (isPastDeadline(poll, now)) {
-    throw new ValidationTimedOutError(
-      `certificate ${certificate.arn} for ${names.join(', ')} was not issued by ${poll.deadline}: ${pendingRecordsText(state.status)}. Check that the records resolve publicly, then request again.`,
-    );
+  if (!issued) {
+    if (isPastDeadline(poll, now)) {
+      // One last registration and read at the deadline itself: a certificate issued during the last heartbeat still counts.
+      if (!state.poll?.finalCheck) return { request: state.request, status: state.status, poll: { ...poll, waitSeconds: 1, finalCheck: true } };
+      throw new ValidationTimedOutError(
+        `certificate ${certificate.arn} for ${names.join(', ')} was not issued by ${poll.deadline}: ${pendingRecordsText(state.status)}. Check that the records resolve publicly, then request again.`,
+      );
+    }
+    return { request: state.request, status: state.status, poll };
   }
-  const updated = certificateStatusOf(detail, certificate.region, certificate.reused);
-  const status: StatusRecord = { ...state.status, state: done ? 'ISSUED' : 'PENDING_VALIDATION', certificate: updated };
-  if (done || state.status.certificate?.status !== updated.status) await deps.store.saveStatus(status, { request: state.request });
+  const status: StatusRecord = {
+    ...state.status,
+    state: 'ISSUED',
+    certificate: { ...certificate, status: 'ISSUED', notAfter: state.issuance?.notAfter ?? certificate.notAfter },
+  };
+  await deps.store.saveStatus(status, { request: state.request });
   return { request: state.request, status, poll };
 }
 

@@ -2,11 +2,13 @@ import { ACMClient } from '@aws-sdk/client-acm';
 import { CloudFrontClient } from '@aws-sdk/client-cloudfront';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { Route53Client } from '@aws-sdk/client-route-53';
+import { SFNClient } from '@aws-sdk/client-sfn';
 import { STSClient } from '@aws-sdk/client-sts';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { CertificateDeps } from './certificates';
 import { type DnsAccess, type DnsDeps, makeDnsAccess } from './dns';
 import type { DistributionDeps } from './distributions';
+import { type IssuanceWaitDeps, type IssuanceWaiters, makeIssuanceWaiters, makeSfnTaskTokens, type TaskTokens } from './issuance-wait';
 import type { Clock } from './poll';
 import type { Settings } from './settings';
 import { type Locks, makeLocks } from './lock';
@@ -17,7 +19,7 @@ import { dnsCredentials } from './dns-credentials';
 export { type AwsClientHook, type AwsClientOptions, awsClient, awsClientConfig, instrumentAwsClients, instrumentationPlugin } from './aws-clients';
 
 /** Everything any step needs: each step takes the part it uses. */
-export interface StepDeps extends CertificateDeps, DnsDeps, DistributionDeps {
+export interface StepDeps extends CertificateDeps, DnsDeps, DistributionDeps, IssuanceWaitDeps {
   readonly settings: Settings;
   readonly store: RequestRepository;
   readonly locks: Locks;
@@ -92,12 +94,27 @@ export function makeCloudFront(options: AwsClientOptions = {}): CloudFrontClient
   return awsClient(CloudFrontClient, options, GLOBAL_REGION);
 }
 
-/** Every dependency of every step: the local runner's, which runs them all in one process. */
-export function makeStepDeps(settings: Settings, options: AwsClientOptions = {}, now: Clock = () => new Date()): StepDeps {
+/** The issuance waiters (task tokens registered against certificate ARNs) in the request table. */
+export function makeWaiters(settings: Settings, options: AwsClientOptions = {}, now: Clock = () => new Date()): IssuanceWaiters {
+  return makeIssuanceWaiters({ documentClient: makeDocumentClient(options, options.region ?? settings.defaultRegion), tableName: settings.tableName, now });
+}
+
+/** Step Functions' SendTaskSuccess/SendTaskFailure, for the steps and handlers that resume waiting executions. */
+export function makeTaskTokens(settings: Settings, options: AwsClientOptions = {}): TaskTokens {
+  return makeSfnTaskTokens(awsClient(SFNClient, options, options.region ?? settings.defaultRegion));
+}
+
+/**
+ * Every dependency of every step: the local runner's, which runs them all in
+ * one process (and passes its own task tokens: Step Functions is not there).
+ */
+export function makeStepDeps(settings: Settings, options: AwsClientOptions = {}, now: Clock = () => new Date(), taskTokens?: TaskTokens): StepDeps {
   return {
     ...makeCoreDeps(settings, options, now),
     acm: makeAcm(options),
     dns: makeDns(settings, options),
     cloudfront: makeCloudFront(options),
+    waiters: makeWaiters(settings, options, now),
+    taskTokens: taskTokens ?? makeTaskTokens(settings, options),
   };
 }

@@ -201,15 +201,47 @@ export interface DnsDeps {
   readonly now: Clock;
 }
 
-/** Every public zone reachable through the configured DNS roles (or the own account when none is configured). */
+/**
+ * How long a DNS account's zone list is reused (per Lambda container, or per
+ * local process). Route 53 allows 5-10 requests a second per account: N
+ * concurrent requests must not each page every account's zones. A name that
+ * finds no zone in a reused list lists again, so a new zone is seen at once.
+ */
+export const ZONE_LIST_TTL_MS = 60_000;
+
+const zoneLists = new Map<string, { zones: HostedZone[]; expiresAt: number }>();
+
+/** Forgets every cached zone list (tests). */
+export function clearZoneListCache(): void {
+  zoneLists.clear();
+}
+
+async function zonesOf(account: DnsAccount, fresh: boolean): Promise<HostedZone[]> {
+  const key = account.role?.roleArn ?? `own:${account.accountId}`;
+  const cached = zoneLists.get(key);
+  if (!fresh && cached && cached.expiresAt > Date.now()) return cached.zones;
+  const zones = await listPublicZones(account);
+  zoneLists.set(key, { zones, expiresAt: Date.now() + ZONE_LIST_TTL_MS });
+  return zones;
+}
+
+/**
+ * Every public zone reachable through the configured DNS roles (or the own
+ * account when none is configured). With `names`, a zone list listed less
+ * than {@link ZONE_LIST_TTL_MS} ago is reused, unless one of the names finds
+ * no zone in it (then every account is listed again); without, it lists.
+ */
 export async function discoverZones(
   deps: Pick<DnsDeps, 'dns' | 'settings'>,
   requestId: string,
   options: DnsAccessOptions = {},
+  names?: readonly string[],
 ): Promise<{ zones: HostedZone[]; accounts: DnsAccount[] }> {
   const roles: (DnsRole | null)[] = deps.settings.dnsRoles.length > 0 ? [...deps.settings.dnsRoles] : [null];
   const accounts = await Promise.all(roles.map((role) => deps.dns.account(role, sessionNameFor(requestId), options)));
-  const zones = (await Promise.all(accounts.map((account) => listPublicZones(account)))).flat();
+  const list = async (fresh: boolean) => (await Promise.all(accounts.map((account) => zonesOf(account, fresh)))).flat();
+  let zones = await list(names === undefined);
+  if (names !== undefined && names.some((name) => !zones.some((zone) => isWithinZone(name, zone.name)))) zones = await list(true);
   return { zones, accounts };
 }
 
@@ -269,7 +301,12 @@ export function byZone<T>(items: readonly { zone: HostedZone; item: T }[]): Map<
  */
 export async function publishValidationRecordsStep(deps: DnsDeps, state: WorkflowState): Promise<WorkflowState> {
   const { requestId } = state.request;
-  const { zones, accounts } = await discoverZones(deps, requestId);
+  const { zones, accounts } = await discoverZones(
+    deps,
+    requestId,
+    {},
+    state.status.validationRecords.map((record) => record.name),
+  );
   const placed: { zone: HostedZone; item: ValidationRecord }[] = [];
   const records: ValidationRecord[] = state.status.validationRecords.map((record) => {
     const zone = chooseZone(record.name, zones, deps.settings.pinnedZones);

@@ -40,3 +40,32 @@ export function nextPoll(previous: PollState | undefined, observation: PollObser
 export function isPastDeadline(poll: PollState, now: Date): boolean {
   return !poll.done && now.getTime() >= Date.parse(poll.deadline);
 }
+
+/** Share of the time waited so far that a fallback poll may add to the detection of a lost event (SPEC §8: 10%). */
+export const FALLBACK_FRACTION = 0.1;
+
+/**
+ * The issuance wait's fallback schedule: each heartbeat lasts max(initial,
+ * 10% of the time waited since the wait began), capped by the policy's max and
+ * the deadline. A lost ACM event is then noticed within max(initial, 10%) of
+ * the time already waited, and the waits grow geometrically (x1.1), so a
+ * 72-hour wait takes about 90 heartbeats instead of thousands of polls.
+ * `startedAt` is kept in the poll state as the wait's start.
+ */
+export function nextFallbackPoll(previous: PollState | undefined, observation: PollObservation, policy: WaitPolicy, now: Date): PollState {
+  const fresh = previous === undefined || previous.kind !== observation.kind || previous.done;
+  const startedAt = fresh || previous.startedAt === undefined ? now.toISOString() : previous.startedAt;
+  const deadline = fresh ? new Date(now.getTime() + policy.deadlineSeconds * 1000).toISOString() : previous.deadline;
+  const waited = (now.getTime() - Date.parse(startedAt)) / 1000;
+  const growth = Math.min(Math.max(policy.initialSeconds, Math.floor(FALLBACK_FRACTION * waited)), policy.maxSeconds);
+  const remaining = Math.max(1, Math.ceil((Date.parse(deadline) - now.getTime()) / 1000));
+  return {
+    kind: observation.kind,
+    attempt: fresh ? 1 : previous.attempt + 1,
+    deadline,
+    startedAt,
+    waitSeconds: Math.max(1, Math.min(growth, remaining)),
+    done: observation.done,
+    waitingFor: observation.waitingFor,
+  };
+}

@@ -48,14 +48,16 @@ export interface Settings {
 }
 
 /**
- * Defaults: polls start at 5 s and cap at 5 min. ACM itself gives up
+ * Defaults: polls start at 5 s and cap at a few minutes. The issuance wait is
+ * event-assisted: its heartbeat (the fallback poll for a lost ACM event) is
+ * 10% of the time waited so far, from 15 s up to 6 h. ACM itself gives up
  * validation after 72 h; the issuance deadline is an hour later, so that ACM's
  * own VALIDATION_TIMED_OUT (with its reason) is what a user normally sees.
  */
 export const DEFAULT_WAITS: WaitPolicies = {
   validationRecords: { initialSeconds: 5, maxSeconds: 30, deadlineSeconds: 15 * 60 },
   dnsChanges: { initialSeconds: 10, maxSeconds: 60, deadlineSeconds: 30 * 60 },
-  issuance: { initialSeconds: 15, maxSeconds: 300, deadlineSeconds: 73 * 60 * 60 },
+  issuance: { initialSeconds: 15, maxSeconds: 6 * 60 * 60, deadlineSeconds: 73 * 60 * 60 },
   distribution: { initialSeconds: 30, maxSeconds: 120, deadlineSeconds: 2 * 60 * 60 },
 };
 

@@ -29,7 +29,16 @@ export const STEPS = [
     description: 'Upserts validation CNAMEs into the most specific hosted zones',
   },
   { folder: 'check-dns-changes', substitution: 'CheckDnsChangesFunctionArn', description: 'Checks whether Route 53 changes are INSYNC' },
-  { folder: 'check-certificate', substitution: 'CheckCertificateFunctionArn', description: 'Checks whether the certificate is ISSUED' },
+  {
+    folder: 'check-certificate',
+    substitution: 'CheckCertificateFunctionArn',
+    description: 'Plans the next issuance wait (fallback heartbeat) or records the certificate ISSUED',
+  },
+  {
+    folder: 'await-issuance',
+    substitution: 'AwaitIssuanceFunctionArn',
+    description: 'Registers the issuance wait task token against the certificate and reads the certificate once',
+  },
   {
     folder: 'create-distribution',
     substitution: 'CreateDistributionFunctionArn',

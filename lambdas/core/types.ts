@@ -145,6 +145,10 @@ export interface PollState {
   readonly attempt: number;
   /** ISO timestamp after which the wait fails. */
   readonly deadline: string;
+  /** ISO timestamp the wait began at (waits whose interval grows with the time waited). */
+  readonly startedAt?: string;
+  /** True for the last check, at the deadline itself (the issuance wait reads the certificate once more). */
+  readonly finalCheck?: boolean;
   /** Seconds the next Wait state pauses for. */
   readonly waitSeconds: number;
   /** True when what was waited for has happened. */

@@ -6,8 +6,9 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { STEPS } from '../../lambdas/core/steps';
+import { DELETE_STEPS, STEPS } from '../../lambdas/core/steps';
 import { EXAMPLE_CONFIG_FILE, loadConfig, settingsFor } from '../../lib/config';
+import { acmEventForwardingStackName } from '../../lib/acm-event-forwarding-stack';
 import { dnsAccountStackName } from '../../lib/stack-outputs';
 import { cdkJsonContext, REPO_ROOT } from '../support/synth';
 
@@ -25,6 +26,8 @@ beforeAll(() => {
       CDK_OUTDIR: outdir,
       CDK_CONTEXT_JSON: JSON.stringify(cdkJsonContext()),
       CERTFLOW_CONFIG: EXAMPLE_CONFIG_FILE,
+      // The workflow's region, so that ACM's us-east-1 events get their forwarding stack.
+      CDK_DEFAULT_REGION: 'eu-west-1',
     },
   });
 });
@@ -42,16 +45,16 @@ it('synthesizes the workflow and DNS-account stacks, with the AwsSolutions check
     .filter(([, artifact]) => artifact.type === 'aws:cloudformation:stack')
     .map(([id]) => id)
     .sort();
-  expect(stacks).toEqual([config.stackName, dnsAccountStackName(config.stackName)].sort());
+  expect(stacks).toEqual([config.stackName, dnsAccountStackName(config.stackName), acmEventForwardingStackName(config.stackName, 'us-east-1')].sort());
   const report = JSON.parse(readFileSync(join(outdir, 'validation-report.json'), 'utf8')) as { pluginReports: { violations?: unknown[] }[] };
   expect(report.pluginReports.flatMap((r) => r.violations ?? [])).toEqual([]);
 });
 
 it('bundles every function with the local esbuild: minified, source-mapped, AWS SDK included', () => {
   const functions = Object.values(template(config.stackName).Resources).filter((r) => r.Type === 'AWS::Lambda::Function');
-  // The steps, the API handler and the webhook notifier (the example configures both).
+  // The steps, the API handler and the webhook notifier (the example configures both), acm-events and the renewal watch's three.
   expect(config.api.enabled && config.notifications?.webhook !== undefined).toBe(true);
-  expect(functions).toHaveLength(STEPS.length + 2);
+  expect(functions).toHaveLength(STEPS.length + DELETE_STEPS.length + 3 + 3);
   const bundles = functions.map((fn) => join(outdir, `asset.${fn.Properties.Code!.S3Key.replace(/\.zip$/, '')}`, 'index.js'));
   // Summaries rather than the code itself, so that a failure does not print megabytes of bundle.
   const summaries = bundles.map((bundle) => {

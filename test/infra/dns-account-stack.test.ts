@@ -2,7 +2,7 @@ import { App } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import { parseConfig } from '../../lib/config';
 import { DnsAccountStack } from '../../lib/dns-account-stack';
-import { DNS_STEPS } from '../../lib/dns-step-roles';
+import { DNS_ROLE_USERS } from '../../lib/dns-step-roles';
 import { DNS_ACCOUNT_STACK_OUTPUTS } from '../../lib/stack-outputs';
 import {
   CROSS_ACCOUNT_CONFIG,
@@ -89,19 +89,28 @@ describe('DNS role trust', () => {
         `arn:<AWS::Partition>:iam::${WORKFLOW_ACCOUNT}:role/CertflowTest-CompleteDistribution`,
         `arn:<AWS::Partition>:iam::${WORKFLOW_ACCOUNT}:role/CertflowTest-CreateDistribution`,
         `arn:<AWS::Partition>:iam::${WORKFLOW_ACCOUNT}:role/CertflowTest-PublishValidationRecords`,
+        `arn:<AWS::Partition>:iam::${WORKFLOW_ACCOUNT}:role/CertflowTest-ReplaceDistribution`,
+        `arn:<AWS::Partition>:iam::${WORKFLOW_ACCOUNT}:role/CertflowTest-CompleteReplacement`,
+        `arn:<AWS::Partition>:iam::${WORKFLOW_ACCOUNT}:role/CertflowTest-FinishDelete`,
+        `arn:<AWS::Partition>:iam::${WORKFLOW_ACCOUNT}:role/CertflowTest-CheckRenewal`,
+        `arn:<AWS::Partition>:iam::${WORKFLOW_ACCOUNT}:role/CertflowTest-RenewalEvents`,
       ].sort(),
     );
     expect(arns.some((arn) => arn.includes('*') || arn.includes('?'))).toBe(false);
   });
 
-  it('names the roles the workflow stack really creates, and only those that use DNS', () => {
+  it('names the roles the workflow stack really creates, and only those that assume the DNS role', () => {
     const arns = (trustOf(s)[0]?.Condition as { ArnEquals: { 'aws:PrincipalArn': unknown[] } }).ArnEquals['aws:PrincipalArn'].map(flatten);
+    const resources = Object.values(s.workflow.toJSON().Resources as Record<string, { Type: string; Properties: Record<string, unknown> }>);
+    // Every role that may call sts:AssumeRole, wherever its construct lives (workflow, replace, delete, renewal watch).
+    const assumingPolicies = resources.filter((r) => r.Type === 'AWS::IAM::Policy' && JSON.stringify(r.Properties.PolicyDocument).includes('sts:AssumeRole'));
+    const assumingRoleRefs = new Set(assumingPolicies.flatMap((p) => (p.Properties.Roles as { Ref: string }[]).map((ref) => ref.Ref)));
+    const json = s.workflow.toJSON().Resources as Record<string, { Properties: { RoleName?: string } }>;
+    const assumingRoleNames = [...assumingRoleRefs].map((id) => json[id]?.Properties.RoleName);
+    expect(assumingRoleNames.length).toBe(DNS_ROLE_USERS.length);
+    expect(assumingRoleNames.every((name) => typeof name === 'string')).toBe(true);
+    expect(arns.map((arn) => arn.split('/').pop()).sort()).toEqual([...(assumingRoleNames as string[])].sort());
     const roles = s.workflowStack.workflow.functions.roles;
-    const names = (Object.keys(DNS_STEPS) as (keyof typeof DNS_STEPS)[]).map(
-      (folder) => s.workflow.toJSON().Resources[logicalId(roles[folder])].Properties.RoleName as string,
-    );
-    expect(arns.map((arn) => arn.split('/').pop()).sort()).toEqual([...names].sort());
-    expect(roles['validate-request']).toBeDefined();
     expect(s.workflow.toJSON().Resources[logicalId(roles['validate-request'])].Properties.RoleName).toBeUndefined();
   });
 

@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { DELETE_STEPS, EVENT_BUS_SUBSTITUTION, STEPS, type StepFolder } from '../../lambdas/core/steps';
 import { WORKFLOW_DEFINITION_FILE } from '../../lib/certificate-workflow';
 import { settingsFor } from '../../lib/config';
+import { DNS_ROLE_USERS } from '../../lib/dns-step-roles';
 import { WORKFLOW_STACK_OUTPUTS } from '../../lib/stack-outputs';
 import { STEP_RUNTIME } from '../../lib/workflow-functions';
 import { CROSS_ACCOUNT_CONFIG, flatten, logicalId, roleStatements, synthCertflow, type FlatStatement, type SynthesizedCertflow } from '../support/synth';
@@ -30,7 +31,8 @@ const STEP_ACTIONS: Record<StepFolder, string[]> = {
   'read-validation-records': ['acm:DescribeCertificate'],
   'publish-validation-records': ['sts:AssumeRole'],
   'check-dns-changes': ['sts:AssumeRole'],
-  'check-certificate': ['acm:DescribeCertificate'],
+  'check-certificate': [],
+  'await-issuance': ['acm:DescribeCertificate', 'states:SendTaskFailure', 'states:SendTaskSuccess'],
   'create-distribution': [
     'acm:DescribeCertificate',
     'cloudfront:CreateDistribution',
@@ -73,6 +75,8 @@ const UNSCOPABLE_ACTIONS = new Set([
   'acm:ListCertificates',
   'acm:RequestCertificate',
   'cloudfront:ListDistributions',
+  'states:SendTaskSuccess',
+  'states:SendTaskFailure',
 ]);
 
 function allWorkflowStatements(): FlatStatement[] {
@@ -82,9 +86,9 @@ function allWorkflowStatements(): FlatStatement[] {
 describe('step functions', () => {
   it('creates one function per step, on the newest Node.js LTS, ARM64, traced', () => {
     expect(STEP_RUNTIME.name).toBe('nodejs24.x');
-    // The steps, the delete steps, the API's handler (the API is on by default; no notifications are configured)
-    // and the renewal watch's three functions.
-    s.workflow.resourceCountIs('AWS::Lambda::Function', STEPS.length + DELETE_STEPS.length + 1 + 3);
+    // The steps, the delete steps, the API's handler (the API is on by default; no notifications are configured),
+    // the renewal watch's three functions and acm-events.
+    s.workflow.resourceCountIs('AWS::Lambda::Function', STEPS.length + DELETE_STEPS.length + 1 + 3 + 1);
     for (const step of STEPS) {
       expect(resources()[functionId(step.folder)]?.Properties).toMatchObject({
         Runtime: STEP_RUNTIME.name,
@@ -98,12 +102,15 @@ describe('step functions', () => {
 
   it('times out before the state machine task does', () => {
     const asl = JSON.parse(readFileSync(WORKFLOW_DEFINITION_FILE, 'utf8')) as {
-      States: Record<string, { Type: string; Resource?: string; TimeoutSeconds?: number }>;
+      States: Record<string, { Type: string; Resource?: string; TimeoutSeconds?: number; Parameters?: { FunctionName?: string } }>;
     };
-    const tasks = Object.values(asl.States).filter((state) => state.Type === 'Task' && /^\$\{\w+FunctionArn\}$/.test(state.Resource ?? ''));
+    // A step is called directly (Resource is its ARN) or through lambda:invoke (the issuance wait's task token).
+    const functionOf = (state: { Resource?: string; Parameters?: { FunctionName?: string } }) =>
+      state.Resource?.startsWith('arn:aws:states:::lambda:invoke') ? state.Parameters?.FunctionName : state.Resource;
+    const tasks = Object.values(asl.States).filter((state) => state.Type === 'Task' && /^\$\{\w+FunctionArn\}$/.test(functionOf(state) ?? ''));
     const taskTimeouts = tasks.map((state) => state.TimeoutSeconds ?? Number.POSITIVE_INFINITY);
     // The replace branch polls the distribution with the same step function as the create path.
-    expect(new Set(tasks.map((state) => state.Resource)).size).toBe(STEPS.length);
+    expect(new Set(tasks.map(functionOf)).size).toBe(STEPS.length);
     for (const step of STEPS) {
       const timeout = resources()[functionId(step.folder)]?.Properties.Timeout as number;
       expect(timeout).toBeLessThan(Math.min(...taskTimeouts));
@@ -143,6 +150,8 @@ describe('step functions', () => {
       'check-dns-changes': 'CertflowTest-CheckDnsChanges',
       'create-distribution': 'CertflowTest-CreateDistribution',
       'complete-distribution': 'CertflowTest-CompleteDistribution',
+      'replace-distribution': 'CertflowTest-ReplaceDistribution',
+      'complete-replacement': 'CertflowTest-CompleteReplacement',
     };
     for (const step of STEPS) expect(resources()[roleId(step.folder)]!.Properties.RoleName).toBe(fixedNames[step.folder]);
     for (const id of roleIds) {
@@ -175,6 +184,7 @@ describe('least privilege', () => {
       'publish-validation-records': ['dynamodb:DeleteItem', 'dynamodb:UpdateItem'],
       'check-dns-changes': [],
       'check-certificate': ['dynamodb:DeleteItem', 'dynamodb:UpdateItem'],
+      'await-issuance': ['dynamodb:PutItem'],
       'create-distribution': ['dynamodb:GetItem', 'dynamodb:UpdateItem'],
       'check-distribution': [],
       'complete-distribution': ['dynamodb:DeleteItem', 'dynamodb:UpdateItem'],
@@ -236,8 +246,8 @@ describe('least privilege', () => {
       expect(statements[0]?.Condition).toBeUndefined();
     }
     const assumers = allWorkflowStatements().filter((st) => st.Action.some((a) => a.startsWith('sts:')));
-    // The DNS steps above, and the delete's finish-delete (alias records).
-    expect(assumers).toHaveLength(7);
+    // The DNS steps above, the delete's finish-delete (alias records) and the renewal watch's check-renewal and renewal-events.
+    expect(assumers).toHaveLength(DNS_ROLE_USERS.length);
   });
 
   it('grants no Route 53 action in the workflow account when DNS roles are configured', () => {

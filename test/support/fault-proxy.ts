@@ -174,6 +174,36 @@ export interface FaultProxyOptions {
    * @default none
    */
   readonly serialize?: (call: CallInfo) => boolean;
+  /** API rate limits (token buckets) to enforce from the start; see {@link FaultProxy.setRateLimits}. */
+  readonly rateLimits?: readonly RateLimit[];
+}
+
+/**
+ * An AWS API rate limit as a token bucket: `burst` calls at once, refilled at
+ * `perSecond`. A call that finds the bucket empty is answered with the
+ * service's throttling error and not forwarded (AWS does not run it either).
+ */
+export interface RateLimit {
+  /** Signing name (`acm`, `route53`, ...). */
+  readonly service: string;
+  /** Operation name(s) sharing the bucket, or `'*'`. */
+  readonly operation: string | readonly string[];
+  readonly perSecond: number;
+  readonly burst: number;
+  /** Calls with the same key share one bucket; `account` is the caller's account (learned from AssumeRole answers), else `default`. @default one bucket */
+  readonly key?: (call: CallInfo, account: string) => string;
+  /** The throttling error code, e.g. Route 53's `Throttling`, ACM's `ThrottlingException`. */
+  readonly code: string;
+  readonly message?: string;
+  /** Calls the limit does not apply to. */
+  readonly exempt?: (call: CallInfo) => boolean;
+}
+
+/** Calls a rate limit let through and turned away, by limit. */
+export interface RateLimitCount {
+  readonly limit: RateLimit;
+  readonly allowed: number;
+  readonly throttled: number;
 }
 
 /** A running fault-injecting proxy. */
@@ -193,6 +223,10 @@ export interface FaultProxy {
   /** Logged calls that may change state, see {@link isMutatingOperation}; includes faulted attempts (check `forwarded`). */
   mutatingCalls(): CallRecord[];
   resetLog(): void;
+  /** Replaces the rate limits (fresh, full buckets); an empty list turns them off. */
+  setRateLimits(limits: readonly RateLimit[]): void;
+  /** What each rate limit let through and turned away since it was set. */
+  rateLimitCounts(): RateLimitCount[];
   /** Closes the listener and every open connection, including delayed and in-flight calls. */
   stop(): Promise<void>;
 }
@@ -549,6 +583,38 @@ export async function startFaultProxy(options: FaultProxyOptions): Promise<Fault
   }
   const random = seededRandom(options.seed ?? 1);
   let rules: RuleState[] = [];
+  let limits: { limit: RateLimit; buckets: Map<string, { tokens: number; at: number }>; allowed: number; throttled: number }[] = [];
+  /** Access key id → account, learned from AssumeRole answers, so that per-account limits see assumed-role callers. */
+  const accountsByKey = new Map<string, string>();
+  const setRateLimits = (list: readonly RateLimit[]) => {
+    limits = list.map((limit) => ({ limit, buckets: new Map(), allowed: 0, throttled: 0 }));
+  };
+  setRateLimits(options.rateLimits ?? []);
+
+  /** The first rate limit that turns the call away, if any (the call takes a token from every bucket it passes). */
+  function rateLimited(call: CallInfo): RateLimit | undefined {
+    const accessKey = /Credential=([^/,\s]+)\//.exec(header(call.headers, 'authorization') ?? '')?.[1] ?? '';
+    const account = accountsByKey.get(accessKey) ?? 'default';
+    for (const entry of limits) {
+      const { limit } = entry;
+      if (limit.service !== call.service || limit.exempt?.(call)) continue;
+      const operations = typeof limit.operation === 'string' ? [limit.operation] : limit.operation;
+      if (!operations.includes('*') && !operations.includes(call.operation)) continue;
+      const key = limit.key?.(call, account) ?? 'all';
+      const now = Date.now();
+      const bucket = entry.buckets.get(key) ?? { tokens: limit.burst, at: now };
+      bucket.tokens = Math.min(limit.burst, bucket.tokens + ((now - bucket.at) / 1000) * limit.perSecond);
+      bucket.at = now;
+      entry.buckets.set(key, bucket);
+      if (bucket.tokens < 1) {
+        entry.throttled += 1;
+        return limit;
+      }
+      bucket.tokens -= 1;
+      entry.allowed += 1;
+    }
+    return undefined;
+  }
   let log: MutableCallRecord[] = [];
   let nextSeq = 0;
   const sockets = new Set<Socket>();
@@ -630,6 +696,13 @@ export async function startFaultProxy(options: FaultProxyOptions): Promise<Fault
     record.faults = kinds;
     if (delayMs > 0) await sleep(delayMs, undefined, { signal: stopping.signal });
 
+    const limited = action === undefined ? rateLimited(call) : undefined;
+    if (limited !== undefined) {
+      record.faults = [...kinds, 'throttle'];
+      send(res, awsErrorResponse(call, { status: 400, code: limited.code, message: limited.message ?? 'Rate exceeded' }));
+      finish(400);
+      return;
+    }
     const canned = action === undefined ? undefined : faultResponse(action, call);
     if (canned !== undefined) {
       send(res, canned);
@@ -692,6 +765,17 @@ export async function startFaultProxy(options: FaultProxyOptions): Promise<Fault
       finish(rewritten.status);
       return;
     }
+    if (call.service === 'sts' && call.operation === 'AssumeRole') {
+      // Read whole to learn which account the new credentials act in (per-account rate limits).
+      const text = (await readBody(upstream)).toString('utf8');
+      const key = /<AccessKeyId>([^<]+)<\/AccessKeyId>/.exec(text)?.[1];
+      const account = /<Arn>arn:[^:]+:sts::(\d{12}):assumed-role/.exec(text)?.[1];
+      if (key && account) accountsByKey.set(key, account);
+      release();
+      send(res, { status: upstream.statusCode ?? 502, headers: withoutHopByHop(upstream.headers), body: text });
+      finish(upstream.statusCode ?? 502);
+      return;
+    }
     const status = upstream.statusCode ?? 502;
     upstream.on('error', () => res.destroy());
     res.writeHead(status, withoutHopByHop(upstream.headers));
@@ -747,6 +831,10 @@ export async function startFaultProxy(options: FaultProxyOptions): Promise<Fault
     },
     resetLog() {
       log = [];
+    },
+    setRateLimits,
+    rateLimitCounts() {
+      return limits.map(({ limit, allowed, throttled }) => ({ limit, allowed, throttled }));
     },
     async stop() {
       stopping.abort();
@@ -976,4 +1064,27 @@ export function parseRuleSpecs(json: unknown): FaultRule[] {
     validateRule(rule);
     return rule;
   });
+}
+
+/** Route 53's API limit, per account (SPEC §8: 50 burst, 10 per second), answered with its `Throttling` error (HTTP 400, XML). */
+export const ROUTE53_RATE_LIMIT: RateLimit = {
+  service: 'route53',
+  operation: '*',
+  burst: 50,
+  perSecond: 10,
+  key: (_call, account) => account,
+  code: 'Throttling',
+  message: 'Rate exceeded',
+};
+
+/** ACM's documented per-operation request rates, answered with `ThrottlingException` (HTTP 400, JSON). */
+export const ACM_RATE_LIMITS: readonly RateLimit[] = [
+  { service: 'acm', operation: 'RequestCertificate', burst: 5, perSecond: 5, code: 'ThrottlingException', message: 'Rate exceeded' },
+  { service: 'acm', operation: 'DescribeCertificate', burst: 10, perSecond: 10, code: 'ThrottlingException', message: 'Rate exceeded' },
+  { service: 'acm', operation: 'ListCertificates', burst: 8, perSecond: 8, code: 'ThrottlingException', message: 'Rate exceeded' },
+];
+
+/** The documented quotas of SPEC §8, with `exempt` calls (e.g. an emulated AWS-internal reader) left out. */
+export function documentedRateLimits(exempt?: (call: CallInfo) => boolean): RateLimit[] {
+  return [ROUTE53_RATE_LIMIT, ...ACM_RATE_LIMITS].map((limit) => ({ ...limit, ...(exempt && { exempt }) }));
 }

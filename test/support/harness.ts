@@ -6,7 +6,7 @@ import { ListResourceRecordSetsCommand, type ResourceRecordSet } from '@aws-sdk/
 import { CreateQueueCommand, GetQueueAttributesCommand, ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { ensureLocalResources } from '../../bin/cli/local-resources';
-import { type LocalRunResult, type LocalWorkflow, runLocally, SimulatedClock } from '../../bin/cli/local-runner';
+import { type LocalRunOptions, type LocalRunResult, type LocalWorkflow, runLocally, SimulatedClock } from '../../bin/cli/local-runner';
 import { type DnsRole, type Settings, withDefaults } from '../../lambdas/core/settings';
 import { makeRequestRepository, type RequestRepository } from '../../lambdas/core/request-repository';
 import { type FaultProxy, startFaultProxy } from './fault-proxy';
@@ -22,7 +22,7 @@ const EVENT_BUS_NAME = 'certflow';
 const TEST_WAITS = {
   validationRecords: { initialSeconds: 2, maxSeconds: 10, deadlineSeconds: 15 * 60 },
   dnsChanges: { initialSeconds: 2, maxSeconds: 10, deadlineSeconds: 30 * 60 },
-  issuance: { initialSeconds: 5, maxSeconds: 300, deadlineSeconds: 73 * 3600 },
+  issuance: { initialSeconds: 15, maxSeconds: 6 * 3600, deadlineSeconds: 73 * 3600 },
   distribution: { initialSeconds: 5, maxSeconds: 60, deadlineSeconds: 2 * 3600 },
 };
 
@@ -47,9 +47,15 @@ export interface ReceivedEvent {
 /** Per-run changes to the harness defaults. */
 export interface RunOverrides {
   readonly settings?: Partial<Settings>;
-  readonly retryMs?: number;
+  /** Real ms before each Retry; null keeps the ASL's own intervals (backoff, jitter). @default 20 */
+  readonly retryMs?: number | null;
   readonly waitMs?: number;
   readonly clock?: SimulatedClock;
+  /** Real time instead of a simulated clock: waits and heartbeats last what they say (keep them short). */
+  readonly realTime?: boolean;
+  /** The local ACM event stand-in's options; false turns it off (the event is lost). @default on */
+  readonly acmEvents?: LocalRunOptions['acmEvents'];
+  readonly onProgress?: LocalRunOptions['onProgress'];
   /** Which state machine to run. @default 'certificate' */
   readonly workflow?: LocalWorkflow;
 }
@@ -62,7 +68,7 @@ export interface Harness {
   readonly zones: Record<string, string>;
   readonly store: RequestRepository;
   /** Runs the workflow's ASL locally through the proxy. */
-  run(input: unknown, overrides?: RunOverrides): Promise<LocalRunResult & { clock: SimulatedClock }>;
+  run(input: unknown, overrides?: RunOverrides): Promise<LocalRunResult & { clock: SimulatedClock | undefined }>;
   certificates(): Promise<CertificateSummary[]>;
   /** Every distribution with its CallerReference and aliases (moto's summaries carry neither). */
   distributions(): Promise<{ id: string; callerReference: string; aliases: string[]; summary: DistributionSummary }[]>;
@@ -111,16 +117,18 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     zones,
     store,
     async run(input, overrides = {}) {
-      const clock = overrides.clock ?? new SimulatedClock();
+      const clock = overrides.realTime ? undefined : (overrides.clock ?? new SimulatedClock());
       executions += 1;
       const result = await runLocally(input, {
         settings: overrides.settings ? withDefaults({ ...settings, ...overrides.settings }) : settings,
         aws: { endpoint: proxy.endpoint, region: REGION, credentials: TEST_CREDENTIALS },
         eventBusName: EVENT_BUS_NAME,
         waitMs: overrides.waitMs ?? 20,
-        retryMs: overrides.retryMs ?? 20,
+        retryMs: overrides.retryMs === null ? null : (overrides.retryMs ?? 20),
         clock,
         executionName: `test-${executions}`,
+        acmEvents: overrides.acmEvents ?? { pollMs: 20 },
+        onProgress: overrides.onProgress,
         ...(overrides.workflow ? { workflow: overrides.workflow } : {}),
       });
       return { ...result, clock };

@@ -18,7 +18,7 @@ import {
   REQUEST_ID_TAG,
   validationRecordsOf,
 } from '../../lambdas/core/certificates';
-import { CertificateFailedError, DeadlineExceededError, RequestInProgressError, TransientAwsError, ValidationTimedOutError } from '../../lambdas/core/errors';
+import { DeadlineExceededError, RequestInProgressError, TransientAwsError, ValidationTimedOutError } from '../../lambdas/core/errors';
 import type { CertificateStatus, NormalizedRequest, PollState, WorkflowState } from '../../lambdas/core/types';
 import {
   awsError,
@@ -489,15 +489,8 @@ describe('readValidationRecordsStep', () => {
   });
 });
 
-describe('checkCertificateStep', () => {
+describe('checkCertificateStep (plans the issuance wait, records ISSUED)', () => {
   const request = wildcardRequest();
-  const names = ['www.example.com', '*.example.com', 'example.com'];
-
-  function describeAs(overrides: Partial<CertificateDetail>): void {
-    acmMock
-      .on(DescribeCertificateCommand)
-      .resolves({ Certificate: detail(ARN, names, { Status: 'PENDING_VALIDATION', DomainValidationOptions: FULL_OPTIONS, ...overrides }) });
-  }
 
   async function caught(state: WorkflowState): Promise<Error> {
     try {
@@ -508,98 +501,64 @@ describe('checkCertificateStep', () => {
     throw new Error('expected checkCertificateStep to fail');
   }
 
-  it('keeps polling while PENDING_VALIDATION, without rewriting an unchanged status', async () => {
-    describeAs({});
+  it('plans the first wait at the 15 s floor without reading the certificate or writing the status', async () => {
     const result = await checkCertificateStep(deps, stateWithCertificate(request));
-    expect(result.poll).toMatchObject({ kind: 'issuance', done: false, attempt: 1, waitSeconds: 15 });
+    expect(result.poll).toMatchObject({ kind: 'issuance', done: false, attempt: 1, waitSeconds: 15, startedAt: clock.now().toISOString() });
     expect(result.status.state).toBe('PENDING_VALIDATION');
+    expect(acmMock.calls()).toHaveLength(0);
     expect(store.savedStatuses).toEqual([]);
   });
 
-  it('does not count validation SUCCESS of every name as issued', async () => {
-    describeAs({ DomainValidationOptions: FULL_OPTIONS.map((o) => ({ ...o, ValidationStatus: 'SUCCESS' as const })) });
-    const result = await checkCertificateStep(deps, stateWithCertificate(request));
-    expect(result.poll?.done).toBe(false);
-    expect(result.status.state).toBe('PENDING_VALIDATION');
-  });
-
   it('mentions records to create by hand while waiting', async () => {
-    describeAs({});
     const manual = { ...makeValidationRecord('_b2.www.example.com.', ['www.example.com']), manual: true };
     const state = stateWithCertificate(request);
     const result = await checkCertificateStep(deps, { ...state, status: { ...state.status, validationRecords: [manual] } });
     expect(result.poll?.waitingFor).toMatch(/1 validation record to create by hand/);
   });
 
-  it('is done at ISSUED and stores the issued certificate', async () => {
-    describeAs({ Status: 'ISSUED', NotAfter: new Date('2031-01-01T00:00:00Z') });
-    const result = await checkCertificateStep(deps, stateWithCertificate(request));
+  it('records ISSUED with the notAfter the resumed wait reported, keeping the reused flag, and ends the wait', async () => {
+    const state = {
+      ...stateWithCertificate(request, {}, certificateStatus({ reused: true })),
+      issuance: { status: 'ISSUED', notAfter: '2031-01-01T00:00:00.000Z' },
+    };
+    const result = await checkCertificateStep(deps, state);
     expect(result.poll).toMatchObject({ kind: 'issuance', done: true });
     expect(result.status.state).toBe('ISSUED');
-    expect(result.status.certificate).toEqual(certificateStatus({ status: 'ISSUED', notAfter: '2031-01-01T00:00:00.000Z' }));
+    expect(result.status.certificate).toEqual(certificateStatus({ status: 'ISSUED', notAfter: '2031-01-01T00:00:00.000Z', reused: true }));
     expect(store.savedStatuses).toEqual([{ status: result.status }]);
+    expect(result).not.toHaveProperty('issuance');
   });
 
-  it('keeps the reused flag of the certificate', async () => {
-    describeAs({ Status: 'ISSUED' });
-    const result = await checkCertificateStep(deps, stateWithCertificate(request, {}, certificateStatus({ reused: true })));
-    expect(result.status.certificate?.reused).toBe(true);
-  });
-
-  it('fails FAILED with CAA_ERROR as CertificateFailedError naming the reason, the names and what to do', async () => {
-    describeAs({ Status: 'FAILED', FailureReason: 'CAA_ERROR' });
-    const error = await caught(stateWithCertificate(request));
-    expect(error).toBeInstanceOf(CertificateFailedError);
-    expect(error.message).toContain('CAA_ERROR');
-    expect(error.message).toContain(ARN);
-    for (const name of names) expect(error.message).toContain(name);
-    expect(error.message).toContain('0 issue "amazon.com"');
-    expect(store.savedStatuses).toEqual([]);
-  });
-
-  it('fails REVOKED as CertificateFailedError', async () => {
-    describeAs({ Status: 'REVOKED', RevocationReason: 'KEY_COMPROMISE' });
-    const error = await caught(stateWithCertificate(request));
-    expect(error).toBeInstanceOf(CertificateFailedError);
-    expect(error.message).toContain('REVOKED');
-  });
-
-  it('fails VALIDATION_TIMED_OUT as ValidationTimedOutError, listing the records a person still has to create', async () => {
-    describeAs({ Status: 'VALIDATION_TIMED_OUT' });
-    const manual = { ...makeValidationRecord('_b2.www.example.com.', ['www.example.com'], '_v2.acm-validations.aws.'), manual: true };
-    const state = stateWithCertificate(request);
-    const error = await caught({ ...state, status: { ...state.status, validationRecords: [manual] } });
-    expect(error).toBeInstanceOf(ValidationTimedOutError);
-    expect(error.message).toContain('VALIDATION_TIMED_OUT');
-    expect(error.message).toContain('CNAME _b2.www.example.com. -> _v2.acm-validations.aws.');
-  });
-
-  it('fails with ValidationTimedOutError when its own deadline passes first', async () => {
-    describeAs({});
-    const first = await checkCertificateStep(deps, stateWithCertificate(request));
-    clock.advance(72 * 3600 - 1);
-    const second = await checkCertificateStep(deps, first);
-    expect(second.poll?.waitSeconds).toBe(1);
-    clock.advance(1);
-    const error = await caught(second);
-    expect(error).toBeInstanceOf(ValidationTimedOutError);
-    expect(error.message).toContain(first.poll!.deadline);
-  });
-
-  it('grows the issuance interval up to its cap', async () => {
-    describeAs({});
+  it('grows each heartbeat to 10% of the time waited so far, from the floor up to the cap', async () => {
     let state: WorkflowState = stateWithCertificate(request);
     const waits: number[] = [];
-    for (let i = 0; i < 7; i += 1) {
+    for (let i = 0; i < 40; i += 1) {
       state = await checkCertificateStep(deps, state);
       waits.push((state.poll as PollState).waitSeconds);
       clock.advance(state.poll!.waitSeconds);
     }
-    expect(waits).toEqual([15, 30, 60, 120, 240, 300, 300]);
+    expect(waits.slice(0, 10)).toEqual(Array(10).fill(15));
+    expect(waits[10]).toBe(15);
+    expect(waits[11]).toBe(16);
+    for (let i = 12; i < waits.length; i += 1) expect(waits[i]).toBeGreaterThanOrEqual(waits[i - 1]!);
+    expect(Math.max(...waits)).toBeLessThanOrEqual(300);
   });
 
-  it('turns a throttled DescribeCertificate into TransientAwsError', async () => {
-    acmMock.on(DescribeCertificateCommand).rejects(awsError('ThrottlingException', 'Rate exceeded'));
-    await expect(checkCertificateStep(deps, stateWithCertificate(request))).rejects.toBeInstanceOf(TransientAwsError);
+  it('fails with ValidationTimedOutError when its own deadline passes, listing the records to create', async () => {
+    const manual = { ...makeValidationRecord('_b2.www.example.com.', ['www.example.com'], '_v2.acm-validations.aws.'), manual: true };
+    const base = stateWithCertificate(request);
+    const first = await checkCertificateStep(deps, { ...base, status: { ...base.status, validationRecords: [manual] } });
+    clock.advance(72 * 3600 - 1);
+    const second = await checkCertificateStep(deps, first);
+    expect(second.poll?.waitSeconds).toBe(1);
+    clock.advance(1);
+    // At the deadline: one last wait of 1 s (a registration and a read), then the request ends.
+    const last = await checkCertificateStep(deps, second);
+    expect(last.poll).toMatchObject({ finalCheck: true, waitSeconds: 1 });
+    clock.advance(1);
+    const error = await caught(last);
+    expect(error).toBeInstanceOf(ValidationTimedOutError);
+    expect(error.message).toContain(first.poll!.deadline);
+    expect(error.message).toContain('CNAME _b2.www.example.com. -> _v2.acm-validations.aws.');
   });
 });

@@ -20,6 +20,7 @@ import {
   publishValidationRecordsStep,
   READ_ONLY_SESSION_POLICY,
   sessionNameFor,
+  clearZoneListCache,
 } from '../../lambdas/core/dns';
 import { assumeRoleError, assumeRoleParams, type DnsCredentials, type DnsSession } from '../../lambdas/core/dns-credentials';
 import {
@@ -67,6 +68,8 @@ let clock: TestClock;
 let store: InMemoryRequestStore;
 
 beforeEach(() => {
+  // Zone lists are reused across invocations; each test has its own zones.
+  clearZoneListCache();
   r53A.reset();
   r53B.reset();
   r53Own.reset();
