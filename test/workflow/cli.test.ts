@@ -74,6 +74,14 @@ describe('certflow CLI', () => {
     const found = JSON.parse(listed.stdout) as StatusRecord[];
     expect(found[0]?.requestId).toBe(first.requestId);
     expect(found.slice(1).every((s) => s.subjectAlternativeNames.includes('*.example.com') || s.domainName === '*.example.com')).toBe(true);
+
+    // Without --domain, list shows every request certflow manages; --state narrows it (issue 10).
+    const all = JSON.parse((await cli('list', '--local', '--json')).stdout) as StatusRecord[];
+    expect(all.map((s) => s.requestId)).toEqual(expect.arrayContaining(found.map((s) => s.requestId)));
+    expect(new Set(all.map((s) => s.requestId)).size).toBe(all.length);
+    const failed = JSON.parse((await cli('list', '--local', '--json', '--state', 'FAILED')).stdout) as StatusRecord[];
+    expect(failed.map((s) => s.requestId)).not.toContain(first.requestId);
+    expect(failed.every((s) => s.state === 'FAILED')).toBe(true);
   });
 
   test('an invalid request ends FAILED: exit 1 and the code and message on stderr', async () => {
