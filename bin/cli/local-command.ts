@@ -87,7 +87,8 @@ function workflowProgress(progress: ProgressReporter): (event: ProgressEvent) =>
       progress.note(`${event.state}: transient error, retrying (attempt ${event.retry.attempt + 1})`);
       return;
     }
-    if (event.type === 'Wait') {
+    // A Wait state, or the issuance wait's task-token task (it carries waitKind too).
+    if (event.type === 'Wait' || event.waitKind !== undefined) {
       const phase = phaseOfWait(event.waitKind);
       if (phase) progress.update({ ...phase, ...(event.waitingFor ? { awaiting: event.waitingFor } : {}) });
       return;

@@ -311,13 +311,22 @@ export async function runLocally(input: unknown, options: LocalRunOptions): Prom
           const timedOut = new Promise<never>((_, reject) => {
             timer = setTimeout(() => reject(heartbeatTimeout(name, heartbeatSeconds)), heartbeatSeconds * 1000);
           });
+          // Ctrl-C (or a local StopExecution) ends the wait at once rather than at the next heartbeat.
+          let onStop: (() => void) | undefined;
+          const stopped = new Promise<never>((_, reject) => {
+            onStop = () => reject(new Error(`${name}: the run was stopped`));
+            if (options.signal?.aborted) onStop();
+            options.signal?.addEventListener('abort', onStop, { once: true });
+          });
+          stopped.catch(() => undefined);
           try {
-            return (await Promise.race([wait.promise, timedOut])) as unknown as JsonValue;
+            return (await Promise.race([wait.promise, timedOut, stopped])) as unknown as JsonValue;
           } catch (error) {
             if ((error as Error).name === 'States.Timeout') heartbeatTimeouts += 1;
             throw error;
           } finally {
             clearTimeout(timer);
+            if (onStop) options.signal?.removeEventListener('abort', onStop);
           }
         } finally {
           wait.cancel();
@@ -391,7 +400,8 @@ export async function runLocally(input: unknown, options: LocalRunOptions): Prom
           options.onProgress?.({
             state: event.state.name,
             type: event.state.type,
-            ...(event.state.type === 'Wait' && poll
+            // A Wait state, or the issuance wait's task-token task: both say what they wait for.
+            ...((event.state.type === 'Wait' || tokenStates.has(event.state.name)) && poll
               ? { waitingFor: poll.waitingFor, waitSeconds: poll.waitSeconds, attempt: poll.attempt, waitKind: poll.kind }
               : {}),
           });

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { GetExecutionHistoryCommand, SFNClient } from '@aws-sdk/client-sfn';
 import { type AwsClientOptions, awsClientConfig, makeDocumentClient } from '../../lambdas/core/deps';
 import { type Api, type ApiErrorBody, makeApi, makeApiDeps } from '../../lambdas/core/api';
@@ -199,9 +200,11 @@ export class RequestRejectedError extends Error {
  */
 export async function startRemote(raw: Record<string, unknown>, deployment: Deployment, options: StartOptions): Promise<SubmitResult> {
   if (!deployment.stateMachineArn) throw new UsageError('the deployment has no state machine ARN: pass --state-machine-arn or name the stack with --stack');
+  // Quoted in a failure's message and logged by the submission, so the two can be matched.
+  const reference = `cli-${randomUUID()}`;
   let submitted: SubmitOutcome;
   try {
-    submitted = await submitRequest(makeApiDeps(options.settings, deployment.stateMachineArn, options.aws), raw);
+    submitted = await submitRequest(makeApiDeps(options.settings, deployment.stateMachineArn, options.aws), raw, { reference });
   } catch (error) {
     if (error instanceof InvalidRequestError) throw new RequestRejectedError(error.code, error.message, { httpStatus: 400 });
     if (error instanceof DomainNotAllowedError) throw new RequestRejectedError(error.code, error.message, { httpStatus: 403 });
@@ -213,7 +216,11 @@ export async function startRemote(raw: Record<string, unknown>, deployment: Depl
         { httpStatus: 503, cause },
       );
     }
-    throw new RequestRejectedError(ERROR_CODES.internal, 'certflow failed to submit the request. Sending it again is safe.', { httpStatus: 500, cause });
+    throw new RequestRejectedError(ERROR_CODES.internal, `certflow failed to submit the request (reference ${reference}). Sending it again is safe.`, {
+      httpStatus: 500,
+      cause,
+      reference,
+    });
   }
   if (submitted.outcome === 'conflict') throw new RequestRejectedError(ERROR_CODES.requestConflict, submitted.message, { httpStatus: 409 });
   return submitted.result;

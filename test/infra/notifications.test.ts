@@ -24,6 +24,8 @@ const SPEC_DETAIL_TYPES = [
   'Certificate Issued',
   'Distribution Deployed',
   'Certificate Request Failed',
+  'Request Replaced',
+  'Request Deleted',
   'Validation Records Repaired',
   'Certificate Renewal At Risk',
   'Certificate Renewed',

@@ -140,7 +140,11 @@ describe('saveStatus', () => {
         ExpressionAttributeValues: { ':holder': of.requestId },
       });
     } else {
-      expect(ddb.commandCalls(UpdateCommand)[0]!.args[0].input).toMatchObject({ Key: requestKey(of.requestId), ConditionExpression: 'attribute_exists(pk)' });
+      // A status from the workflow never overwrites a delete that began meanwhile (issue 9).
+      expect(ddb.commandCalls(UpdateCommand)[0]!.args[0].input).toMatchObject({
+        Key: requestKey(of.requestId),
+        ConditionExpression: 'attribute_exists(pk) AND NOT (#state IN (:deleting, :deleted))',
+      });
     }
   });
 
@@ -153,8 +157,9 @@ describe('saveStatus', () => {
 
   test('a status for a request that was never stored is refused', async () => {
     ddb.on(TransactWriteCommand).rejects(cancelled('ConditionalCheckFailed', 'None'));
+    // The guarded write cannot tell a missing item from a deleted one: both refuse the status as a conflict.
     await expect(repository().saveStatus({ ...initialStatus(request), state: 'FAILED' }, { request })).rejects.toMatchObject({
-      name: 'ConditionalCheckFailedException',
+      name: 'RequestConflictError',
     });
   });
 
