@@ -12,7 +12,7 @@
  */
 import { SFNClient } from '@aws-sdk/client-sfn';
 import { type AwsClientOptions, awsClientConfig, makeDocumentClient } from './deps';
-import { DomainNotAllowedError, ERROR_CODES, InvalidRequestError, isTransientAwsError, type RequestProblem } from './errors';
+import { DomainNotAllowedError, ERROR_CODES, InvalidRequestError, isTransientAwsError, RequestNotFoundError, type RequestProblem } from './errors';
 import { DEFAULT_LIST_LIMIT, listRequests, MAX_LIST_LIMIT } from './list';
 import { normalizeDomainName } from './names';
 import { makeRequestRepository, type StoredRequest } from './request-repository';
@@ -170,6 +170,7 @@ async function submit({ request: http, caller, deps, log }: RouteContext): Promi
     if (error instanceof InvalidRequestError) return errorResponse(400, error.code, error.message, { problems: error.problems });
     // A valid request this caller or deployment may not issue for: the same policy answer on every retry.
     if (error instanceof DomainNotAllowedError) return errorResponse(403, error.code, error.message);
+    if (error instanceof RequestNotFoundError) return errorResponse(404, error.code, error.message);
     throw error;
   }
 }

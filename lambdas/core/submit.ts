@@ -9,7 +9,7 @@
 import { DescribeExecutionCommand, ExecutionAlreadyExists, ExecutionDoesNotExist, type SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
 import { parse as parseArn } from '@aws-sdk/util-arn-parser';
 import { conflictMessage } from './conflict';
-import { isTransientAwsError } from './errors';
+import { isTransientAwsError, RequestNotFoundError } from './errors';
 import type { Clock } from './poll';
 import { canonicalJson, normalizeRequest, type RequestSettings } from './request';
 import { isFinalState, type RequestRepository, type StoredRequest } from './request-repository';
@@ -111,6 +111,13 @@ export async function submitRequest(deps: SubmitDeps, raw: unknown, options: Sub
   const arnOf = (name: string) => executionArnOf(deps.stateMachineArn, name);
   const request = normalizeRequest(raw, deps.settings);
   if (caller) assertMayRequest(caller, request);
+  if (caller && request.replaces !== undefined) {
+    // A caller may only take over its own requests (SPEC §10): another tenant's is answered as missing, never hinted at.
+    const replaced = await deps.store.getRequest(request.replaces);
+    if (!replaced || !canAccess(caller, replaced)) {
+      throw new RequestNotFoundError(`request ${request.replaces}, named in replaces, was not found: list your requests (certflow list) and name one of them`);
+    }
+  }
   const input = executionInputOf(request);
 
   /** Starts the deterministic execution; an existing one of the same name is looked up instead. */

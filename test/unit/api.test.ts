@@ -502,6 +502,23 @@ describe('tenants (SPEC §10)', () => {
     expect((await get(OPERATOR)).statusCode).toBe(200);
   });
 
+  test('replacing another tenant’s request is 404 like an unknown one, before anything is stored or started; the owner may', async () => {
+    const shopRequest = normalizeRequest({ domainName: 'www.shop.example.com' }, settings);
+    ddb.on(GetCommand, { Key: requestKey(shopRequest.requestId) }).resolves({ Item: { ...stored(shopRequest, { state: 'DEPLOYED' }), owner: SHOP.userArn } });
+    const replace = { domainName: 'www.web.example.com', replaces: shopRequest.requestId };
+
+    const hidden = await makeApi(tenantDeps()).handle({ ...post(replace), identity: WEB });
+    expect(hidden.statusCode).toBe(404);
+    expect((hidden.body as { error: { code: string; message: string } }).error.code).toBe('RequestNotFound');
+    expect(ddb.commandCalls(TransactWriteCommand)).toHaveLength(0);
+    expect(sfn.calls()).toHaveLength(0);
+
+    ddb.on(TransactWriteCommand).resolves({});
+    sfn.on(StartExecutionCommand).resolves({ executionArn: arnOf('x-1') });
+    const own = await makeApi(tenantDeps()).handle({ ...post({ domainName: 'www.shop.example.com', replaces: shopRequest.requestId }), identity: SHOP });
+    expect(own.statusCode).not.toBe(404);
+  });
+
   test('a conflict with another tenant’s request does not name it', async () => {
     const holder = normalizeRequest({ domainName: 'www.web.example.com', keyAlgorithm: 'EC_prime256v1' }, settings);
     ddb.on(GetCommand, { Key: requestKey(webRequest.requestId) }).resolves({});
