@@ -1,4 +1,4 @@
-import { makeAcm, makeTaskTokens, makeWaiters } from '../core/deps';
+import { makeIssuanceWaitDeps } from '../core/deps';
 import { resumeWaiters } from '../core/issuance-wait';
 import { defineStep } from '../shared/step-handler';
 
@@ -8,12 +8,7 @@ import { defineStep } from '../shared/step-handler';
  * execution waiting on the certificates the event names. A failure is thrown,
  * so that EventBridge retries the event; resuming twice is harmless.
  */
-const step = defineStep('acm-events', resumeWaiters, (settings) => ({
-  acm: makeAcm(),
-  waiters: makeWaiters(settings),
-  taskTokens: makeTaskTokens(settings),
-  now: () => new Date(),
-}));
+const step = defineStep('acm-events', resumeWaiters, makeIssuanceWaitDeps);
 
 /** Lambda entry point; clients and settings come from the environment, once per container. */
 export const handler = step.handler;

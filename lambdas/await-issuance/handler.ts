@@ -1,13 +1,8 @@
-import { makeAcm, makeTaskTokens, makeWaiters } from '../core/deps';
+import { makeIssuanceWaitDeps } from '../core/deps';
 import { awaitIssuanceStep } from '../core/issuance-wait';
 import { defineStep } from '../shared/step-handler';
 
-const step = defineStep('await-issuance', awaitIssuanceStep, (settings) => ({
-  acm: makeAcm(),
-  waiters: makeWaiters(settings),
-  taskTokens: makeTaskTokens(settings),
-  now: () => new Date(),
-}));
+const step = defineStep('await-issuance', awaitIssuanceStep, makeIssuanceWaitDeps);
 
 /** Lambda entry point; clients and settings come from the environment, once per container. */
 export const handler = step.handler;

@@ -104,6 +104,11 @@ export function makeTaskTokens(settings: Settings, options: AwsClientOptions = {
   return makeSfnTaskTokens(awsClient(SFNClient, options, options.region ?? settings.defaultRegion));
 }
 
+/** What await-issuance and acm-events both need: ACM, the waiters in the table, Step Functions' task tokens. */
+export function makeIssuanceWaitDeps(settings: Settings): IssuanceWaitDeps {
+  return { acm: makeAcm(), waiters: makeWaiters(settings), taskTokens: makeTaskTokens(settings), now: () => new Date() };
+}
+
 /**
  * Every dependency of every step: the local runner's, which runs them all in
  * one process (and passes its own task tokens: Step Functions is not there).
