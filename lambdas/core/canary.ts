@@ -4,6 +4,7 @@ import { type CloudFrontClient, GetDistributionCommand } from '@aws-sdk/client-c
 import { ListResourceRecordSetsCommand } from '@aws-sdk/client-route-53';
 import { accountIdOfRole, changeRecords, type DnsAccess, type HostedZone } from './dns';
 import { CanaryFailedError, CertflowError, ERROR_CODES } from './errors';
+import { statusErrorOf } from './failure';
 import type { Clock } from './poll';
 import { normalizeRequest } from './request';
 import type { RequestRepository } from './request-repository';
@@ -29,8 +30,8 @@ export interface CanarySettings {
 /** Tag on the canary's requests and certificates, so a leftover is recognisable as the canary's. */
 export const CANARY_TAG = 'certflow:canary';
 
-/** CloudWatch namespace of the canary's metrics. */
-export const CANARY_METRICS_NAMESPACE = 'certflow';
+/** First characters of every canary name's first label: the DNS role may delete validation CNAMEs only of names so made. */
+export const CANARY_NAME_PREFIX = 'canary-';
 
 /** The phases of a canary run, in order. */
 export const CANARY_PHASES = ['provision', 'deprovision', 'cleanup'] as const;
@@ -51,7 +52,7 @@ export interface CanaryResult {
  */
 export function canaryName(domainName: string, now: Date, random: () => string = () => randomBytes(3).toString('hex')): string {
   const stamp = now.toISOString().replace(/[-:]/g, '').replace(/\..*$/, '').toLowerCase();
-  return `canary-${stamp}-${random()}.${canonicalName(domainName)}`;
+  return `${CANARY_NAME_PREFIX}${stamp}-${random()}.${canonicalName(domainName)}`;
 }
 
 /** The request a run submits: the fresh name, a distribution when an origin is configured, and the canary tag. */
@@ -221,7 +222,8 @@ export function taskErrorOf(caught: CaughtTaskError, phase: string): NonNullable
   } catch {
     // Not a nested execution's description: the Cause is the message itself.
   }
-  return { code: caught.Error ?? ERROR_CODES.internal, message: caught.Cause ?? `the canary's ${phase} failed` };
+  // A certflow step's error (Lambda's Cause JSON): its stable code and message, as a request's failure would have them.
+  return statusErrorOf({ Error: caught.Error ?? ERROR_CODES.internal, ...(caught.Cause !== undefined && { Cause: caught.Cause }) });
 }
 
 /** Dependencies of {@link finishCanaryStep}. */
