@@ -52,6 +52,7 @@ export class WorkflowStack extends Stack {
     if (config.api.enabled) {
       this.api = new CertificateApi(this, 'CertificateApi', {
         stateMachine: this.workflow.stateMachine,
+        deleteStateMachine: this.deleteWorkflow.stateMachine,
         table: this.workflow.table,
         settingsJson: this.workflow.settingsJson,
         cloudWatchRole: config.api.cloudWatchRole,
