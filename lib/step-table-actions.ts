@@ -1,8 +1,11 @@
 /**
- * The request-table actions each workflow step performs, read from its code
- * (lambdas/core/request-repository.ts and lock.ts), so that each step role is granted
- * exactly these and no blanket read-write (SPEC §10). A new step must be
- * listed here: the record is keyed by every step folder.
+ * The request-table actions each workflow step (and each function of the
+ * delete workflow and the renewal watch) performs, read from its code
+ * (lambdas/core/request-repository.ts, lock.ts, renewal-store.ts), so that
+ * each role is granted exactly these and no blanket read-write (SPEC §10). A
+ * new step must be listed here: the records are keyed by every step folder.
+ * test/unit/step-table-actions.test.ts runs the delete and renewal steps
+ * over a recording client and fails when one sends more than is listed.
  *
  * - `store.storeRequest`: TransactWriteItems of Updates (the name-set lock,
  *   the request, the name index), authorized as UpdateItem; on a lock conflict
@@ -14,8 +17,11 @@
  * - `store.getRequest`: GetItem.
  * - `locks.acquire / complete / forget` (the certificate claim): UpdateItem,
  *   and GetItem after a lost claim.
+ * - `store.listByName`: Query of the name items (`NAME#<name>`, on the
+ *   table itself), then GetItem of each request.
+ * - `renewals.listPage`: Query of the state index; `renewals.saveCheck`: UpdateItem.
  */
-import type { StepFolder } from '../lambdas/core/steps';
+import type { DeleteStepFolder, StepFolder } from '../lambdas/core/steps';
 
 /** A DynamoDB item action on the request table. */
 export type TableAction = 'dynamodb:GetItem' | 'dynamodb:PutItem' | 'dynamodb:UpdateItem' | 'dynamodb:DeleteItem' | 'dynamodb:Query';
@@ -51,4 +57,35 @@ export const STEP_TABLE_ACTIONS: Readonly<Record<StepFolder, readonly TableActio
   'replace-distribution': ['dynamodb:GetItem', 'dynamodb:UpdateItem'],
   // getRequest, saveStatus REPLACED and DEPLOYED (final), retirement's requests by name (Query of the name index)
   'complete-replacement': ['dynamodb:GetItem', ...SAVE_STATUS, 'dynamodb:Query'],
+};
+
+/** Request-table actions of each step of the delete state machine (lambdas/core/deletion.ts). */
+export const DELETE_STEP_TABLE_ACTIONS: Readonly<Record<DeleteStepFolder, readonly TableAction[]>> = {
+  // getRequest; another request still on the distribution (listByName); saveStatus DELETING (never final: no lock release)
+  'start-delete': ['dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:UpdateItem'],
+  // CloudFront only
+  'delete-distribution': [],
+  // retireCertificate: other live users of the certificate (listByName); saveStatus DELETED (final: releases the lock)
+  'finish-delete': ['dynamodb:GetItem', 'dynamodb:Query', ...SAVE_STATUS],
+  // saveStatus DELETING with the error (never final)
+  'record-delete-failure': ['dynamodb:UpdateItem'],
+};
+
+/** The renewal watch's functions (lib/renewal-watch.ts), by folder. */
+export type RenewalFunctionFolder = 'list-renewal-page' | 'check-renewal' | 'renewal-events';
+
+/** What a renewal function may do on the table itself and on its state index. */
+export interface RenewalTableActions {
+  readonly table: readonly TableAction[];
+  readonly stateIndex: readonly TableAction[];
+}
+
+/** Request-table actions of the renewal watch's functions (lambdas/core/renewal.ts, renewal-sweep.ts, renewal-store.ts). */
+export const RENEWAL_TABLE_ACTIONS: Readonly<Record<RenewalFunctionFolder, RenewalTableActions>> = {
+  // renewals.listPage: a page of ISSUED/DEPLOYED request keys from the state index, nothing else
+  'list-renewal-page': { table: [], stateIndex: ['dynamodb:Query'] },
+  // checkRenewal: getRequest, then renewals.saveCheck (an UpdateItem of the renewal parts only)
+  'check-renewal': { table: ['dynamodb:GetItem', 'dynamodb:UpdateItem'], stateIndex: [] },
+  // handleAcmEvent: the requests holding the certificate (listByName), then checkRenewal for each
+  'renewal-events': { table: ['dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:UpdateItem'], stateIndex: [] },
 };
