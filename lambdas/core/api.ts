@@ -15,7 +15,7 @@ import { SFNClient } from '@aws-sdk/client-sfn';
 import { type AwsClientOptions, awsClientConfig, makeDocumentClient } from './deps';
 import { DomainNotAllowedError, ERROR_CODES, InvalidRequestError, isTransientAwsError, RequestNotFoundError, type RequestProblem } from './errors';
 import { startDelete } from './deletion';
-import { DEFAULT_LIST_LIMIT, listRequests, MAX_LIST_LIMIT } from './list';
+import { DEFAULT_LIST_LIMIT, LISTED_STATES, listRequests, MAX_LIST_LIMIT } from './list';
 import { normalizeDomainName } from './names';
 import { makeRequestRepository, type StoredRequest } from './request-repository';
 import { requireEnv, type Settings, settingsFromEnv } from './settings';
@@ -54,7 +54,7 @@ export const API_ERROR_CODES = {
 const REQUEST_ID = /^[0-9a-f]{32}$/;
 
 /** States a listing may be filtered by. */
-const LISTABLE_STATES = new Set<string>(['REQUESTED', 'PENDING_VALIDATION', 'ISSUED', 'DEPLOYING', 'DEPLOYED', 'FAILED']);
+const LISTABLE_STATES = new Set<string>(LISTED_STATES);
 
 /** `application/json`, or a `+json` type, with optional parameters. */
 const JSON_MEDIA_TYPE = /^application\/(?:[a-z0-9!#$&^_.-]+\+)?json\s*(?:;|$)/i;
