@@ -13,7 +13,8 @@
  *   a finished request.
  * - `store.saveStatus`: UpdateItem; a final state (ISSUED without a
  *   distribution, DEPLOYED, FAILED) also releases the name-set lock with a
- *   DeleteItem (in the same transaction, or after it).
+ *   DeleteItem (in the same transaction, or after it); a refused write reads
+ *   the request (GetItem) to say whether it was never stored or is being deleted.
  * - `store.getRequest`: GetItem.
  * - `locks.acquire / complete / forget` (the certificate claim): UpdateItem,
  *   and GetItem after a lost claim.
@@ -26,15 +27,18 @@ import type { DeleteStepFolder, StepFolder } from '../lambdas/core/steps';
 /** A DynamoDB item action on the request table. */
 export type TableAction = 'dynamodb:GetItem' | 'dynamodb:PutItem' | 'dynamodb:UpdateItem' | 'dynamodb:DeleteItem' | 'dynamodb:Query';
 
-/** What a final-state status write needs: the update, then the lock release. */
-const SAVE_STATUS: readonly TableAction[] = ['dynamodb:UpdateItem', 'dynamodb:DeleteItem'];
+/** What a status write needs: the update, the lock release of a final state, the read that explains a refused write. */
+const SAVE_STATUS: readonly TableAction[] = ['dynamodb:GetItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem'];
+
+/** What a status write that is never final needs: the update, and the read that explains a refused write. */
+const SAVE_INTERIM_STATUS: readonly TableAction[] = ['dynamodb:GetItem', 'dynamodb:UpdateItem'];
 
 /** Request-table actions of each step; an empty list means the step never touches the table. */
 export const STEP_TABLE_ACTIONS: Readonly<Record<StepFolder, readonly TableAction[]>> = {
   // storeRequest; checkNewRequest: requests by name (Query of the name index) and the replacement lock
   'validate-request': ['dynamodb:GetItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem', 'dynamodb:Query'],
   // the certificate claim (UpdateItem, GetItem), then saveStatus (a reused ISSUED certificate may end the request)
-  'find-or-request-certificate': ['dynamodb:GetItem', ...SAVE_STATUS],
+  'find-or-request-certificate': SAVE_STATUS,
   // DescribeCertificate only
   'read-validation-records': [],
   // saveStatus (ISSUED for a reused certificate may end the request)
@@ -46,7 +50,7 @@ export const STEP_TABLE_ACTIONS: Readonly<Record<StepFolder, readonly TableActio
   // registers the task token against the certificate (PutItem of a CERTWAIT item)
   'await-issuance': ['dynamodb:PutItem'],
   // getRequest (the distribution id of an earlier run), saveStatus DEPLOYING (never final)
-  'create-distribution': ['dynamodb:GetItem', 'dynamodb:UpdateItem'],
+  'create-distribution': SAVE_INTERIM_STATUS,
   // GetDistribution only
   'check-distribution': [],
   // saveStatus DEPLOYED
@@ -54,21 +58,21 @@ export const STEP_TABLE_ACTIONS: Readonly<Record<StepFolder, readonly TableActio
   // saveStatus FAILED
   'record-failure': SAVE_STATUS,
   // getRequest (the replaced request), saveStatus DEPLOYING; createDistribution's lookup
-  'replace-distribution': ['dynamodb:GetItem', 'dynamodb:UpdateItem'],
+  'replace-distribution': SAVE_INTERIM_STATUS,
   // getRequest, saveStatus REPLACED and DEPLOYED (final), retirement's requests by name (Query of the name index)
-  'complete-replacement': ['dynamodb:GetItem', ...SAVE_STATUS, 'dynamodb:Query'],
+  'complete-replacement': [...SAVE_STATUS, 'dynamodb:Query'],
 };
 
 /** Request-table actions of each step of the delete state machine (lambdas/core/deletion.ts). */
 export const DELETE_STEP_TABLE_ACTIONS: Readonly<Record<DeleteStepFolder, readonly TableAction[]>> = {
   // getRequest; another request still on the distribution (listByName); saveStatus DELETING (never final: no lock release)
-  'start-delete': ['dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:UpdateItem'],
+  'start-delete': [...SAVE_INTERIM_STATUS, 'dynamodb:Query'],
   // CloudFront only
   'delete-distribution': [],
   // retireCertificate: other live users of the certificate (listByName); saveStatus DELETED (final: releases the lock)
-  'finish-delete': ['dynamodb:GetItem', 'dynamodb:Query', ...SAVE_STATUS],
+  'finish-delete': [...SAVE_STATUS, 'dynamodb:Query'],
   // saveStatus DELETING with the error (never final)
-  'record-delete-failure': ['dynamodb:UpdateItem'],
+  'record-delete-failure': SAVE_INTERIM_STATUS,
 };
 
 /** The renewal watch's functions (lib/renewal-watch.ts), by folder. */

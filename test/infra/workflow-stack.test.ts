@@ -177,20 +177,21 @@ describe('least privilege', () => {
 
   it('grants each step only the table actions it performs, on the table alone', () => {
     // Read from the code (request-repository.ts, lock.ts): storeRequest (a transaction of Updates, then
-    // GetItem and the DeleteItem of a stale lock on a conflict), saveStatus (UpdateItem, and DeleteItem of
-    // the lock on a final state), getRequest (GetItem), the certificate claim (UpdateItem, GetItem).
+    // GetItem and the DeleteItem of a stale lock on a conflict), saveStatus (UpdateItem, DeleteItem of
+    // the lock on a final state, GetItem of the request when the write is refused), getRequest (GetItem),
+    // the certificate claim (UpdateItem, GetItem).
     const expected: Record<StepFolder, string[]> = {
       'validate-request': ['dynamodb:DeleteItem', 'dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:UpdateItem'],
       'find-or-request-certificate': ['dynamodb:DeleteItem', 'dynamodb:GetItem', 'dynamodb:UpdateItem'],
       'read-validation-records': [],
-      'publish-validation-records': ['dynamodb:DeleteItem', 'dynamodb:UpdateItem'],
+      'publish-validation-records': ['dynamodb:DeleteItem', 'dynamodb:GetItem', 'dynamodb:UpdateItem'],
       'check-dns-changes': [],
-      'check-certificate': ['dynamodb:DeleteItem', 'dynamodb:UpdateItem'],
+      'check-certificate': ['dynamodb:DeleteItem', 'dynamodb:GetItem', 'dynamodb:UpdateItem'],
       'await-issuance': ['dynamodb:PutItem'],
       'create-distribution': ['dynamodb:GetItem', 'dynamodb:UpdateItem'],
       'check-distribution': [],
-      'complete-distribution': ['dynamodb:DeleteItem', 'dynamodb:UpdateItem'],
-      'record-failure': ['dynamodb:DeleteItem', 'dynamodb:UpdateItem'],
+      'complete-distribution': ['dynamodb:DeleteItem', 'dynamodb:GetItem', 'dynamodb:UpdateItem'],
+      'record-failure': ['dynamodb:DeleteItem', 'dynamodb:GetItem', 'dynamodb:UpdateItem'],
       'replace-distribution': ['dynamodb:GetItem', 'dynamodb:UpdateItem'],
       'complete-replacement': ['dynamodb:DeleteItem', 'dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:UpdateItem'],
     };
@@ -293,12 +294,12 @@ describe('least privilege on the request table, beyond the certificate workflow'
     expect(tableGrants(s.workflowStack.deleteWorkflow.roles[folder])).toEqual({ table: [...DELETE_STEP_TABLE_ACTIONS[folder]].sort(), indexes: {} });
   });
 
-  it('the delete steps: start-delete reads and marks DELETING, finish-delete also releases the lock, record-delete-failure only updates', () => {
+  it('the delete steps: start-delete reads and marks DELETING, finish-delete also releases the lock, record-delete-failure updates (reading on a refusal)', () => {
     expect(DELETE_STEP_TABLE_ACTIONS).toEqual({
-      'start-delete': ['dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:UpdateItem'],
+      'start-delete': ['dynamodb:GetItem', 'dynamodb:UpdateItem', 'dynamodb:Query'],
       'delete-distribution': [],
-      'finish-delete': ['dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem'],
-      'record-delete-failure': ['dynamodb:UpdateItem'],
+      'finish-delete': ['dynamodb:GetItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem', 'dynamodb:Query'],
+      'record-delete-failure': ['dynamodb:GetItem', 'dynamodb:UpdateItem'],
     });
   });
 

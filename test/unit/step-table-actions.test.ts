@@ -8,7 +8,7 @@
  */
 import { ACMClient, DeleteCertificateCommand, DescribeCertificateCommand, ListTagsForCertificateCommand } from '@aws-sdk/client-acm';
 import { CloudFrontClient, GetDistributionCommand, ListDistributionsCommand } from '@aws-sdk/client-cloudfront';
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { ConditionalCheckFailedException, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import { DeleteCommand, DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand, TransactWriteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
@@ -181,12 +181,16 @@ describe('delete steps', () => {
     keep('finish-delete');
   });
 
-  test('record-delete-failure', async () => {
+  test('record-delete-failure, also when the write is refused (the request is read to say why)', async () => {
     serve({ [request.requestId]: item(request, { ...deployed, state: 'DELETING' }) });
-    await recordDeleteFailureStep(
-      { store: store() },
-      { status: { ...deployed, state: 'DELETING' }, error: { Error: 'TransientAwsError', Cause: 'throttled' } },
-    );
+    const failed = { status: { ...deployed, state: 'DELETING' as const }, error: { Error: 'TransientAwsError', Cause: 'throttled' } };
+    await recordDeleteFailureStep({ store: store() }, failed);
+    keep('record-delete-failure');
+
+    ddb.reset();
+    serve({});
+    ddb.on(UpdateCommand).rejects(new ConditionalCheckFailedException({ message: 'The conditional request failed', $metadata: {} }));
+    await expect(recordDeleteFailureStep({ store: store() }, failed)).rejects.toThrow(/was never stored/);
     keep('record-delete-failure');
   });
 
