@@ -119,7 +119,8 @@ export class Canary extends Construct {
   /** The finish step: read the run's record, delete the canary's own validation CNAMEs, look for leftovers. */
   private grantFinish(props: CanaryProps): void {
     const role = this.roles['canary-finish'];
-    props.table.grantReadData(role);
+    // store.getRequest (the run's status record) is the only table action it performs (SPEC §10: no blanket read).
+    props.table.grant(role, 'dynamodb:GetItem');
     role.addToPrincipalPolicy(
       // ListCertificates supports no resource-level permissions.
       new iam.PolicyStatement({ sid: 'ListCertificates', actions: ['acm:ListCertificates'], resources: ['*'] }),

@@ -125,6 +125,13 @@ describe('state machine', () => {
     expect(definitionOf(crossAccount)).toMatch(/"DetailType": "Canary Failed"/);
   });
 
+  it('gives the finish step only GetItem on the table, and the start step no AWS access at all', () => {
+    const finish = roleStatements(crossAccount.workflow, logicalId(canaryOf(crossAccount).roles['canary-finish']));
+    expect(finish.flatMap((st) => st.Action.filter((a) => a.startsWith('dynamodb:')))).toEqual(['dynamodb:GetItem']);
+    const start = roleStatements(crossAccount.workflow, logicalId(canaryOf(crossAccount).roles['canary-start']));
+    expect(start.flatMap((st) => st.Action).filter((a) => !/^(logs|xray):/.test(a))).toEqual([]);
+  });
+
   it('may start only the two nested workflows, follow their executions, and use the managed rule .sync needs', () => {
     const roleId = logicalId(canaryOf(crossAccount).stateMachine.role);
     const statements = roleStatements(crossAccount.workflow, roleId);
