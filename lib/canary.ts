@@ -120,7 +120,7 @@ export class Canary extends Construct {
   private grantFinish(props: CanaryProps): void {
     const role = this.roles['canary-finish'];
     // store.getRequest (the run's status record) is the only table action it performs (SPEC §10: no blanket read).
-    props.table.grant(role, 'dynamodb:GetItem');
+    role.addToPrincipalPolicy(new iam.PolicyStatement({ sid: 'ReadRequest', actions: ['dynamodb:GetItem'], resources: [props.table.tableArn] }));
     role.addToPrincipalPolicy(
       // ListCertificates supports no resource-level permissions.
       new iam.PolicyStatement({ sid: 'ListCertificates', actions: ['acm:ListCertificates'], resources: ['*'] }),
