@@ -24,6 +24,8 @@ export interface CloudFrontETagOptions {
   readonly loseUpdateResponses?: number;
   /** Only UpdateDistribution calls this matches are handed to `beforeUpdate` and may lose their response. @default every one */
   readonly match?: (call: CallInfo) => boolean;
+  /** Decides, for each applied UpdateDistribution or DeleteDistribution, whether its response is lost (besides `loseUpdateResponses`). */
+  readonly lose?: (call: CallInfo) => boolean;
 }
 
 /** The ETag stand-in: its rule, and what it saw. */
@@ -93,6 +95,10 @@ export function cloudFrontETagStandIn(options: CloudFrontETagOptions = {}): Clou
           lost += 1;
           return DROP_RESPONSE;
         }
+      }
+      if ((call.operation === 'UpdateDistribution' || call.operation === 'DeleteDistribution') && options.lose?.(call)) {
+        lost += 1;
+        return DROP_RESPONSE;
       }
       if (etag === undefined) return response;
       base.set(id, etag);
