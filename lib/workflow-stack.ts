@@ -1,5 +1,5 @@
 import { dnsStepRoleNames, workflowRolePrefixOf } from './dns-step-roles';
-import { type CfnElement, CfnOutput, Stack, type StackProps, Validations } from 'aws-cdk-lib';
+import { CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
 import { CertificateApi } from './certificate-api';
 import { CertificateNotifications } from './certificate-notifications';
@@ -75,12 +75,6 @@ export class WorkflowStack extends Stack {
       allowedDomainSuffixes: config.allowedDomainSuffixes,
       renewal: config.renewal,
       ...(config.dnsRoles.length > 0 && { roleNames: dnsStepRoleNames(workflowRolePrefixOf(config)) }),
-    });
-    // grantReadWriteData covers the table's indexes, and the table has one: the state index.
-    const tableId = this.getLogicalId(this.workflow.table.node.defaultChild as CfnElement);
-    Validations.of(this).acknowledge({
-      id: `AwsSolutions-IAM5[Resource::<${tableId}.Arn>/index/*]`,
-      reason: "The request table's only index is the state index the renewal sweep pages by (no other attribute is projected or queried by the other roles).",
     });
     new CfnOutput(this, WORKFLOW_STACK_OUTPUTS.renewalSweepStateMachineArn, {
       description: 'Renewal and drift sweep state machine (certflow check starts it)',
