@@ -552,96 +552,79 @@ describe('certificate API on the emulator', () => {
       expect(conflict.statusCode).toBe(409);
       expect(JSON.stringify(conflict.body)).not.toContain(shop.requestId);
     });
-  });
-  describe('DELETE /certificates/{id} (SPEC §9)', () => {
-    const WEB = { userArn: 'arn:aws:sts::111111111111:assumed-role/web-deploy/ci', accountId: '111111111111' };
-    const SHOP = { userArn: 'arn:aws:sts::222222222222:assumed-role/shop-deploy/ci', accountId: '222222222222' };
-    const OPERATOR = { userArn: 'arn:aws:iam::123456789012:role/platform', accountId: '123456789012' };
-    const remove = (id: string, identity = OPERATOR) => invoke(apiEvent({ method: 'DELETE', path: `/certificates/${id}`, identity }));
-    const post = (identity: typeof WEB, body: unknown) =>
-      invoke(apiEvent({ method: 'POST', path: '/certificates', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body), identity }));
-    const deletes = () => executions(deleteStateMachineArn);
 
-    beforeEach(() => {
-      deps = {
-        ...deps,
-        tenancy: {
-          tenants: [
-            { name: 'web', principals: ['arn:aws:sts::111111111111:assumed-role/web-*'], domainSuffixes: ['web.example.com'] },
-            { name: 'shop', principals: ['arn:aws:sts::222222222222:*'], domainSuffixes: ['shop.example.com'] },
-          ],
-          operators: ['arn:aws:iam::123456789012:role/platform'],
-        },
-      };
-    });
+    describe('DELETE /certificates/{id} (SPEC §9)', () => {
+      const remove = (id: string, identity = OPERATOR) => invoke(apiEvent({ method: 'DELETE', path: `/certificates/${id}`, identity }));
+      const deletes = () => executions(deleteStateMachineArn);
 
-    test('answers 202 with the status record DELETING and starts one delete execution; repeating it, before and after the delete marked the request, starts no other', async () => {
-      const posted = (await post(WEB, { domainName: 'www.web.example.com' })).body as unknown as SubmitBody;
+      test('answers 202 with the status record DELETING and starts one delete execution; repeating it, before and after the delete marked the request, starts no other', async () => {
+        const posted = (await invoke(post(WEB, { domainName: 'www.web.example.com' }))).body as unknown as SubmitBody;
 
-      const first = await remove(posted.requestId, WEB);
+        const first = await remove(posted.requestId, WEB);
 
-      expect(first.statusCode).toBe(202);
-      expect(first.body).toEqual({ ...posted.status, state: 'DELETING', error: null });
-      expect(first.headers.Location).toBe(`/${STAGE}/certificates/${posted.requestId}`);
-      const [execution, ...others] = await deletes();
-      expect(others).toHaveLength(0);
-      const described = await sfn.send(new DescribeExecutionCommand({ executionArn: execution!.executionArn! }));
-      expect(JSON.parse(described.input!)).toEqual({ requestId: posted.requestId });
+        expect(first.statusCode).toBe(202);
+        expect(first.body).toEqual({ ...posted.status, state: 'DELETING', error: null });
+        expect(first.headers.Location).toBe(`/${STAGE}/certificates/${posted.requestId}`);
+        const [execution, ...others] = await deletes();
+        expect(others).toHaveLength(0);
+        const described = await sfn.send(new DescribeExecutionCommand({ executionArn: execution!.executionArn! }));
+        expect(JSON.parse(described.input!)).toEqual({ requestId: posted.requestId });
 
-      // Again before the delete's first step ran: the same execution name and input, which Step Functions answers with the running execution.
-      clockMs += 1000;
-      expect(await remove(posted.requestId, WEB)).toEqual(first);
-      expect(await deletes()).toHaveLength(1);
+        // Again before the delete's first step ran: the same execution name and input, which Step Functions answers with the running execution.
+        clockMs += 1000;
+        expect(await remove(posted.requestId, WEB)).toEqual(first);
+        expect(await deletes()).toHaveLength(1);
 
-      // The delete's first step, for real: it stops the provisioning execution and marks the request DELETING.
-      const stepDeps = { store, cloudfront: makeCloudFront(aws()), stopExecution: makeStopExecution(sfn) };
-      await startDeleteStep(stepDeps, { input: JSON.parse(described.input!) as unknown, executionArn: execution!.executionArn! });
-      expect((await store.getRequest(posted.requestId))?.status.state).toBe('DELETING');
-      expect((await sfn.send(new DescribeExecutionCommand({ executionArn: posted.executionArn! }))).status).toBe('ABORTED');
+        // The delete's first step, for real: it stops the provisioning execution and marks the request DELETING.
+        const stepDeps = { store, cloudfront: makeCloudFront(aws()), stopExecution: makeStopExecution(sfn) };
+        await startDeleteStep(stepDeps, { input: JSON.parse(described.input!) as unknown, executionArn: execution!.executionArn! });
+        expect((await store.getRequest(posted.requestId))?.status.state).toBe('DELETING');
+        expect((await sfn.send(new DescribeExecutionCommand({ executionArn: posted.executionArn! }))).status).toBe('ABORTED');
 
-      clockMs += 1000;
-      const third = await remove(posted.requestId, WEB);
-      expect(third.statusCode).toBe(202);
-      expect(third.body).toEqual(first.body);
-      expect((await deletes()).map((e) => e.executionArn)).toEqual([execution!.executionArn]);
-    });
+        clockMs += 1000;
+        const third = await remove(posted.requestId, WEB);
+        expect(third.statusCode).toBe(202);
+        expect(third.body).toEqual(first.body);
+        expect((await deletes()).map((e) => e.executionArn)).toEqual([execution!.executionArn]);
+      });
 
-    test('a request already DELETED answers 202 with its DELETED record and starts nothing', async () => {
-      const posted = (await post(OPERATOR, { domainName: 'gone.shop.example.com' })).body as unknown as SubmitBody;
-      const stored = await store.getRequest(posted.requestId);
-      await store.saveStatus({ ...stored!.status, state: 'DELETED' });
+      test('a request already DELETED answers 202 with its DELETED record and starts nothing', async () => {
+        const posted = (await invoke(post(OPERATOR, { domainName: 'gone.shop.example.com' }))).body as unknown as SubmitBody;
+        const stored = await store.getRequest(posted.requestId);
+        await store.saveStatus({ ...stored!.status, state: 'DELETED' });
 
-      const response = await remove(posted.requestId);
+        const response = await remove(posted.requestId);
 
-      expect(response.statusCode).toBe(202);
-      expect(response.body).toMatchObject({ requestId: posted.requestId, state: 'DELETED' });
-      expect(await deletes()).toHaveLength(0);
-    });
+        expect(response.statusCode).toBe(202);
+        expect(response.body).toMatchObject({ requestId: posted.requestId, state: 'DELETED' });
+        expect(await deletes()).toHaveLength(0);
+      });
 
-    test('another tenant gets 404 RequestNotFound like an unknown id, and nothing changes; an operator may delete it', async () => {
-      const web = (await post(WEB, { domainName: 'www.web.example.com' })).body as unknown as SubmitBody;
-      const before = await store.getRequest(web.requestId);
+      test('another tenant gets 404 RequestNotFound like an unknown id, and nothing changes; an operator may delete it', async () => {
+        const web = (await invoke(post(WEB, { domainName: 'www.web.example.com' }))).body as unknown as SubmitBody;
+        const before = await store.getRequest(web.requestId);
 
-      const foreign = await remove(web.requestId, SHOP);
-      const unknown = await remove('0'.repeat(32), SHOP);
+        const foreign = await remove(web.requestId, SHOP);
+        const unknown = await remove('0'.repeat(32), SHOP);
 
-      expect(foreign.statusCode).toBe(404);
-      expect((foreign.body as unknown as ErrorBody).error).toEqual({ code: 'RequestNotFound', message: `there is no certificate request ${web.requestId}` });
-      expect(unknown.statusCode).toBe(404);
-      expect((unknown.body as unknown as ErrorBody).error).toEqual({ code: 'RequestNotFound', message: `there is no certificate request ${'0'.repeat(32)}` });
-      expect(await store.getRequest(web.requestId)).toEqual(before);
-      expect(await deletes()).toHaveLength(0);
+        expect(foreign.statusCode).toBe(404);
+        expect((foreign.body as unknown as ErrorBody).error).toEqual({ code: 'RequestNotFound', message: `there is no certificate request ${web.requestId}` });
+        expect(unknown.statusCode).toBe(404);
+        expect((unknown.body as unknown as ErrorBody).error).toEqual({ code: 'RequestNotFound', message: `there is no certificate request ${'0'.repeat(32)}` });
+        expect(await store.getRequest(web.requestId)).toEqual(before);
+        expect(await deletes()).toHaveLength(0);
 
-      const byOperator = await remove(web.requestId, OPERATOR);
-      expect(byOperator.statusCode).toBe(202);
-      expect(byOperator.body).toMatchObject({ requestId: web.requestId, state: 'DELETING', owner: WEB.userArn });
-      expect(await deletes()).toHaveLength(1);
-    });
+        const byOperator = await remove(web.requestId, OPERATOR);
+        expect(byOperator.statusCode).toBe(202);
+        expect(byOperator.body).toMatchObject({ requestId: web.requestId, state: 'DELETING', owner: WEB.userArn });
+        expect(await deletes()).toHaveLength(1);
+      });
 
-    test('a malformed id is 400 and starts nothing', async () => {
-      const response = await remove('G'.repeat(32));
-      expect(response.statusCode).toBe(400);
-      expect(await deletes()).toHaveLength(0);
+      test('a malformed id is 400 and starts nothing', async () => {
+        const response = await remove('G'.repeat(32));
+        expect(response.statusCode).toBe(400);
+        expect(await deletes()).toHaveLength(0);
+      });
     });
   });
 });
