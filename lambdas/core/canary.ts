@@ -2,7 +2,8 @@ import { randomBytes } from 'node:crypto';
 import { type ACMClient, ListCertificatesCommand } from '@aws-sdk/client-acm';
 import { type CloudFrontClient, GetDistributionCommand } from '@aws-sdk/client-cloudfront';
 import { ListResourceRecordSetsCommand } from '@aws-sdk/client-route-53';
-import { accountIdOfRole, changeRecords, type DnsAccess, type HostedZone } from './dns';
+import { accountIdOfRole, type DnsAccess } from './dns';
+import { deleteValidationRecords } from './record-cleanup';
 import { CanaryFailedError, CertflowError, ERROR_CODES } from './errors';
 import { statusErrorOf } from './failure';
 import type { Clock } from './poll';
@@ -10,7 +11,7 @@ import { normalizeRequest } from './request';
 import type { RequestRepository } from './request-repository';
 import type { DnsRole, Settings } from './settings';
 import { canonicalName, fqdn } from './status';
-import type { StatusRecord } from './types';
+import type { StatusRecord, ValidationRecord } from './types';
 
 /**
  * The canary (SPEC §9): a fresh name directly under the configured domain is
@@ -64,7 +65,7 @@ export function canaryRequest(canary: CanarySettings, name: string): Record<stri
   };
 }
 
-/** Dependencies of {@link removeCanaryRecords}. */
+/** What the canary needs to reach the DNS accounts. */
 export interface CanaryDnsDeps {
   readonly dns: DnsAccess;
   readonly settings: Settings;
@@ -79,28 +80,13 @@ function roleOf(settings: Settings, accountId: string): DnsRole | null {
 }
 
 /**
- * Deletes the canary's own validation CNAMEs. Every other certificate keeps
- * its records (they are shared by every certificate for a name); the canary's
- * name is fresh and never used again, so its record would only accumulate.
- * Only records for names under the canary's run name are touched, with the
- * value read just before (Route 53 deletes only an exact match).
+ * The canary's own validation records: those of its run name only. Every
+ * other certificate keeps its records (they are shared by every certificate
+ * for a name); the canary's name is fresh and never used again, so its
+ * record would only accumulate.
  */
-export async function removeCanaryRecords(deps: CanaryDnsDeps, name: string, status: StatusRecord): Promise<string[]> {
-  const removed: string[] = [];
-  for (const record of status.validationRecords) {
-    if (record.manual || !record.hostedZoneId || !record.accountId) continue;
-    if (!record.domains.every((domain) => canonicalName(domain.replace(/^\*\./, '')) === canonicalName(name))) continue;
-    const account = await deps.dns.account(roleOf(deps.settings, record.accountId), 'certflow-canary');
-    const found = await account.route53.send(
-      new ListResourceRecordSetsCommand({ HostedZoneId: record.hostedZoneId, StartRecordName: fqdn(record.name), StartRecordType: 'CNAME', MaxItems: 1 }),
-    );
-    const current = found.ResourceRecordSets?.[0];
-    if (!current || current.Type !== 'CNAME' || canonicalName(current.Name ?? '') !== canonicalName(record.name)) continue;
-    const zone: HostedZone = { id: record.hostedZoneId, name: record.hostedZoneName ?? record.hostedZoneId, accountId: record.accountId, role: account.role };
-    await changeRecords(account, zone, [{ Action: 'DELETE', ResourceRecordSet: current }], `certflow canary ${name}: remove its validation record`);
-    removed.push(record.name);
-  }
-  return removed;
+export function canaryOwnRecords(status: StatusRecord, name: string): ValidationRecord[] {
+  return status.validationRecords.filter((record) => record.domains.every((domain) => canonicalName(domain.replace(/^\*\./, '')) === canonicalName(name)));
 }
 
 /** Seconds between two instants, to a tenth. */
@@ -280,7 +266,7 @@ export async function finishCanaryStep(deps: FinishCanaryDeps, state: CanaryStat
   let status: StatusRecord | null = null;
   try {
     status = (await deps.store.getRequest(run.requestId))?.status ?? provisioned ?? null;
-    if (status) await removeCanaryRecords(deps, run.name, status);
+    if (status) await deleteValidationRecords(deps, run.requestId, canaryOwnRecords(status, run.name));
   } catch (caught) {
     error ??= canaryError(caught);
   }

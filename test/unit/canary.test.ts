@@ -1,6 +1,6 @@
 import { ACMClient, ListCertificatesCommand } from '@aws-sdk/client-acm';
 import { CloudFrontClient } from '@aws-sdk/client-cloudfront';
-import { ChangeResourceRecordSetsCommand, ListResourceRecordSetsCommand } from '@aws-sdk/client-route-53';
+import { ChangeResourceRecordSetsCommand, ListHostedZonesCommand, ListResourceRecordSetsCommand } from '@aws-sdk/client-route-53';
 import { Metrics } from '@aws-lambda-powertools/metrics';
 import { mockClient } from 'aws-sdk-client-mock';
 import {
@@ -12,6 +12,7 @@ import {
   startCanaryStep,
   taskErrorOf,
 } from '../../lambdas/core/canary';
+import { clearZoneListCache } from '../../lambdas/core/dns';
 import { ERROR_NAMES } from '../../lambdas/core/errors';
 import { normalizeRequest } from '../../lambdas/core/request';
 import { CANARY_METRIC_NAMES, recordCanaryMetrics } from '../../lambdas/shared/canary-metrics';
@@ -84,6 +85,10 @@ describe('finishCanaryStep', () => {
   beforeEach(() => {
     acm.reset();
     r53.reset();
+    clearZoneListCache();
+    r53.on(ListHostedZonesCommand).resolves({
+      HostedZones: [{ Id: `/hostedzone/${ZONE}`, Name: 'example.com.', CallerReference: 'seed', Config: { PrivateZone: false } }],
+    });
   });
 
   async function setUp(name = 'canary-20300101t000000-abcdef.canary.example.com') {
@@ -126,7 +131,7 @@ describe('finishCanaryStep', () => {
     return { run, status, deps, metrics, cname };
   }
 
-  it("a passing run: deletes the run's validation CNAME exactly as read, times each phase, records the result", async () => {
+  it("a passing run: deletes the run's validation CNAME (it still holds ACM's value) exactly as read, times each phase, records the result", async () => {
     const { run, status, deps, metrics, cname } = await setUp();
     acm.on(ListCertificatesCommand).resolves({ CertificateSummaryList: [] });
     // Read once before the delete, once by the leftover check (gone by then).
