@@ -9,6 +9,7 @@ import { WORKFLOW_STACK_OUTPUTS } from '../../lib/stack-outputs';
 import {
   CROSS_ACCOUNT_CONFIG,
   flatten,
+  iamLike,
   logicalId,
   OWN_ACCOUNT_CONFIG,
   roleStatements,
@@ -37,15 +38,6 @@ const canaryOf = (s: SynthesizedCertflow) => s.workflowStack.canary!;
 /** The schedule is an L1 resource: its logical id comes from the stack directly. */
 const scheduleId = (s: SynthesizedCertflow) => s.workflowStack.getLogicalId(canaryOf(s).schedule);
 const canaryArnRef = (s: SynthesizedCertflow) => ({ Ref: logicalId(canaryOf(s).stateMachine) });
-
-/** IAM's StringLike: `*` any run of characters (dots included), `?` exactly one. */
-function iamLike(pattern: string, value: string): boolean {
-  const regex = pattern
-    .replace(/[.+^${}()|[\]\\]/g, '\\$&')
-    .replace(/\*/g, '.*')
-    .replace(/\?/g, '.');
-  return new RegExp(`^${regex}$`).test(value);
-}
 
 /** Whether a ChangeResourceRecordSets statement allows a one-change batch, evaluating its conditions as IAM does. */
 function allows(statements: FlatStatement[], change: { action: string; type: string; name: string }): boolean {

@@ -7,6 +7,7 @@ import { DNS_ACCOUNT_STACK_OUTPUTS } from '../../lib/stack-outputs';
 import {
   CROSS_ACCOUNT_CONFIG,
   flatten,
+  iamLike,
   logicalId,
   roleStatements,
   synthCertflow,
@@ -29,15 +30,6 @@ beforeAll(() => {
 const dnsRoleStatements = (synth: SynthesizedCertflow): FlatStatement[] => roleStatements(synth.dns!, logicalId(synth.dnsStack!.role));
 const recordWrites = (synth: SynthesizedCertflow): FlatStatement[] =>
   dnsRoleStatements(synth).filter((st) => st.Action.includes('route53:ChangeResourceRecordSets'));
-
-/** IAM's StringLike: `*` any run of characters (dots included), `?` exactly one. */
-function iamLike(pattern: string, value: string): boolean {
-  const regex = pattern
-    .replace(/[.+^${}()|[\]\\]/g, '\\$&')
-    .replace(/\*/g, '.*')
-    .replace(/\?/g, '.');
-  return new RegExp(`^${regex}$`).test(value);
-}
 
 /** Route 53's normalized name: lower case, no trailing dot, `*` as `\052`. */
 const normalized = (name: string) => name.toLowerCase().replace(/\.$/, '').replace(/\*/g, '\\052');

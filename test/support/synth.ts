@@ -188,3 +188,12 @@ export const OWN_ACCOUNT_CONFIG = {
   allowedDomainSuffixes: ['example.com'],
   defaultRegion: 'eu-west-1',
 } as const;
+
+/** IAM's StringLike: `*` any run of characters (dots included), `?` exactly one. */
+export function iamLike(pattern: string, value: string): boolean {
+  const regex = pattern
+    .replace(/[.+^${}()|[\]\\]/g, '\\$&')
+    .replace(/\*/g, '.*')
+    .replace(/\?/g, '.');
+  return new RegExp(`^${regex}$`).test(value);
+}

@@ -1,6 +1,6 @@
 import { ACMClient, ListCertificatesCommand } from '@aws-sdk/client-acm';
 import { CloudFrontClient } from '@aws-sdk/client-cloudfront';
-import { ChangeResourceRecordSetsCommand, ListHostedZonesCommand, ListResourceRecordSetsCommand } from '@aws-sdk/client-route-53';
+import { ChangeResourceRecordSetsCommand, ListHostedZonesCommand, ListResourceRecordSetsCommand, type ResourceRecordSet } from '@aws-sdk/client-route-53';
 import { Metrics } from '@aws-lambda-powertools/metrics';
 import { mockClient } from 'aws-sdk-client-mock';
 import {
@@ -131,15 +131,19 @@ describe('finishCanaryStep', () => {
     return { run, status, deps, metrics, cname };
   }
 
-  it("a passing run: deletes the run's validation CNAME (it still holds ACM's value) exactly as read, times each phase, records the result", async () => {
-    const { run, status, deps, metrics, cname } = await setUp();
+  /** No certificate left; the record is read once before its delete, then found gone by the leftover check. */
+  function cleanRun(cname: ResourceRecordSet): void {
     acm.on(ListCertificatesCommand).resolves({ CertificateSummaryList: [] });
-    // Read once before the delete, once by the leftover check (gone by then).
     r53
       .on(ListResourceRecordSetsCommand)
       .resolvesOnce({ ResourceRecordSets: [cname] })
       .resolves({ ResourceRecordSets: [] });
     r53.on(ChangeResourceRecordSetsCommand).resolves({ ChangeInfo: { Id: '/change/C1', Status: 'PENDING', SubmittedAt: T0 } });
+  }
+
+  it("a passing run: deletes the run's validation CNAME (it still holds ACM's value) exactly as read, times each phase, records the result", async () => {
+    const { run, status, deps, metrics, cname } = await setUp();
+    cleanRun(cname);
     const state: CanaryState = {
       run,
       provision: { status },
@@ -159,12 +163,7 @@ describe('finishCanaryStep', () => {
 
   it('an overrun provision fails the run, and the record is still removed', async () => {
     const { run, status, deps, cname } = await setUp();
-    acm.on(ListCertificatesCommand).resolves({ CertificateSummaryList: [] });
-    r53
-      .on(ListResourceRecordSetsCommand)
-      .resolvesOnce({ ResourceRecordSets: [cname] })
-      .resolves({ ResourceRecordSets: [] });
-    r53.on(ChangeResourceRecordSetsCommand).resolves({ ChangeInfo: { Id: '/change/C1', Status: 'PENDING', SubmittedAt: T0 } });
+    cleanRun(cname);
 
     const outcome = await finishCanaryStep(deps, {
       run,
