@@ -12,8 +12,8 @@
  *   distribution, DEPLOYED, FAILED) also releases the name-set lock with a
  *   DeleteItem (in the same transaction, or after it).
  * - `store.getRequest`: GetItem.
- * - `locks.acquire / complete / forget` (the certificate claim): UpdateItem,
- *   and GetItem after a lost claim.
+ * - `store.saveStatus` with `alsoWrite` (await-issuance): TransactWriteItems of
+ *   the status Update and the waiter's Put, authorized as UpdateItem and PutItem.
  */
 import type { StepFolder } from '../lambdas/core/steps';
 
@@ -27,18 +27,19 @@ const SAVE_STATUS: readonly TableAction[] = ['dynamodb:UpdateItem', 'dynamodb:De
 export const STEP_TABLE_ACTIONS: Readonly<Record<StepFolder, readonly TableAction[]>> = {
   // storeRequest; checkNewRequest: requests by name (Query of the name index) and the replacement lock
   'validate-request': ['dynamodb:GetItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem', 'dynamodb:Query'],
-  // the certificate claim (UpdateItem, GetItem), then saveStatus (a reused ISSUED certificate may end the request)
-  'find-or-request-certificate': ['dynamodb:GetItem', ...SAVE_STATUS],
+  // ListCertificates/RequestCertificate only: the name-set lock taken with the request is its claim, and its status is written later
+  'find-or-request-certificate': [],
   // DescribeCertificate only
   'read-validation-records': [],
-  // saveStatus (ISSUED for a reused certificate may end the request)
-  'publish-validation-records': SAVE_STATUS,
+  // Route 53 only: its status is written by await-issuance's first registration
+  'publish-validation-records': [],
   // GetChange only
   'check-dns-changes': [],
   // saveStatus (ISSUED ends a request without a distribution)
   'check-certificate': SAVE_STATUS,
-  // registers the task token against the certificate (PutItem of a CERTWAIT item)
-  'await-issuance': ['dynamodb:PutItem'],
+  // registers the task token against the certificate (PutItem of a CERTWAIT item); the first time in one
+  // TransactWriteItems with the status (UpdateItem, never releasing the names)
+  'await-issuance': ['dynamodb:PutItem', 'dynamodb:UpdateItem'],
   // getRequest (the distribution id of an earlier run), saveStatus DEPLOYING (never final)
   'create-distribution': ['dynamodb:GetItem', 'dynamodb:UpdateItem'],
   // GetDistribution only

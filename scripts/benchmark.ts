@@ -262,7 +262,7 @@ async function eventPathDetection(harness: Harness): Promise<EventPathFigure> {
     let issuedAt: number | undefined;
     let resumedAt: number | undefined;
     // The log is reset for each run: a waiter registration in it is this run's (the item names the certificate, not the domain).
-    const registered = () => harness.proxy.calls.some((c) => c.operation === 'PutItem' && c.body.includes('CERTWAIT#'));
+    const registered = () => harness.proxy.calls.some((c) => (c.operation === 'PutItem' || c.operation === 'TransactWriteItems') && c.body.includes('CERTWAIT#'));
     harness.proxy.resetLog();
     harness.proxy.addRule(
       pendingWhile(() => {

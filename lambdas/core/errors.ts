@@ -18,7 +18,6 @@ export const ERROR_NAMES = {
   requestConflict: 'RequestConflictError',
   recordConflict: 'RecordConflictError',
   transientAws: 'TransientAwsError',
-  requestInProgress: 'RequestInProgressError',
   webhookDelivery: 'WebhookDeliveryError',
   requestNotFound: 'RequestNotFoundError',
   canaryFailed: 'CanaryFailedError',
@@ -40,7 +39,6 @@ export const ERROR_CODES = {
   requestConflict: 'RequestConflict',
   recordConflict: 'RecordConflict',
   transientAws: 'AwsUnavailable',
-  requestInProgress: 'RequestInProgress',
   webhookDelivery: 'WebhookDeliveryFailed',
   requestNotFound: 'RequestNotFound',
   canaryFailed: 'CanaryFailed',
@@ -140,12 +138,6 @@ export class RecordConflictError extends CertflowError {
 export class TransientAwsError extends CertflowError {
   override readonly name = ERROR_NAMES.transientAws;
   readonly code = ERROR_CODES.transientAws;
-}
-
-/** A concurrent execution is creating the same resource; the state machine retries this step shortly. */
-export class RequestInProgressError extends CertflowError {
-  override readonly name = ERROR_NAMES.requestInProgress;
-  readonly code = ERROR_CODES.requestInProgress;
 }
 
 /**
