@@ -12,6 +12,8 @@
  *   distribution, DEPLOYED, FAILED) also releases the name-set lock with a
  *   DeleteItem (in the same transaction, or after it).
  * - `store.getRequest`: GetItem.
+ * - `locks.acquire / forget` (the certificate claim): UpdateItem, and GetItem
+ *   after a refused claim.
  * - `store.saveStatus` with `alsoWrite` (await-issuance): TransactWriteItems of
  *   the status Update and the waiter's Put, authorized as UpdateItem and PutItem.
  */
@@ -27,8 +29,8 @@ const SAVE_STATUS: readonly TableAction[] = ['dynamodb:UpdateItem', 'dynamodb:De
 export const STEP_TABLE_ACTIONS: Readonly<Record<StepFolder, readonly TableAction[]>> = {
   // storeRequest; checkNewRequest: requests by name (Query of the name index) and the replacement lock
   'validate-request': ['dynamodb:GetItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem', 'dynamodb:Query'],
-  // ListCertificates/RequestCertificate only: the name-set lock taken with the request is its claim, and its status is written later
-  'find-or-request-certificate': [],
+  // the certificate claim (UpdateItem; GetItem of a claim held by another execution; UpdateItem to forget an unusable one); no status
+  'find-or-request-certificate': ['dynamodb:GetItem', 'dynamodb:UpdateItem'],
   // DescribeCertificate only
   'read-validation-records': [],
   // Route 53 only: its status is written by await-issuance's first registration

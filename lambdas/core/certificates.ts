@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import {
   type ACMClient,
   type CertificateDetail,
@@ -12,6 +13,7 @@ import {
   type CertflowError,
   CertificateFailedError,
   DeadlineExceededError,
+  RequestInProgressError,
   ValidationTimedOutError,
   translateAwsError,
   WorkflowStateError,
@@ -20,6 +22,7 @@ import { type Clock, isPastDeadline, nextFallbackPoll, nextPoll } from './poll';
 import { idempotencyTokenOf } from './request';
 import type { Settings } from './settings';
 import { canonicalName, namesOf } from './status';
+import type { Locks } from './lock';
 import type { RequestRepository } from './request-repository';
 import type { CertificateStatus, NormalizedRequest, StatusRecord, ValidationRecord, WorkflowState } from './types';
 
@@ -29,6 +32,19 @@ const ALL_KEY_TYPES: AcmKeyAlgorithm[] = ['RSA_1024', 'RSA_2048', 'RSA_3072', 'R
 /** Statuses a certificate may be reused in. */
 const REUSABLE_STATUSES = ['ISSUED', 'PENDING_VALIDATION'] as const;
 
+/** How long a claim to request a certificate holds before another execution may take it over (a holder that crashed). */
+export const CERTIFICATE_CLAIM_LEASE_SECONDS = 120;
+
+/** The claim key of a name set in a region with a key algorithm: what "the same certificate" means. */
+export function certificateClaimKey(request: Pick<NormalizedRequest, 'region' | 'keyAlgorithm' | 'domainName' | 'subjectAlternativeNames'>): string {
+  const names = namesOf(request).map(canonicalName).sort();
+  const digest = createHash('sha256')
+    .update(JSON.stringify([request.region, request.keyAlgorithm, names]))
+    .digest('hex')
+    .slice(0, 32);
+  return `CERTIFICATE#${digest}`;
+}
+
 /** Tag that ties a certificate to the request that created it. */
 export const REQUEST_ID_TAG = 'certflow:request-id';
 
@@ -37,6 +53,8 @@ export interface CertificateDeps {
   /** ACM client for a region (the certificate's region is per request). */
   readonly acm: (region: string) => ACMClient;
   readonly store: RequestRepository;
+  /** The claim that makes two executions of one request request one certificate. */
+  readonly locks: Locks;
   readonly settings: Settings;
   readonly now: Clock;
 }
@@ -124,21 +142,41 @@ export async function findCertificate(acm: ACMClient, request: NormalizedRequest
 /**
  * Finds a certificate whose name set is exactly the requested one (any key
  * type, every page; ISSUED preferred over PENDING_VALIDATION), or requests one.
- * Only the request holding the lock of its name set (taken with the request
- * item, released at its final state) runs this, so two requests for the same
- * names never request two certificates; the IdempotencyToken (the request id)
- * makes ACM return the same certificate to a retry of this request within an
- * hour, and the lookup finds it after that.
+ * Two requests for the same names never get here together (the lock of the
+ * name set, taken with the request item, is held until the final state); two
+ * executions of one request are kept apart by a claim under a lease. The
+ * IdempotencyToken (the request id) makes ACM return the same certificate to
+ * a retried call within an hour, and the lookup finds it after that.
  */
-export async function findOrRequestCertificate(deps: Pick<CertificateDeps, 'acm'>, request: NormalizedRequest): Promise<CertificateStatus> {
+export async function findOrRequestCertificate(
+  deps: Pick<CertificateDeps, 'acm' | 'locks'>,
+  request: NormalizedRequest,
+  holder?: string,
+): Promise<CertificateStatus> {
   const acm = deps.acm(request.region);
   const names = namesOf(request);
   try {
     const found = await findCertificate(acm, request);
     if (found) return found;
-    // No claim of its own: this request holds the lock of its name set (taken with the request item),
-    // so no other request for these names runs this step now; a retry of this one sends the same
-    // IdempotencyToken and gets the same certificate from ACM.
+    // The claim of this name set, region and key algorithm, held by this execution under a lease. Other
+    // requests for these names wait for the lock of the name set, but two executions of one request (a
+    // retried start, a step retried while the first attempt still runs) meet here; the IdempotencyToken
+    // alone is honoured for an hour and, by an emulator, not under concurrency.
+    const key = certificateClaimKey(request);
+    const claim = await deps.locks.acquire(key, holder, { leaseSeconds: CERTIFICATE_CLAIM_LEASE_SECONDS });
+    if (claim.outcome === 'held') {
+      // A claim completed with its certificate (by an earlier version of certflow): reuse it, or forget it when it is unusable.
+      const resourceId = claim.lock?.resourceId;
+      if (resourceId) {
+        const detail = await describeCertificate(acm, resourceId);
+        if ((REUSABLE_STATUSES as readonly string[]).includes(detail.Status ?? '')) return certificateStatusOf(detail, request.region, true);
+        await deps.locks.forget(key, resourceId);
+      }
+      // The other execution's certificate shows in ListCertificates as soon as it is requested: the retry reuses it.
+      throw new RequestInProgressError(
+        `another execution is requesting the certificate for ${names.join(', ')} in ${request.region}; this step is retried shortly and then reuses it.`,
+      );
+    }
     const requested = await acm.send(
       new RequestCertificateCommand({
         DomainName: request.domainName,
@@ -228,8 +266,8 @@ function requireCertificate(status: StatusRecord): CertificateStatus {
  * act on; a delete that stops the execution before that finds the certificate
  * by its names (see finishDeleteStep).
  */
-export async function findOrRequestCertificateStep(deps: Pick<CertificateDeps, 'acm'>, state: WorkflowState): Promise<WorkflowState> {
-  const certificate = await findOrRequestCertificate(deps, state.request);
+export async function findOrRequestCertificateStep(deps: Pick<CertificateDeps, 'acm' | 'locks'>, state: WorkflowState): Promise<WorkflowState> {
+  const certificate = await findOrRequestCertificate(deps, state.request, state.executionArn);
   const status: StatusRecord = {
     ...state.status,
     state: certificate.status === 'ISSUED' ? 'ISSUED' : 'PENDING_VALIDATION',

@@ -18,6 +18,7 @@ export const ERROR_NAMES = {
   requestConflict: 'RequestConflictError',
   recordConflict: 'RecordConflictError',
   transientAws: 'TransientAwsError',
+  requestInProgress: 'RequestInProgressError',
   webhookDelivery: 'WebhookDeliveryError',
   requestNotFound: 'RequestNotFoundError',
   canaryFailed: 'CanaryFailedError',
@@ -39,6 +40,7 @@ export const ERROR_CODES = {
   requestConflict: 'RequestConflict',
   recordConflict: 'RecordConflict',
   transientAws: 'AwsUnavailable',
+  requestInProgress: 'RequestInProgress',
   webhookDelivery: 'WebhookDeliveryFailed',
   requestNotFound: 'RequestNotFound',
   canaryFailed: 'CanaryFailed',
@@ -138,6 +140,12 @@ export class RecordConflictError extends CertflowError {
 export class TransientAwsError extends CertflowError {
   override readonly name = ERROR_NAMES.transientAws;
   readonly code = ERROR_CODES.transientAws;
+}
+
+/** A concurrent execution is creating the same resource; the state machine retries this step shortly. */
+export class RequestInProgressError extends CertflowError {
+  override readonly name = ERROR_NAMES.requestInProgress;
+  readonly code = ERROR_CODES.requestInProgress;
 }
 
 /**

@@ -10,6 +10,7 @@ import {
 import { mockClient } from 'aws-sdk-client-mock';
 import {
   type CertificateDeps,
+  certificateClaimKey,
   checkCertificateStep,
   findOrRequestCertificate,
   findOrRequestCertificateStep,
@@ -17,10 +18,11 @@ import {
   REQUEST_ID_TAG,
   validationRecordsOf,
 } from '../../lambdas/core/certificates';
-import { DeadlineExceededError, TransientAwsError, ValidationTimedOutError } from '../../lambdas/core/errors';
+import { DeadlineExceededError, RequestInProgressError, TransientAwsError, ValidationTimedOutError } from '../../lambdas/core/errors';
 import type { CertificateStatus, NormalizedRequest, PollState, WorkflowState } from '../../lambdas/core/types';
 import {
   awsError,
+  InMemoryLocks,
   InMemoryRequestStore,
   makeRequest,
   makeSettings,
@@ -38,6 +40,7 @@ const acmMock = mockClient(ACMClient);
 const acm = new ACMClient({ region: 'us-east-1', credentials: { accessKeyId: 'test', secretAccessKey: 'test' }, maxAttempts: 1 });
 
 let store: InMemoryRequestStore;
+let locks: InMemoryLocks;
 let clock: TestClock;
 let deps: CertificateDeps;
 let acmRegions: string[];
@@ -46,6 +49,7 @@ beforeEach(() => {
   acmMock.reset();
   clock = testClock();
   store = new InMemoryRequestStore(clock.now);
+  locks = new InMemoryLocks();
   acmRegions = [];
   deps = {
     acm: (region) => {
@@ -53,6 +57,7 @@ beforeEach(() => {
       return acm;
     },
     store,
+    locks,
     settings: makeSettings({
       waits: {
         validationRecords: { initialSeconds: 5, maxSeconds: 20, deadlineSeconds: 300 },
@@ -261,11 +266,64 @@ describe('findOrRequestCertificate', () => {
     expect(new Set(tags.map((t) => t.Key)).size).toBe(tags.length);
   });
 
-  it('sends a retry of the same request the same IdempotencyToken, so ACM answers with the certificate it already created', async () => {
+  it('claims the name set before requesting, with one conditional write (the new certificate is then found by the lookup)', async () => {
     const request = wildcardRequest();
     acmMock.on(ListCertificatesCommand).resolves({});
     await findOrRequestCertificate(deps, request);
-    await findOrRequestCertificate(deps, request);
+    expect(locks.calls).toEqual([{ op: 'acquire', key: certificateClaimKey(request) }]);
+  });
+
+  it('gives the same claim key whatever the order and case of the names, and another for another key algorithm', () => {
+    const request = wildcardRequest();
+    const shuffled = wildcardRequest({ domainName: 'EXAMPLE.com', subjectAlternativeNames: ['www.example.com', '*.example.com'], requestId: 'f'.repeat(32) });
+    expect(certificateClaimKey(shuffled)).toBe(certificateClaimKey(request));
+    expect(certificateClaimKey(wildcardRequest({ keyAlgorithm: 'EC_prime256v1' }))).not.toBe(certificateClaimKey(request));
+    expect(certificateClaimKey(wildcardRequest({ region: 'eu-west-1' }))).not.toBe(certificateClaimKey(request));
+  });
+
+  it('reuses the certificate recorded under a completed claim (an earlier version of certflow), without requesting another', async () => {
+    const request = wildcardRequest();
+    const names = ['www.example.com', '*.example.com', 'example.com'];
+    const other = await locks.acquire(certificateClaimKey(request));
+    if (other.outcome !== 'acquired') throw new Error('the first claim must be owned');
+    await locks.complete(certificateClaimKey(request), other.token, arn(9));
+    acmMock.on(ListCertificatesCommand).resolves({});
+    describeFrom([detail(9, names, { Status: 'PENDING_VALIDATION' })]);
+
+    await expect(findOrRequestCertificate(deps, request)).resolves.toMatchObject({ arn: arn(9), reused: true, status: 'PENDING_VALIDATION' });
+    expect(acmMock.commandCalls(RequestCertificateCommand)).toHaveLength(0);
+  });
+
+  it('asks to be retried while a concurrent execution holds the claim without a certificate yet', async () => {
+    const request = wildcardRequest();
+    await locks.acquire(certificateClaimKey(request));
+    acmMock.on(ListCertificatesCommand).resolves({});
+
+    await expect(findOrRequestCertificate(deps, request)).rejects.toBeInstanceOf(RequestInProgressError);
+    expect(acmMock.commandCalls(RequestCertificateCommand)).toHaveLength(0);
+  });
+
+  it('releases a claim whose certificate FAILED, so that the retry requests anew', async () => {
+    const request = wildcardRequest();
+    const key = certificateClaimKey(request);
+    const other = await locks.acquire(key);
+    if (other.outcome !== 'acquired') throw new Error('the first claim must be owned');
+    await locks.complete(key, other.token, arn(9));
+    acmMock.on(ListCertificatesCommand).resolves({});
+    describeFrom([detail(9, ['www.example.com', '*.example.com', 'example.com'], { Status: 'FAILED' })]);
+
+    await expect(findOrRequestCertificate(deps, request)).rejects.toBeInstanceOf(RequestInProgressError);
+    expect(locks.calls.at(-1)).toEqual({ op: 'forget', key, resourceId: arn(9) });
+    await expect(findOrRequestCertificate(deps, request)).resolves.toMatchObject({ arn: ARN, reused: false });
+    expect(acmMock.commandCalls(RequestCertificateCommand)).toHaveLength(1);
+  });
+
+  it('sends a retry of the same request the same IdempotencyToken, so ACM answers with the certificate it already created', async () => {
+    const request = wildcardRequest();
+    acmMock.on(ListCertificatesCommand).resolves({});
+    // The step retried by the same execution (its response was lost): it holds the claim still.
+    await findOrRequestCertificate(deps, request, 'execution-1');
+    await findOrRequestCertificate(deps, request, 'execution-1');
     const tokens = acmMock.commandCalls(RequestCertificateCommand).map((call) => call.args[0].input.IdempotencyToken);
     expect(tokens).toHaveLength(2);
     expect(tokens[1]).toBe(tokens[0]);

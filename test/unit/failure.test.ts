@@ -40,6 +40,7 @@ describe('statusErrorOf', () => {
     ['AliasConflictError', 'AliasConflict'],
     ['RequestConflictError', 'RequestConflict'],
     ['RecordConflictError', 'RecordConflict'],
+    ['RequestInProgressError', 'RequestInProgress'],
   ])('a caught %s ends the request with code %s and the error message as it was', (name, code) => {
     expect(statusErrorOf({ Error: name, Cause: lambdaCause(name, `what went wrong with ${name}`) })).toEqual({ code, message: `what went wrong with ${name}` });
   });
