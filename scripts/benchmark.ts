@@ -104,7 +104,7 @@ const registeredWait = (harness: Harness) =>
 
 async function perExecution(harness: Harness): Promise<ExecutionFigure[]> {
   say('\n## Per execution (real ASL + handlers, moto behind the counting proxy)');
-  say('A new certificate stays PENDING_VALIDATION until the workflow waits for it (a real validation takes minutes), then ACM\'s event resumes it.');
+  say("A new certificate stays PENDING_VALIDATION until the workflow waits for it (a real validation takes minutes), then ACM's event resumes it.");
   say('scenario | AWS calls | by service | state transitions | history events | Lambda invocations');
   say('--- | --- | --- | --- | --- | ---');
   const scenarios: [string, unknown][] = [
