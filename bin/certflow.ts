@@ -256,9 +256,12 @@ function registerList(program: Command, { io, setExitCode }: CommandContext): vo
   deploymentOptions(
     program
       .command('list')
-      .description('list the requests certflow manages, newest first: names, state, certificate expiry, distribution')
+      .description('list the requests certflow manages, newest first: names, state, certificate expiry and days left, renewal state, distribution')
       .option('--domain <name>', 'only requests whose names cover this one (a wildcard covers the names one label below it)')
-      .option('--state <state>', 'only requests in this state (REQUESTED, PENDING_VALIDATION, ISSUED, DEPLOYING, DEPLOYED, FAILED, ...)')
+      .option(
+        '--state <state>',
+        'only requests in this state (REQUESTED, PENDING_VALIDATION, ISSUED, DEPLOYING, DEPLOYED, FAILED, REPLACED, DELETING, DELETED)',
+      )
       .option('--limit <n>', 'requests per page asked of the deployment (every page is listed)', (v) => Number.parseInt(v, 10)),
   ).action(async (flags: CommonFlags & { domain?: string; state?: string; limit?: number }) => {
     const query = {

@@ -6,7 +6,7 @@ import type { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
-import { STATE_MACHINE_ARN_ENV } from '../lambdas/core/api';
+import { DELETE_STATE_MACHINE_ARN_ENV, STATE_MACHINE_ARN_ENV } from '../lambdas/core/api';
 import { SETTINGS_ENV } from '../lambdas/core/settings';
 import { CertflowFunction } from './certflow-function';
 import { TENANCY_ENV, type TenancySettings } from '../lambdas/core/tenants';
@@ -14,16 +14,23 @@ import { acknowledgeRequestIndexes } from './request-index-acknowledgement';
 
 /**
  * The DynamoDB actions of the API handler: the request store's GetCommand,
- * QueryCommand, PutCommand, UpdateCommand, DeleteCommand and
- * TransactWriteCommand (authorized as the Put/Update of its items) in
- * lambdas/core/store.ts. No Scan, no batch operations, no stream reads.
+ * QueryCommand (the name index on the table, the state index for listings),
+ * UpdateCommand, DeleteCommand and TransactWriteCommand (authorized as the
+ * Update/Delete of its items) in lambdas/core/request-repository.ts and
+ * lock.ts; startDelete reads with GetItem. No PutItem (the store writes with
+ * updates), no Scan, no batch operations, no stream reads.
  */
-export const API_TABLE_ACTIONS = ['dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem'] as const;
+export const API_TABLE_ACTIONS = ['dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem'] as const;
 
 /** Properties of {@link CertificateApi}. */
 export interface CertificateApiProps {
   /** The workflow that `POST /certificates` starts. */
   readonly stateMachine: sfn.StateMachine;
+  /**
+   * The delete (deprovisioning) state machine that `DELETE /certificates/{id}` starts.
+   * @default - no DELETE method
+   */
+  readonly deleteStateMachine?: sfn.IStateMachine;
   /** The request table the handler reads and claims requests in. */
   readonly table: dynamodb.ITable;
   /** JSON of the Lambda settings (`CERTFLOW_SETTINGS`): the API validates requests exactly as the workflow does. */
@@ -72,7 +79,8 @@ export interface CertificateApiProps {
 
 /**
  * The certflow REST API (SPEC §1, issue 3): `POST /certificates`,
- * `GET /certificates?domain=NAME` and `GET /certificates/{id}`, every method
+ * `GET /certificates?domain=NAME`, `GET /certificates/{id}` and (given the
+ * delete state machine) `DELETE /certificates/{id}`, every method
  * authorized with IAM (SigV4; callers need `execute-api:Invoke`, see
  * {@link grantInvoke}), all proxied to one Lambda function
  * (lambdas/api/handler.ts). The handler validates requests with the
@@ -99,6 +107,7 @@ export class CertificateApi extends Construct {
       environment: {
         [SETTINGS_ENV]: props.settingsJson,
         [STATE_MACHINE_ARN_ENV]: props.stateMachine.stateMachineArn,
+        ...(props.deleteStateMachine && { [DELETE_STATE_MACHINE_ARN_ENV]: props.deleteStateMachine.stateMachineArn }),
         [TENANCY_ENV]: JSON.stringify(props.tenancy ?? {}),
       },
       logRetention: props.functionLogRetention,
@@ -117,6 +126,12 @@ export class CertificateApi extends Construct {
     // execution of the same name, or follows one started directly) on its executions only.
     props.stateMachine.grantStartExecution(this.role);
     props.stateMachine.grantExecution(this.role, 'states:DescribeExecution');
+    if (props.deleteStateMachine) {
+      // startDelete (lambdas/core/deletion.ts): StartExecution, and ListExecutions to find a delete of
+      // the request still running instead of starting a second; on the delete state machine only.
+      props.deleteStateMachine.grantStartExecution(this.role);
+      props.deleteStateMachine.grant(this.role, 'states:ListExecutions');
+    }
 
     this.accessLogGroup = new logs.LogGroup(this, 'AccessLogs', {
       // Who asked for which certificate: the audit trail, kept when the stack is deleted.
@@ -180,7 +195,9 @@ export class CertificateApi extends Construct {
     const certificates = this.restApi.root.addResource('certificates');
     certificates.addMethod('POST', integration);
     certificates.addMethod('GET', integration);
-    certificates.addResource('{id}').addMethod('GET', integration);
+    const certificate = certificates.addResource('{id}');
+    certificate.addMethod('GET', integration);
+    if (props.deleteStateMachine) certificate.addMethod('DELETE', integration);
 
     this.acknowledgeRules(cloudWatchRole, props.stateMachine);
   }

@@ -10,7 +10,7 @@ import { Construct } from 'constructs';
 import { EVENT_BUS_SUBSTITUTION, STEPS } from '../lambdas/core/steps';
 import { TTL_ATTRIBUTE } from '../lambdas/core/issuance-wait';
 import { mergeWaits } from '../lambdas/core/settings';
-import { acknowledgeCertificateArns, grantTaskTokens } from './grants';
+import { acknowledgeCertificateArns, grantTableActions, grantTaskTokens } from './grants';
 import { IssuanceEventListener } from './issuance-event-listener';
 import { settingsFor, type CertflowConfig } from './config';
 import { DNS_STEPS, dnsStepRoleNames, workflowRolePrefixOf } from './dns-step-roles';
@@ -178,11 +178,7 @@ export class CertificateWorkflow extends Construct {
     const distributionArns = `arn:${partition}:cloudfront::${account}:distribution/*`;
 
     // Only the item actions each step performs (lib/step-table-actions.ts), never a blanket read-write grant.
-    for (const step of STEPS) {
-      const actions = STEP_TABLE_ACTIONS[step.folder];
-      if (actions.length === 0) continue;
-      roles[step.folder].addToPrincipalPolicy(new iam.PolicyStatement({ sid: 'RequestTable', actions: [...actions], resources: [this.table.tableArn] }));
-    }
+    for (const step of STEPS) grantTableActions(roles[step.folder], this.table, STEP_TABLE_ACTIONS[step.folder]);
 
     const describeCertificate = (): iam.PolicyStatement =>
       new iam.PolicyStatement({

@@ -14,7 +14,8 @@ import { dnsStepRoleNames, workflowRolePrefixOf } from './dns-step-roles';
 import { DELETE_STEPS, type DeleteStepFolder, EVENT_BUS_SUBSTITUTION } from '../lambdas/core/steps';
 import { CertflowFunction } from './certflow-function';
 import type { CertflowConfig } from './config';
-import { acknowledgeRequestIndexes } from './request-index-acknowledgement';
+import { grantTableActions } from './grants';
+import { DELETE_STEP_TABLE_ACTIONS } from './step-table-actions';
 
 /** The delete state machine's definition (STYLE: one source of truth, filled by definitionSubstitutions). */
 export const DELETE_DEFINITION_FILE = join(__dirname, '..', 'statemachine', 'delete-workflow.asl.json');
@@ -116,10 +117,8 @@ export class DeleteWorkflow extends Construct {
   private grantStepPermissions(props: DeleteWorkflowProps): void {
     const { roles } = this;
     const distributionArns = `arn:${Aws.PARTITION}:cloudfront::${Aws.ACCOUNT_ID}:distribution/*`;
-    for (const step of DELETE_STEPS) {
-      props.table.grantReadWriteData(roles[step.folder]);
-      acknowledgeRequestIndexes(roles[step.folder], props.table);
-    }
+    // Only the item actions each step performs (lib/step-table-actions.ts), never a blanket read-write grant.
+    for (const step of DELETE_STEPS) grantTableActions(roles[step.folder], props.table, DELETE_STEP_TABLE_ACTIONS[step.folder]);
 
     // start-delete: stop the provisioning execution; find a distribution whose creation was not recorded.
     const starter = roles['start-delete'];

@@ -8,7 +8,7 @@ import type * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import { SETTINGS_ENV } from '../lambdas/core/settings';
 import { CertflowFunction } from './certflow-function';
-import { acknowledgeCertificateArns, grantTaskTokens } from './grants';
+import { acknowledgeCertificateArns, grantTableActions, grantTaskTokens } from './grants';
 
 /** The event ACM publishes when it issues a certificate (SPEC §3 step 6). */
 export const ACM_ISSUANCE_EVENT_PATTERN: events.EventPattern = {
@@ -51,7 +51,8 @@ export class IssuanceEventListener extends Construct {
       logRetention: props.logRetention,
     });
     this.function = fn;
-    props.table.grantReadData(role);
+    // resumeWaiters reads the waiters registered against the certificate: a Query of its item collection, nothing else.
+    grantTableActions(role, props.table, ['dynamodb:Query']);
     role.addToPrincipalPolicy(
       new iam.PolicyStatement({
         sid: 'DescribeCertificates',

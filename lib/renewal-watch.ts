@@ -16,7 +16,9 @@ import { EVENT_BUS_ENV, RENEWAL_AT_RISK_DAYS_ENV, type SweepInput } from '../lam
 import { SETTINGS_ENV, type DnsRole } from '../lambdas/core/settings';
 import { EVENT_BUS_SUBSTITUTION } from '../lambdas/core/steps';
 import { CertflowFunction } from './certflow-function';
+import { grantTableActions } from './grants';
 import { route53RecordStatements } from './route53-record-permissions';
+import { RENEWAL_TABLE_ACTIONS, type RenewalFunctionFolder } from './step-table-actions';
 
 /** The sweep's definition (STYLE: one source of truth, filled by definitionSubstitutions). */
 export const RENEWAL_SWEEP_DEFINITION_FILE = join(__dirname, '..', 'statemachine', 'renewal-sweep.asl.json');
@@ -105,14 +107,16 @@ export class RenewalWatch extends Construct {
     this.checkFunction = check.function;
     this.eventFunction = onEvent.function;
 
-    // list-renewal-page: Query on the state index only.
-    list.role.addToPrincipalPolicy(
-      new iam.PolicyStatement({
-        sid: 'QueryStateIndex',
-        actions: ['dynamodb:Query'],
-        resources: [`${props.table.tableArn}/index/${STATE_INDEX_NAME}`],
-      }),
-    );
+    // Only the table actions each function performs (lib/step-table-actions.ts): the list only queries the state index.
+    const tableGrants: [RenewalFunctionFolder, iam.Role][] = [
+      ['list-renewal-page', list.role],
+      ['check-renewal', check.role],
+      ['renewal-events', onEvent.role],
+    ];
+    for (const [folder, role] of tableGrants) {
+      const { table, stateIndex } = RENEWAL_TABLE_ACTIONS[folder];
+      grantTableActions(role, props.table, table, { name: STATE_INDEX_NAME, actions: stateIndex });
+    }
     for (const fn of [check, onEvent]) this.grantCheck(fn.role, props);
     props.eventBus.grantPutEventsTo(onEvent.role);
 
@@ -138,9 +142,8 @@ export class RenewalWatch extends Construct {
     });
   }
 
-  /** What a check does: read the table and write the renewal, describe certificates, read and UPSERT validation CNAMEs. */
+  /** What a check does besides the table: describe certificates, read and UPSERT validation CNAMEs. */
   private grantCheck(role: iam.Role, props: RenewalWatchProps): void {
-    props.table.grantReadWriteData(role);
     role.addToPrincipalPolicy(
       new iam.PolicyStatement({
         sid: 'DescribeCertificates',

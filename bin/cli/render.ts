@@ -114,20 +114,41 @@ export interface ListedStatus {
   readonly createdAt?: string;
 }
 
+const DAY_MS = 24 * 60 * 60 * 1000;
+
+/**
+ * Whole days from `now` to the certificate's NotAfter (negative once past).
+ * Counted from NotAfter rather than read from `renewal.daysToExpiry`, which
+ * is as old as the last renewal check; that count stands in when the record
+ * has no NotAfter.
+ */
+export function daysToExpiryOf(status: StatusRecord, now: Date): number | null {
+  const notAfter = status.certificate?.notAfter;
+  const at = notAfter ? new Date(notAfter).getTime() : Number.NaN;
+  if (!Number.isNaN(at)) return Math.floor((at - now.getTime()) / DAY_MS);
+  return status.renewal?.daysToExpiry ?? null;
+}
+
 /**
  * A listing for people: one line per request with its id, state, certificate
- * expiry, distribution and names, under a header. Dates are days (the time of
- * day of an expiry matters to no one reading a list).
+ * expiry (the day, and the days left), the renewal watch's verdict,
+ * distribution and names, under a header. Dates are days (the time of day of
+ * an expiry matters to no one reading a list).
  */
-export function renderList(requests: readonly ListedStatus[]): string {
-  const rows = requests.map(({ status }) => [
-    status.requestId,
-    status.state,
-    status.certificate?.notAfter?.slice(0, 10) ?? '-',
-    status.distribution ? `${status.distribution.id} ${status.distribution.domainName}` : '-',
-    [status.domainName, ...status.subjectAlternativeNames].join(', '),
-  ]);
-  const header = ['REQUEST', 'STATE', 'EXPIRES', 'DISTRIBUTION', 'NAMES'];
+export function renderList(requests: readonly ListedStatus[], now: Date = new Date()): string {
+  const rows = requests.map(({ status }) => {
+    const days = daysToExpiryOf(status, now);
+    return [
+      status.requestId,
+      status.state,
+      status.certificate?.notAfter?.slice(0, 10) ?? '-',
+      days === null ? '-' : String(days),
+      status.renewal?.status ?? '-',
+      status.distribution ? `${status.distribution.id} ${status.distribution.domainName}` : '-',
+      [status.domainName, ...status.subjectAlternativeNames].join(', '),
+    ];
+  });
+  const header = ['REQUEST', 'STATE', 'EXPIRES', 'DAYS', 'RENEWAL', 'DISTRIBUTION', 'NAMES'];
   const widths = header.map((title, column) => Math.max(title.length, ...rows.map((row) => row[column]?.length ?? 0)));
   const line = (cells: readonly string[]) =>
     cells

@@ -2,7 +2,8 @@
  * The HTTP API of certflow (SPEC §1, §10): an adapter from HTTP to the
  * domain. `POST /certificates` submits a request (lambdas/core/submit.ts),
  * `GET /certificates` lists requests (lambdas/core/list.ts),
- * `GET /certificates/{id}` reads one status record. Each route is found in
+ * `GET /certificates/{id}` reads one status record, `DELETE /certificates/{id}`
+ * deprovisions the request (lambdas/core/deletion.ts). Each route is found in
  * {@link ROUTES} by API Gateway's resource and method; the caller's identity
  * decides what it may see and ask for (lambdas/core/tenants.ts).
  *
@@ -13,7 +14,8 @@
 import { SFNClient } from '@aws-sdk/client-sfn';
 import { type AwsClientOptions, awsClientConfig, makeDocumentClient } from './deps';
 import { DomainNotAllowedError, ERROR_CODES, InvalidRequestError, isTransientAwsError, RequestNotFoundError, type RequestProblem } from './errors';
-import { DEFAULT_LIST_LIMIT, listRequests, MAX_LIST_LIMIT } from './list';
+import { startDelete } from './deletion';
+import { DEFAULT_LIST_LIMIT, LISTED_STATES, listRequests, MAX_LIST_LIMIT } from './list';
 import { normalizeDomainName } from './names';
 import { makeRequestRepository, type StoredRequest } from './request-repository';
 import { requireEnv, type Settings, settingsFromEnv } from './settings';
@@ -27,6 +29,9 @@ export { EXECUTION_ENDED_CODE, executionArnOf, executionInputOf, NEVER_STARTED_A
 /** Environment variable holding the ARN of the workflow's state machine. */
 export const STATE_MACHINE_ARN_ENV = 'STATE_MACHINE_ARN';
 
+/** Environment variable holding the ARN of the delete (deprovisioning) state machine. */
+export const DELETE_STATE_MACHINE_ARN_ENV = 'DELETE_STATE_MACHINE_ARN';
+
 /** Largest request body accepted, in bytes: a request is a few hundred bytes; the limit keeps parsing cheap. */
 export const MAX_BODY_BYTES = 64 * 1024;
 
@@ -38,6 +43,7 @@ export const API_ERROR_CODES = {
   awsUnavailable: ERROR_CODES.transientAws,
   internal: ERROR_CODES.internal,
   notFound: 'NotFound',
+  requestNotFound: ERROR_CODES.requestNotFound,
   methodNotAllowed: 'MethodNotAllowed',
   payloadTooLarge: 'PayloadTooLarge',
   unsupportedMediaType: 'UnsupportedMediaType',
@@ -48,7 +54,7 @@ export const API_ERROR_CODES = {
 const REQUEST_ID = /^[0-9a-f]{32}$/;
 
 /** States a listing may be filtered by. */
-const LISTABLE_STATES = new Set<string>(['REQUESTED', 'PENDING_VALIDATION', 'ISSUED', 'DEPLOYING', 'DEPLOYED', 'FAILED']);
+const LISTABLE_STATES = new Set<string>(LISTED_STATES);
 
 /** `application/json`, or a `+json` type, with optional parameters. */
 const JSON_MEDIA_TYPE = /^application\/(?:[a-z0-9!#$&^_.-]+\+)?json\s*(?:;|$)/i;
@@ -99,6 +105,8 @@ export type ApiLogger = (entry: Record<string, unknown>) => void;
 
 /** Dependencies of {@link makeApi}. */
 export interface ApiDeps extends SubmitDeps {
+  /** ARN of the delete state machine `DELETE /certificates/{id}` starts. @default none: DELETE answers 500, naming what is missing */
+  readonly deleteStateMachineArn?: string;
   /** Tenants and operators (SPEC §10). @default none: every caller is an operator */
   readonly tenancy?: TenancySettings;
   /** @default one JSON line per entry on stdout/stderr */
@@ -135,7 +143,10 @@ const defaultLogger: ApiLogger = (entry) => {
  * response to send (400 for a malformed id, 404 for an unknown one and for
  * another tenant's, never a hint that it exists). For every `{id}` route.
  */
-export async function accessibleRequest(context: RouteContext): Promise<{ stored: StoredRequest } | { response: ApiResponse }> {
+export async function accessibleRequest(
+  context: RouteContext,
+  notFoundCode: string = API_ERROR_CODES.notFound,
+): Promise<{ stored: StoredRequest } | { response: ApiResponse }> {
   const id = context.request.pathParameters.id ?? '';
   if (!REQUEST_ID.test(id)) {
     return {
@@ -147,7 +158,7 @@ export async function accessibleRequest(context: RouteContext): Promise<{ stored
     };
   }
   const stored = await context.deps.store.getRequest(id);
-  if (!stored || !canAccess(context.caller, stored)) return { response: errorResponse(404, API_ERROR_CODES.notFound, `there is no certificate request ${id}`) };
+  if (!stored || !canAccess(context.caller, stored)) return { response: errorResponse(404, notFoundCode, `there is no certificate request ${id}`) };
   return { stored };
 }
 
@@ -178,6 +189,31 @@ async function submit({ request: http, caller, deps, log }: RouteContext): Promi
 async function get(context: RouteContext): Promise<ApiResponse> {
   const found = await accessibleRequest(context);
   return 'response' in found ? found.response : jsonResponse(200, found.stored.status);
+}
+
+/**
+ * `DELETE /certificates/{id}` (SPEC §9): starts the delete state machine and
+ * answers 202 with the status record as the delete makes it (DELETING), or
+ * DELETED when it already was. Repeating it starts no second execution
+ * (startDelete). Another tenant's request is 404 like an unknown id.
+ */
+async function remove(context: RouteContext): Promise<ApiResponse> {
+  const found = await accessibleRequest(context, API_ERROR_CODES.requestNotFound);
+  if ('response' in found) return found.response;
+  const { deps, request: http } = context;
+  if (!deps.deleteStateMachineArn) throw new Error(`the API has no ${DELETE_STATE_MACHINE_ARN_ENV}: the stack sets it to the delete state machine's ARN`);
+  const requestId = found.stored.request.requestId;
+  const location = { Location: `${http.basePath ?? ''}/certificates/${requestId}` };
+  try {
+    const started = await startDelete({ store: deps.store, sfn: deps.sfn, deleteStateMachineArn: deps.deleteStateMachineArn, now: deps.now }, requestId);
+    const { status } = started;
+    // The record as the delete's first step writes it: the caller polls GET until DELETED.
+    return jsonResponse(202, status.state === 'DELETED' ? status : { ...status, state: 'DELETING', error: null }, location);
+  } catch (error) {
+    // Gone between the read and the start (it cannot be: requests are never removed, only marked DELETED).
+    if (error instanceof RequestNotFoundError) return errorResponse(404, API_ERROR_CODES.requestNotFound, `there is no certificate request ${requestId}`);
+    throw error;
+  }
 }
 
 async function list({ request: http, caller, deps }: RouteContext): Promise<ApiResponse> {
@@ -229,10 +265,10 @@ async function list({ request: http, caller, deps }: RouteContext): Promise<ApiR
   }
 }
 
-/** certflow's routes. Another use case adds its own, as in `makeApi(deps, { '/certificates/{id}': { DELETE: remove } })`. */
+/** certflow's routes. Another use case adds its own, as in `makeApi(deps, { '/certificates/{id}/events': { GET: events } })`. */
 export const ROUTES: Routes = {
   '/certificates': { POST: submit, GET: list },
-  '/certificates/{id}': { GET: get },
+  '/certificates/{id}': { GET: get, DELETE: remove },
 };
 
 /** Creates the API over its dependencies, with {@link ROUTES} and any `extraRoutes` (merged by resource, then method). */
@@ -301,12 +337,14 @@ export function makeApi(deps: ApiDeps, extraRoutes: Routes = {}): Api {
   return { handle };
 }
 
-/** Builds the API's dependencies from the Lambda environment: CERTFLOW_SETTINGS and STATE_MACHINE_ARN. */
+/** Builds the API's dependencies from the Lambda environment: CERTFLOW_SETTINGS, STATE_MACHINE_ARN and DELETE_STATE_MACHINE_ARN. */
 export function apiDepsFromEnv(env: NodeJS.ProcessEnv = process.env, options: AwsClientOptions = {}): ApiDeps {
   const settings = settingsFromEnv(env);
   const stateMachineArn = requireEnv(env, STATE_MACHINE_ARN_ENV);
   executionArnOf(stateMachineArn, 'check');
-  return { ...makeApiDeps(settings, stateMachineArn, options), tenancy: tenancyFromEnv(env) };
+  const deleteStateMachineArn = requireEnv(env, DELETE_STATE_MACHINE_ARN_ENV);
+  executionArnOf(deleteStateMachineArn, 'check');
+  return { ...makeApiDeps(settings, stateMachineArn, options), deleteStateMachineArn, tenancy: tenancyFromEnv(env) };
 }
 
 /** The tenancy settings of {@link TENANCY_ENV}; none when unset. */

@@ -15,7 +15,7 @@ import {
   GetDistributionConfigCommand,
   UpdateDistributionCommand,
 } from '@aws-sdk/client-cloudfront';
-import { type SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
+import { ExecutionAlreadyExists, ListExecutionsCommand, type SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
 import { findCertificate } from './certificates';
 import type { DnsAccess } from './dns';
 import { findOwnDistribution } from './distributions';
@@ -305,10 +305,35 @@ export interface DeleteStarted {
   readonly executionArn: string | null;
 }
 
+/** Prefix of the names of a request's delete executions. */
+export function deleteExecutionPrefixOf(requestId: string): string {
+  return `${requestId}-delete-`;
+}
+
+/** Pages of running delete executions read when looking for one of a request: 1,000 executions a page. */
+const RUNNING_DELETE_PAGES = 5;
+
+/** The running delete execution of a request, if any. */
+async function runningDelete(deps: StartDeleteDeps, requestId: string): Promise<string | undefined> {
+  const prefix = deleteExecutionPrefixOf(requestId);
+  let nextToken: string | undefined;
+  for (let page = 0; page < RUNNING_DELETE_PAGES; page++) {
+    const listed = await deps.sfn.send(
+      new ListExecutionsCommand({ stateMachineArn: deps.deleteStateMachineArn, statusFilter: 'RUNNING', maxResults: 1000, nextToken }),
+    );
+    const found = listed.executions?.find((execution) => execution.name?.startsWith(prefix));
+    if (found?.executionArn) return found.executionArn;
+    nextToken = listed.nextToken;
+    if (!nextToken) break;
+  }
+  return undefined;
+}
+
 /**
  * The one entry into deleting a request (SPEC §9), for the API and the CLI
  * against a deployment: starts the delete state machine, unless the request
- * is DELETED already (repeating a delete is harmless and starts nothing).
+ * is DELETED already or a delete of it is running (repeating a delete is
+ * harmless and starts no second execution).
  *
  * @throws RequestNotFoundError when there is no such request.
  */
@@ -316,16 +341,27 @@ export async function startDelete(deps: StartDeleteDeps, requestId: string, opti
   const stored = await deps.store.getRequest(requestId);
   if (!stored) throw new RequestNotFoundError(`there is no certflow request ${requestId}; find the id with certflow list --domain NAME, then delete again.`);
   if (stored.status.state === 'DELETED') return { requestId, status: stored.status, executionArn: null };
+  const input = JSON.stringify(deleteInputOf(requestId, options));
+  const start = async (name: string) =>
+    (await deps.sfn.send(new StartExecutionCommand({ stateMachineArn: deps.deleteStateMachineArn, name, input }))).executionArn ?? null;
   try {
-    const started = await deps.sfn.send(
-      new StartExecutionCommand({
-        stateMachineArn: deps.deleteStateMachineArn,
-        // One execution per attempt; the steps make a repeated delete harmless.
-        name: `${requestId}-delete-${deps.now().getTime()}`,
-        input: JSON.stringify(deleteInputOf(requestId, options)),
-      }),
-    );
-    return { requestId, status: stored.status, executionArn: started.executionArn ?? null };
+    // DELETING without an error: start-delete of a delete still under way marked it (a failed delete
+    // records its error). That delete is followed rather than a second one started. ListExecutions
+    // is eventually consistent, which matters little here: start-delete runs after its execution started.
+    if (stored.status.state === 'DELETING' && !stored.status.error) {
+      const running = await runningDelete(deps, requestId);
+      if (running) return { requestId, status: stored.status, executionArn: running };
+    }
+    // Named after the record as read: a delete repeated before start-delete changed the record
+    // has the same name and input, and Step Functions answers with the execution already running.
+    const name = `${deleteExecutionPrefixOf(requestId)}${Date.parse(stored.updatedAt) || 0}`;
+    try {
+      return { requestId, status: stored.status, executionArn: await start(name) };
+    } catch (error) {
+      // That execution ended (stopped before it changed anything) or had other input: a new attempt.
+      if (!(error instanceof ExecutionAlreadyExists)) throw error;
+      return { requestId, status: stored.status, executionArn: await start(`${name}-${deps.now().getTime()}`) };
+    }
   } catch (error) {
     throw translateAwsError(error, `starting the delete of request ${requestId}`);
   }

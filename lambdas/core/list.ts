@@ -13,8 +13,22 @@ import type { RequestState, StatusRecord } from './types';
 export const DEFAULT_LIST_LIMIT = 25;
 export const MAX_LIST_LIMIT = 100;
 
-/** Every state a listing walks, in this order, when no state is asked for. */
-export const LISTED_STATES: readonly RequestState[] = ['REQUESTED', 'PENDING_VALIDATION', 'ISSUED', 'DEPLOYING', 'DEPLOYED', 'FAILED'];
+/**
+ * Every state a listing walks, in this order, when no state is asked for.
+ * The lifecycle states (SPEC §9) are listed too: a replaced or deleted request
+ * keeps its record (why its certificate was kept, who replaced it).
+ */
+export const LISTED_STATES: readonly RequestState[] = [
+  'REQUESTED',
+  'PENDING_VALIDATION',
+  'ISSUED',
+  'DEPLOYING',
+  'DEPLOYED',
+  'FAILED',
+  'REPLACED',
+  'DELETING',
+  'DELETED',
+];
 
 /** Index queries one page may take at most (a tenant's requests can be sparse among everyone's). */
 const MAX_QUERIES_PER_PAGE = 10;

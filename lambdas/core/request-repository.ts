@@ -489,9 +489,20 @@ export function makeRequestRepository(deps: RequestRepositoryDeps): RequestRepos
     try {
       await writeUpdate();
     } catch (error) {
-      if (guarded && isConditionFailure(error)) {
+      if (options.condition || !isConditionFailure(error)) throw error;
+      // The condition cannot say which of its parts failed: the item itself tells a request never stored from a deleted one.
+      const current = await getRequest(status.requestId);
+      if (!current) {
         throw new RequestConflictError(
-          `request ${status.requestId} (${status.domainName}) is being deleted or was deleted while this execution ran; its status stays as the delete left it. Send the request again to provision it anew.`,
+          `request ${status.requestId} (${status.domainName}) was never stored in table ${tableName}, so its ${status.state} status was not written; ` +
+            'the workflow stores a request before any status, so this execution started without it: send the request again.',
+          { cause: error },
+        );
+      }
+      if (guarded && (current.status.state === 'DELETING' || current.status.state === 'DELETED')) {
+        throw new RequestConflictError(
+          `request ${status.requestId} (${status.domainName}) is ${current.status.state}: it is being deleted or was deleted while this execution ran; ` +
+            'its status stays as the delete left it. Send the request again to provision it anew.',
           { cause: error },
         );
       }

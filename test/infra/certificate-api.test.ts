@@ -10,7 +10,7 @@ import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
-import { STATE_MACHINE_ARN_ENV } from '../../lambdas/core/api';
+import { DELETE_STATE_MACHINE_ARN_ENV, STATE_MACHINE_ARN_ENV } from '../../lambdas/core/api';
 import { SETTINGS_ENV } from '../../lambdas/core/settings';
 import { API_TABLE_ACTIONS, CertificateApi } from '../../lib/certificate-api';
 import { CERTFLOW_RUNTIME } from '../../lib/certflow-function';
@@ -29,11 +29,20 @@ const api = () => s.workflowStack.api!;
 const apiStatements = () => roleStatements(s.workflow, logicalId(api().role));
 const restApiId = () => logicalId(api().restApi);
 const stateMachineId = () => logicalId(s.workflowStack.workflow.stateMachine);
+const deleteStateMachineId = () => logicalId(s.workflowStack.deleteWorkflow.stateMachine);
 
 /** The `new XxxCommand(` calls of a source file. */
 function commandsOf(file: string): Set<string> {
   const source = readFileSync(join(REPO_ROOT, file), 'utf8');
   return new Set([...source.matchAll(/new (\w+)Command\(/g)].map((m) => m[1] as string));
+}
+
+/** The source of startDelete and the helpers after it in lambdas/core/deletion.ts (from the running-delete lookup on). */
+function startDeleteSource(): string {
+  const source = readFileSync(join(REPO_ROOT, 'lambdas/core/deletion.ts'), 'utf8');
+  const from = source.indexOf('export function deleteExecutionPrefixOf');
+  expect(from).toBeGreaterThan(0);
+  return source.slice(from);
 }
 
 describe('methods', () => {
@@ -53,8 +62,16 @@ describe('methods', () => {
     return ofType('AWS::ApiGateway::Method').map(([, m]) => `${String(m.Properties.HttpMethod)} ${pathOf(m.Properties.ResourceId) || '/'}`);
   }
 
-  it('serves exactly POST and GET /certificates and GET /certificates/{id}', () => {
-    expect(routes().sort()).toEqual(['GET /certificates', 'GET /certificates/{id}', 'POST /certificates']);
+  it('serves exactly POST and GET /certificates, GET and DELETE /certificates/{id}', () => {
+    expect(routes().sort()).toEqual(['DELETE /certificates/{id}', 'GET /certificates', 'GET /certificates/{id}', 'POST /certificates']);
+  });
+
+  it('authorizes DELETE /certificates/{id} with AWS_IAM and proxies it to the API function', () => {
+    const deletes = ofType('AWS::ApiGateway::Method').filter(([, m]) => m.Properties.HttpMethod === 'DELETE');
+    expect(deletes).toHaveLength(1);
+    const [, method] = deletes[0]!;
+    expect(method.Properties).toMatchObject({ AuthorizationType: 'AWS_IAM', Integration: { Type: 'AWS_PROXY' } });
+    expect(flatten((method.Properties.Integration as { Uri: unknown }).Uri)).toContain(`/functions/<${logicalId(api().handler)}.Arn>/invocations`);
   });
 
   it('authorizes every method with AWS_IAM, and none with an API key', () => {
@@ -84,7 +101,7 @@ describe('methods', () => {
     const permissions = ofType('AWS::Lambda::Permission').filter(([, p]) => p.Properties.Principal === 'apigateway.amazonaws.com');
     const sources = permissions.map(([, p]) => flatten(p.Properties.SourceArn)).sort();
     const prefix = `arn:<AWS::Partition>:execute-api:<AWS::Region>:<AWS::AccountId>:<${restApiId()}>/<${logicalId(api().restApi.deploymentStage)}>`;
-    expect(sources).toEqual([`${prefix}/GET/certificates`, `${prefix}/GET/certificates/*`, `${prefix}/POST/certificates`]);
+    expect(sources).toEqual([`${prefix}/DELETE/certificates/*`, `${prefix}/GET/certificates`, `${prefix}/GET/certificates/*`, `${prefix}/POST/certificates`]);
     for (const [, p] of permissions) expect(flatten(p.Properties.FunctionName)).toBe(`<${logicalId(api().handler)}.Arn>`);
   });
 
@@ -106,7 +123,7 @@ describe('handler', () => {
     expect(resources()[logGroup]).toMatchObject({ Type: 'AWS::Logs::LogGroup', Properties: { RetentionInDays: 30 } });
   });
 
-  it('gets the steps’ settings and this state machine’s ARN', () => {
+  it('gets the steps’ settings, this state machine’s ARN and the delete state machine’s', () => {
     const env = (resources()[logicalId(api().handler)]!.Properties.Environment as { Variables: Record<string, unknown> }).Variables;
     const stepEnv = (
       resources()[logicalId(s.workflowStack.workflow.functions.byStep['validate-request'])]!.Properties.Environment as {
@@ -115,11 +132,15 @@ describe('handler', () => {
     ).Variables;
     expect(env[SETTINGS_ENV]).toEqual(stepEnv[SETTINGS_ENV]);
     expect(env[STATE_MACHINE_ARN_ENV]).toEqual({ Ref: stateMachineId() });
+    expect(env[DELETE_STATE_MACHINE_ARN_ENV]).toEqual({ Ref: deleteStateMachineId() });
   });
 
-  it('may start executions of this state machine only, and describe only its executions', () => {
+  it('may start executions of the workflow and the delete state machine only, and describe only the workflow’s executions', () => {
     const start = apiStatements().filter((st) => st.Action.includes('states:StartExecution'));
-    expect(start).toEqual([expect.objectContaining({ Action: ['states:StartExecution'], Resource: [`<${stateMachineId()}>`] })]);
+    expect(start).toEqual([expect.objectContaining({ Action: ['states:StartExecution'], Resource: [`<${stateMachineId()}>`, `<${deleteStateMachineId()}>`] })]);
+    // A running delete of the request is looked up rather than a second started: on the delete state machine only.
+    const list = apiStatements().filter((st) => st.Action.includes('states:ListExecutions'));
+    expect(list).toEqual([expect.objectContaining({ Action: ['states:ListExecutions'], Resource: [`<${deleteStateMachineId()}>`] })]);
     const describe = apiStatements().filter((st) => st.Action.includes('states:DescribeExecution'));
     expect(describe).toHaveLength(1);
     expect(describe[0]?.Action).toEqual(['states:DescribeExecution']);
@@ -139,6 +160,7 @@ describe('handler', () => {
         ...API_TABLE_ACTIONS,
         'states:StartExecution',
         'states:DescribeExecution',
+        'states:ListExecutions',
       ].sort(),
     );
     const tableArn = `<${logicalId(s.workflowStack.workflow.table)}.Arn>`;
@@ -174,8 +196,10 @@ describe('handler', () => {
       ...['lambdas/core/api.ts', 'lambdas/core/submit.ts']
         .flatMap((file) => (existsSync(join(REPO_ROOT, file)) ? [...commandsOf(file)] : []))
         .map((command) => [`states:${command}`]),
+      // startDelete, the one function of lambdas/core/deletion.ts the API calls (the rest are the delete steps').
+      ...[...startDeleteSource().matchAll(/new (\w+)Command\(/g)].map((m) => [`states:${m[1] as string}`]),
     ].flat();
-    expect(needed).toEqual(expect.arrayContaining(['dynamodb:GetItem', 'states:StartExecution', 'states:DescribeExecution']));
+    expect(needed).toEqual(expect.arrayContaining(['dynamodb:GetItem', 'states:StartExecution', 'states:DescribeExecution', 'states:ListExecutions']));
     const granted = new Set(apiStatements().flatMap((st) => st.Action));
     expect(needed.filter((action) => !granted.has(action))).toEqual([]);
   });

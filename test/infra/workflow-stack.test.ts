@@ -5,6 +5,8 @@ import { settingsFor } from '../../lib/config';
 import { DNS_ROLE_USERS } from '../../lib/dns-step-roles';
 import { WORKFLOW_STACK_OUTPUTS } from '../../lib/stack-outputs';
 import { STEP_RUNTIME } from '../../lib/workflow-functions';
+import { STATE_INDEX_NAME } from '../../lambdas/core/renewal-store';
+import { DELETE_STEP_TABLE_ACTIONS, RENEWAL_TABLE_ACTIONS } from '../../lib/step-table-actions';
 import { CROSS_ACCOUNT_CONFIG, flatten, logicalId, roleStatements, synthCertflow, type FlatStatement, type SynthesizedCertflow } from '../support/synth';
 
 let s: SynthesizedCertflow;
@@ -175,21 +177,22 @@ describe('least privilege', () => {
 
   it('grants each step only the table actions it performs, on the table alone', () => {
     // Read from the code (request-repository.ts, lock.ts): storeRequest (a transaction of Updates, then
-    // GetItem and the DeleteItem of a stale lock on a conflict), saveStatus (UpdateItem, and DeleteItem of
-    // the lock on a final state), getRequest (GetItem), the certificate claim (UpdateItem, GetItem), the
-    // issuance wait's first registration with the status (a transaction of a Put and an Update).
+    // GetItem and the DeleteItem of a stale lock on a conflict), saveStatus (UpdateItem, DeleteItem of
+    // the lock on a final state, GetItem of the request when the write is refused), getRequest (GetItem),
+    // the certificate claim (UpdateItem, GetItem), the issuance wait's first registration with the status
+    // (a transaction of a Put and an Update).
     const expected: Record<StepFolder, string[]> = {
       'validate-request': ['dynamodb:DeleteItem', 'dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:UpdateItem'],
       'find-or-request-certificate': ['dynamodb:GetItem', 'dynamodb:UpdateItem'],
       'read-validation-records': [],
       'publish-validation-records': [],
       'check-dns-changes': [],
-      'check-certificate': ['dynamodb:DeleteItem', 'dynamodb:UpdateItem'],
-      'await-issuance': ['dynamodb:PutItem', 'dynamodb:UpdateItem'],
+      'check-certificate': ['dynamodb:DeleteItem', 'dynamodb:GetItem', 'dynamodb:UpdateItem'],
+      'await-issuance': ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'],
       'create-distribution': ['dynamodb:GetItem', 'dynamodb:UpdateItem'],
       'check-distribution': [],
-      'complete-distribution': ['dynamodb:DeleteItem', 'dynamodb:UpdateItem'],
-      'record-failure': ['dynamodb:DeleteItem', 'dynamodb:UpdateItem'],
+      'complete-distribution': ['dynamodb:DeleteItem', 'dynamodb:GetItem', 'dynamodb:UpdateItem'],
+      'record-failure': ['dynamodb:DeleteItem', 'dynamodb:GetItem', 'dynamodb:UpdateItem'],
       'replace-distribution': ['dynamodb:GetItem', 'dynamodb:UpdateItem'],
       'complete-replacement': ['dynamodb:DeleteItem', 'dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:UpdateItem'],
     };
@@ -267,6 +270,75 @@ describe('least privilege', () => {
         .flatMap((st) => st.Action)
         .filter((a) => a.includes('*')),
     ).toEqual([]);
+  });
+});
+
+describe('least privilege on the request table, beyond the certificate workflow', () => {
+  const tableArn = () => `<${logicalId(workflow().table)}.Arn>`;
+  const stateIndexArn = () => `${tableArn()}/index/${STATE_INDEX_NAME}`;
+  /** The table statements of a role: actions on the table itself and on its indexes, sorted. */
+  function tableGrants(role: { node: unknown } | undefined): { table: string[]; indexes: Record<string, string[]> } {
+    const statements = roleStatements(s.workflow, logicalId(role as never)).filter((st) => st.Action.some((a) => a.startsWith('dynamodb:')));
+    const table = new Set<string>();
+    const indexes: Record<string, Set<string>> = {};
+    for (const st of statements) {
+      for (const resource of st.Resource) {
+        const target = resource === tableArn() ? table : (indexes[resource] ??= new Set());
+        expect(resource === tableArn() || resource.startsWith(`${tableArn()}/index/`)).toBe(true);
+        for (const action of st.Action) target.add(action);
+      }
+    }
+    return { table: [...table].sort(), indexes: Object.fromEntries(Object.entries(indexes).map(([k, v]) => [k, [...v].sort()])) };
+  }
+
+  it.each(DELETE_STEPS.map((step) => step.folder))('delete step %s has exactly the table actions it performs, on the table alone', (folder) => {
+    expect(tableGrants(s.workflowStack.deleteWorkflow.roles[folder])).toEqual({ table: [...DELETE_STEP_TABLE_ACTIONS[folder]].sort(), indexes: {} });
+  });
+
+  it('the delete steps: start-delete reads and marks DELETING, finish-delete also releases the lock, record-delete-failure updates (reading on a refusal)', () => {
+    expect(DELETE_STEP_TABLE_ACTIONS).toEqual({
+      'start-delete': ['dynamodb:GetItem', 'dynamodb:UpdateItem', 'dynamodb:Query'],
+      'delete-distribution': [],
+      'finish-delete': ['dynamodb:GetItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem', 'dynamodb:Query'],
+      'record-delete-failure': ['dynamodb:GetItem', 'dynamodb:UpdateItem'],
+    });
+  });
+
+  it('the renewal watch: the list queries only the state index, the checks read and update requests on the table', () => {
+    const renewal = s.workflowStack.renewal;
+    expect(tableGrants(renewal.listFunction.role)).toEqual({ table: [], indexes: { [stateIndexArn()]: ['dynamodb:Query'] } });
+    expect(tableGrants(renewal.checkFunction.role)).toEqual({ table: ['dynamodb:GetItem', 'dynamodb:UpdateItem'], indexes: {} });
+    expect(tableGrants(renewal.eventFunction.role)).toEqual({ table: ['dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:UpdateItem'], indexes: {} });
+    for (const [folder, role] of [
+      ['list-renewal-page', renewal.listFunction.role],
+      ['check-renewal', renewal.checkFunction.role],
+      ['renewal-events', renewal.eventFunction.role],
+    ] as const) {
+      const { table, stateIndex } = RENEWAL_TABLE_ACTIONS[folder];
+      const expectedIndexes = stateIndex.length > 0 ? { [stateIndexArn()]: [...stateIndex].sort() } : {};
+      expect(tableGrants(role)).toEqual({ table: [...table].sort(), indexes: expectedIndexes });
+    }
+  });
+
+  it('the ACM issuance listener only queries the waiters of a certificate', () => {
+    expect(tableGrants(workflow().issuanceEvents.function.role)).toEqual({ table: ['dynamodb:Query'], indexes: {} });
+  });
+
+  it('no role in the stack holds dynamodb:*, Scan, batch or stream actions, or every index of the table', () => {
+    const everything = Object.values(s.workflow.findResources('AWS::IAM::Policy')).flatMap(
+      (policy) =>
+        (policy as { Properties: { PolicyDocument: { Statement: { Action: string | string[]; Resource: unknown }[] } } }).Properties.PolicyDocument.Statement,
+    );
+    const actions = everything.flatMap((st) => (Array.isArray(st.Action) ? st.Action : [st.Action])).filter((a) => a.startsWith('dynamodb:'));
+    expect(actions.length).toBeGreaterThan(0);
+    expect(actions.filter((a) => a === 'dynamodb:*' || /^dynamodb:(Scan|Batch|DescribeStream|GetRecords|GetShardIterator|ListStreams)/.test(a))).toEqual([]);
+    // `index/*` only where the table's grant() adds it: the API, whose listings query the state index.
+    const wildcardIndexes = Object.entries(s.workflow.findResources('AWS::IAM::Policy')).filter(([, policy]) =>
+      JSON.stringify((policy as { Properties: unknown }).Properties).includes('/index/*'),
+    );
+    expect(wildcardIndexes.map(([, policy]) => flatten((policy as { Properties: { Roles: unknown[] } }).Properties.Roles))).toEqual([
+      flatten([{ Ref: logicalId(s.workflowStack.api!.role) }]),
+    ]);
   });
 });
 
@@ -379,7 +451,8 @@ describe('event bus and outputs', () => {
     const outputs = s.workflow.toJSON().Outputs as Record<string, { Value: unknown }>;
     // No notifications are configured: no topic, hence no NotificationTopicArn.
     // No canary is configured either.
-    const expected = Object.values(WORKFLOW_STACK_OUTPUTS).filter((key) => key !== WORKFLOW_STACK_OUTPUTS.notificationTopicArn);
+    const absent: string[] = [WORKFLOW_STACK_OUTPUTS.notificationTopicArn, WORKFLOW_STACK_OUTPUTS.canaryStateMachineArn];
+    const expected = Object.values(WORKFLOW_STACK_OUTPUTS).filter((key) => !absent.includes(key));
     expect(Object.keys(outputs).sort()).toEqual(expected.sort());
     s.workflow.resourceCountIs('AWS::SNS::Topic', 0);
     expect(outputs[WORKFLOW_STACK_OUTPUTS.stateMachineArn]?.Value).toEqual({ Ref: logicalId(workflow().stateMachine) });

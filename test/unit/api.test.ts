@@ -1,5 +1,12 @@
 import { DynamoDBClient, TransactionCanceledException } from '@aws-sdk/client-dynamodb';
-import { DescribeExecutionCommand, ExecutionAlreadyExists, ExecutionDoesNotExist, SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
+import {
+  DescribeExecutionCommand,
+  ExecutionAlreadyExists,
+  ExecutionDoesNotExist,
+  ListExecutionsCommand,
+  SFNClient,
+  StartExecutionCommand,
+} from '@aws-sdk/client-sfn';
 import { DynamoDBDocumentClient, GetCommand, QueryCommand, TransactWriteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import { createHandler } from '../../lambdas/api/handler';
@@ -26,6 +33,7 @@ import { apiEvent, lambdaContext, parseResult, postCertificates, resourceOf } fr
 import { awsError } from '../support/mocks';
 
 const STATE_MACHINE_ARN = 'arn:aws:states:us-east-1:111111111111:stateMachine:certflow';
+const DELETE_STATE_MACHINE_ARN = 'arn:aws:states:us-east-1:111111111111:stateMachine:certflow-delete';
 const TABLE = 'requests';
 const NOW = new Date('2030-01-01T00:00:00.000Z');
 const settings = withDefaults({ tableName: TABLE, defaultRegion: 'eu-west-1', allowedDomainSuffixes: ['example.com'] });
@@ -536,6 +544,144 @@ describe('tenants (SPEC §10)', () => {
     expect(error.activeRequestId).toBeUndefined();
     expect(JSON.stringify(response.body)).not.toContain(holder.requestId);
   });
+
+  describe('DELETE /certificates/{id}', () => {
+    const UPDATED_AT = '2029-12-31T23:00:00.000Z';
+    const deleteDeps = (): ApiDeps => ({ ...tenantDeps(), deleteStateMachineArn: DELETE_STATE_MACHINE_ARN });
+    const remove = (identity: typeof WEB, id = webRequest.requestId) =>
+      makeApi(deleteDeps()).handle({ ...http({ method: 'DELETE', path: `/certificates/${id}` }), identity, basePath: '/v1' });
+    const storedWeb = (state: StatusRecord['state'], error: StatusRecord['error'] = null) => {
+      const item = stored(webRequest, { state, updatedAt: UPDATED_AT });
+      return { ...item, status: { ...item.status, error }, owner: WEB.userArn };
+    };
+    const deleteArn = (name: string) => executionArnOf(DELETE_STATE_MACHINE_ARN, name);
+    const firstName = `${webRequest.requestId}-delete-${Date.parse(UPDATED_AT)}`;
+
+    test('starts the delete state machine for the request and answers 202 with the record as the delete makes it', async () => {
+      ddb.on(GetCommand).resolves({ Item: storedWeb('DEPLOYED') });
+      sfn.on(StartExecutionCommand).resolves({ executionArn: deleteArn(firstName) });
+
+      const response = await remove(WEB);
+
+      expect(response.statusCode).toBe(202);
+      expect(response.body).toEqual({ ...storedWeb('DEPLOYED').status, owner: WEB.userArn, state: 'DELETING', error: null });
+      expect(response.headers.Location).toBe(`/v1/certificates/${webRequest.requestId}`);
+      const starts = sfn.commandCalls(StartExecutionCommand);
+      expect(starts).toHaveLength(1);
+      expect(starts[0]!.args[0].input).toEqual({
+        stateMachineArn: DELETE_STATE_MACHINE_ARN,
+        name: firstName,
+        input: JSON.stringify({ requestId: webRequest.requestId }),
+      });
+      // Nothing written by the API itself: start-delete stops a provisioning execution before it marks the request DELETING.
+      expect(ddb.commandCalls(UpdateCommand)).toHaveLength(0);
+      expect(ddb.commandCalls(TransactWriteCommand)).toHaveLength(0);
+    });
+
+    test('a repeat before the delete changed the record asks for the same execution name and input (Step Functions answers with the running one)', async () => {
+      ddb.on(GetCommand).resolves({ Item: storedWeb('DEPLOYED') });
+      sfn.on(StartExecutionCommand).resolves({ executionArn: deleteArn(firstName) });
+      const first = await remove(WEB);
+      const again = await remove(WEB);
+      expect(again).toEqual(first);
+      const [a, b] = sfn.commandCalls(StartExecutionCommand).map((call) => call.args[0].input);
+      expect(b).toEqual(a);
+    });
+
+    test('a delete under way (DELETING, no error) is followed, not started again', async () => {
+      ddb.on(GetCommand).resolves({ Item: storedWeb('DELETING') });
+      sfn
+        .on(ListExecutionsCommand)
+        .resolvesOnce({ executions: [], nextToken: 'page-2' })
+        .resolves({
+          executions: [
+            {
+              name: `${'0'.repeat(32)}-delete-1`,
+              executionArn: deleteArn(`${'0'.repeat(32)}-delete-1`),
+              stateMachineArn: DELETE_STATE_MACHINE_ARN,
+              status: 'RUNNING',
+              startDate: NOW,
+            },
+            { name: firstName, executionArn: deleteArn(firstName), stateMachineArn: DELETE_STATE_MACHINE_ARN, status: 'RUNNING', startDate: NOW },
+          ],
+        });
+
+      const response = await remove(WEB);
+
+      expect(response.statusCode).toBe(202);
+      expect((response.body as StatusRecord).state).toBe('DELETING');
+      expect(sfn.commandCalls(StartExecutionCommand)).toHaveLength(0);
+      const lists = sfn.commandCalls(ListExecutionsCommand).map((call) => call.args[0].input);
+      expect(lists).toEqual([
+        expect.objectContaining({ stateMachineArn: DELETE_STATE_MACHINE_ARN, statusFilter: 'RUNNING' }),
+        expect.objectContaining({ stateMachineArn: DELETE_STATE_MACHINE_ARN, statusFilter: 'RUNNING', nextToken: 'page-2' }),
+      ]);
+    });
+
+    test('a failed delete (DELETING with its error) or one that no longer runs is started again', async () => {
+      ddb.on(GetCommand).resolves({ Item: storedWeb('DELETING', { code: 'TransientAws', message: 'CloudFront throttled' }) });
+      sfn.on(StartExecutionCommand).resolves({ executionArn: deleteArn(firstName) });
+      const response = await remove(WEB);
+      expect(response.statusCode).toBe(202);
+      expect(response.body).toMatchObject({ state: 'DELETING', error: null });
+      expect(sfn.commandCalls(ListExecutionsCommand)).toHaveLength(0);
+      expect(sfn.commandCalls(StartExecutionCommand)).toHaveLength(1);
+
+      sfn.reset();
+      ddb.on(GetCommand).resolves({ Item: storedWeb('DELETING') });
+      sfn.on(ListExecutionsCommand).resolves({ executions: [] });
+      sfn.on(StartExecutionCommand).resolves({ executionArn: deleteArn(firstName) });
+      expect((await remove(WEB)).statusCode).toBe(202);
+      expect(sfn.commandCalls(StartExecutionCommand)).toHaveLength(1);
+    });
+
+    test('when the execution of that name already ended, a new one is started under a fresh name', async () => {
+      ddb.on(GetCommand).resolves({ Item: storedWeb('ISSUED') });
+      sfn
+        .on(StartExecutionCommand)
+        .rejectsOnce(new ExecutionAlreadyExists({ message: 'Execution Already Exists', $metadata: {} }))
+        .resolves({ executionArn: deleteArn('x') });
+      expect((await remove(WEB)).statusCode).toBe(202);
+      const names = sfn.commandCalls(StartExecutionCommand).map((call) => call.args[0].input.name);
+      expect(names).toEqual([firstName, `${firstName}-${NOW.getTime()}`]);
+    });
+
+    test('a request already DELETED answers 202 with its record and starts nothing', async () => {
+      ddb.on(GetCommand).resolves({ Item: storedWeb('DELETED') });
+      const response = await remove(WEB);
+      expect(response.statusCode).toBe(202);
+      expect((response.body as StatusRecord).state).toBe('DELETED');
+      expect(sfn.calls()).toHaveLength(0);
+    });
+
+    test('another tenant’s request is 404 RequestNotFound exactly like an unknown id, and nothing is started; an operator may delete it', async () => {
+      ddb.on(GetCommand, { Key: requestKey(webRequest.requestId) }).resolves({ Item: storedWeb('DEPLOYED') });
+      ddb.on(GetCommand, { Key: requestKey('f'.repeat(32)) }).resolves({});
+      sfn.on(StartExecutionCommand).resolves({ executionArn: deleteArn(firstName) });
+
+      const hidden = await remove(SHOP);
+      const unknown = await remove(SHOP, 'f'.repeat(32));
+      expect(hidden.statusCode).toBe(404);
+      expect((hidden.body as { error: { code: string } }).error.code).toBe('RequestNotFound');
+      expect(JSON.stringify(hidden.body).replace(webRequest.requestId, 'ID')).toBe(JSON.stringify(unknown.body).replace('f'.repeat(32), 'ID'));
+      expect(sfn.calls()).toHaveLength(0);
+
+      expect((await remove(OPERATOR)).statusCode).toBe(202);
+      expect(sfn.commandCalls(StartExecutionCommand)).toHaveLength(1);
+    });
+
+    test('a malformed id is 400 without a lookup', async () => {
+      const response = await remove(WEB, 'not-an-id');
+      expect(response.statusCode).toBe(400);
+      expect(ddb.calls()).toHaveLength(0);
+    });
+
+    test('apiDepsFromEnv needs the delete state machine’s ARN', () => {
+      const env = { CERTFLOW_SETTINGS: JSON.stringify({ tableName: TABLE, defaultRegion: 'us-east-1' }), STATE_MACHINE_ARN };
+      expect(() => apiDepsFromEnv(env)).toThrow(/DELETE_STATE_MACHINE_ARN is not set/);
+      expect(apiDepsFromEnv({ ...env, DELETE_STATE_MACHINE_ARN }).deleteStateMachineArn).toBe(DELETE_STATE_MACHINE_ARN);
+    });
+  });
 });
 
 describe('GET /certificates?domain=', () => {
@@ -596,7 +742,7 @@ describe('routing', () => {
     ['GET', '/', 404, undefined],
     ['GET', '/certificatesx', 404, undefined],
     ['GET', `/certificates/${'a'.repeat(32)}/records`, 404, undefined],
-    ['DELETE', `/certificates/${'a'.repeat(32)}`, 405, 'GET'],
+    ['PUT', `/certificates/${'a'.repeat(32)}`, 405, 'DELETE, GET'],
     ['PATCH', '/certificates', 405, 'GET, POST'],
     ['HEAD', '/certificates', 405, 'GET, POST'],
   ])('%s %s is %i', async (method, path, status, allow) => {
@@ -648,6 +794,6 @@ describe('apiDepsFromEnv', () => {
     expect(() => apiDepsFromEnv({ STATE_MACHINE_ARN })).toThrow(/CERTFLOW_SETTINGS is not set/);
     expect(() => apiDepsFromEnv({ CERTFLOW_SETTINGS })).toThrow(SettingsError);
     expect(() => apiDepsFromEnv({ CERTFLOW_SETTINGS, STATE_MACHINE_ARN: 'certflow' })).toThrow(/not a state machine ARN/);
-    expect(apiDepsFromEnv({ CERTFLOW_SETTINGS, STATE_MACHINE_ARN }).stateMachineArn).toBe(STATE_MACHINE_ARN);
+    expect(apiDepsFromEnv({ CERTFLOW_SETTINGS, STATE_MACHINE_ARN, DELETE_STATE_MACHINE_ARN }).stateMachineArn).toBe(STATE_MACHINE_ARN);
   });
 });

@@ -85,17 +85,21 @@ describe('manual validation records', () => {
 });
 
 describe('listing', () => {
-  test('one line per request: id, state, certificate expiry, distribution and names, in aligned columns', () => {
-    const issued = {
-      requestId: 'a'.repeat(32),
-      state: 'DEPLOYED',
-      domainName: 'www.example.com',
-      subjectAlternativeNames: ['*.example.com'],
-      certificate: { arn: 'arn:aws:acm:us-east-1:1:certificate/x', region: 'us-east-1', status: 'ISSUED', reused: false, notAfter: '2027-06-08T00:00:00Z' },
-      validationRecords: [],
-      distribution: { id: 'E2QWRUHAPOMQZL', domainName: 'd111111abcdef8.cloudfront.net', status: 'Deployed' },
-      error: null,
-    };
+  const NOW = new Date('2027-01-29T12:00:00Z');
+  const issued = {
+    requestId: 'a'.repeat(32),
+    state: 'DEPLOYED',
+    domainName: 'www.example.com',
+    subjectAlternativeNames: ['*.example.com'],
+    certificate: { arn: 'arn:aws:acm:us-east-1:1:certificate/x', region: 'us-east-1', status: 'ISSUED', reused: false, notAfter: '2027-06-08T00:00:00Z' },
+    validationRecords: [],
+    distribution: { id: 'E2QWRUHAPOMQZL', domainName: 'd111111abcdef8.cloudfront.net', status: 'Deployed' },
+    error: null,
+  };
+
+  test('one line per request: id, state, certificate expiry, days left, renewal state, distribution and names, in aligned columns', () => {
+    // The list columns grew DAYS and RENEWAL (issue 9 item 6): days counted from NotAfter at `NOW`, the renewal watch's verdict.
+    const watched = { ...issued, renewal: { status: 'HEALTHY', checkedAt: '2027-01-20T00:00:00Z', daysToExpiry: 138, reason: null } };
     const pending = {
       ...issued,
       requestId: 'b'.repeat(32),
@@ -105,11 +109,35 @@ describe('listing', () => {
       certificate: null,
       distribution: null,
     };
-    const text = renderList([{ status: issued as never }, { status: pending as never }]);
+    const text = renderList([{ status: watched as never }, { status: pending as never }], NOW);
     expect(text.split('\n')).toEqual([
-      'REQUEST                           STATE               EXPIRES     DISTRIBUTION                                  NAMES',
-      `${'a'.repeat(32)}  DEPLOYED            2027-06-08  E2QWRUHAPOMQZL d111111abcdef8.cloudfront.net  www.example.com, *.example.com`,
-      `${'b'.repeat(32)}  PENDING_VALIDATION  -           -                                             api.example.org`,
+      'REQUEST                           STATE               EXPIRES     DAYS  RENEWAL  DISTRIBUTION                                  NAMES',
+      `${'a'.repeat(32)}  DEPLOYED            2027-06-08  129   HEALTHY  E2QWRUHAPOMQZL d111111abcdef8.cloudfront.net  www.example.com, *.example.com`,
+      `${'b'.repeat(32)}  PENDING_VALIDATION  -           -     -        -                                             api.example.org`,
+    ]);
+  });
+
+  test("an expired certificate shows negative days and EXPIRED; without NotAfter the renewal check's count stands in", () => {
+    const expired = {
+      ...issued,
+      certificate: { ...issued.certificate, notAfter: '2027-01-27T00:00:00Z' },
+      renewal: { status: 'EXPIRED', checkedAt: '', daysToExpiry: -1, reason: 'x' },
+    };
+    const atRisk = {
+      ...issued,
+      requestId: 'c'.repeat(32),
+      state: 'ISSUED',
+      certificate: { ...issued.certificate, notAfter: null },
+      distribution: null,
+      renewal: { status: 'AT_RISK', checkedAt: '', daysToExpiry: 12, reason: 'CNAME missing' },
+    };
+    const rows = renderList([{ status: expired as never }, { status: atRisk as never }], NOW)
+      .split('\n')
+      .slice(1)
+      .map((line) => line.split(/\s{2,}/));
+    expect(rows.map((cells) => cells.slice(1, 5))).toEqual([
+      ['DEPLOYED', '2027-01-27', '-3', 'EXPIRED'],
+      ['ISSUED', '-', '12', 'AT_RISK'],
     ]);
   });
 });

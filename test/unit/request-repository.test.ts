@@ -155,11 +155,29 @@ describe('saveStatus', () => {
     expect(ddb.commandCalls(UpdateCommand)).toHaveLength(1);
   });
 
-  test('a status for a request that was never stored is refused', async () => {
+  test('a status for a request that was never stored is refused, and the conflict says it was never stored', async () => {
     ddb.on(TransactWriteCommand).rejects(cancelled('ConditionalCheckFailed', 'None'));
-    // The guarded write cannot tell a missing item from a deleted one: both refuse the status as a conflict.
-    await expect(repository().saveStatus({ ...initialStatus(request), state: 'FAILED' }, { request })).rejects.toMatchObject({
+    ddb.on(GetCommand).resolves({});
+    // The condition cannot tell a missing item from a deleted one; the item read after the refusal does (issue 9).
+    const refusal = repository().saveStatus({ ...initialStatus(request), state: 'FAILED' }, { request });
+    await expect(refusal).rejects.toMatchObject({ name: 'RequestConflictError', message: expect.stringContaining('was never stored') });
+    await expect(refusal).rejects.toThrow(request.requestId);
+  });
+
+  test('a status for a request deleted meanwhile is refused, and the conflict says it is DELETED', async () => {
+    ddb.on(UpdateCommand).rejects(awsError('ConditionalCheckFailedException', 'The conditional request failed'));
+    ddb.on(GetCommand).resolves({ Item: item(request, { state: 'DELETED' }) });
+    const refusal = repository().saveStatus({ ...initialStatus(request), state: 'PENDING_VALIDATION' });
+    await expect(refusal).rejects.toMatchObject({ name: 'RequestConflictError', message: expect.stringContaining('is DELETED') });
+    await expect(refusal).rejects.not.toThrow('never stored');
+  });
+
+  test('a lifecycle status (not guarded against a delete) for a request never stored is a conflict that says so', async () => {
+    ddb.on(UpdateCommand).rejects(awsError('ConditionalCheckFailedException', 'The conditional request failed'));
+    ddb.on(GetCommand).resolves({});
+    await expect(repository().saveStatus({ ...initialStatus(request), state: 'DELETING' })).rejects.toMatchObject({
       name: 'RequestConflictError',
+      message: expect.stringContaining('was never stored'),
     });
   });
 

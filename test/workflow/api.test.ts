@@ -16,7 +16,9 @@ import { normalizeRequest } from '../../lambdas/core/request';
 import { type Settings, withDefaults } from '../../lambdas/core/settings';
 import { initialStatus } from '../../lambdas/core/status';
 import { validateRequestStep } from '../../lambdas/core/intake';
-import { makeCoreDeps } from '../../lambdas/core/deps';
+import { makeCloudFront, makeCoreDeps } from '../../lambdas/core/deps';
+import { startDeleteStep } from '../../lambdas/core/deletion';
+import { makeStopExecution } from '../../lambdas/core/execution-control';
 import { executionNameOf, makeRequestRepository, type RequestRepository } from '../../lambdas/core/request-repository';
 import type { StatusRecord } from '../../lambdas/core/types';
 import { apiEvent, getCertificate, lambdaContext, listCertificates, type ParsedResult, parseResult, postCertificates, STAGE } from '../support/api-events';
@@ -52,6 +54,7 @@ describe('certificate API on the emulator', () => {
   let dynamodb: DynamoDBClient;
   let settings: Settings;
   let stateMachineArn: string;
+  let deleteStateMachineArn: string;
   let deps: ApiDeps;
   let store: RequestRepository;
   let clockMs: number;
@@ -79,17 +82,25 @@ describe('certificate API on the emulator', () => {
       new CreateStateMachineCommand({ name: STATE_MACHINE_NAME, definition: DEFINITION, roleArn: 'arn:aws:iam::123456789012:role/certflow-states' }),
     );
     stateMachineArn = created.stateMachineArn!;
+    const deleteMachine = await sfn.send(
+      new CreateStateMachineCommand({
+        name: `${STATE_MACHINE_NAME}-delete`,
+        definition: DEFINITION,
+        roleArn: 'arn:aws:iam::123456789012:role/certflow-states',
+      }),
+    );
+    deleteStateMachineArn = deleteMachine.stateMachineArn!;
     settings = withDefaults({ ...HOSTILE_SETTINGS, tableName: TABLE_NAME });
     clockMs = Date.parse('2030-01-01T00:00:00.000Z');
     logs = [];
-    deps = { ...makeApiDeps(settings, stateMachineArn, aws(), () => new Date(clockMs)), log: (entry) => logs.push(entry) };
+    deps = { ...makeApiDeps(settings, stateMachineArn, aws(), () => new Date(clockMs)), deleteStateMachineArn, log: (entry) => logs.push(entry) };
     store = deps.store;
     const handler = createHandler(() => deps);
     invoke = async (event) => parseResult(await handler(event, lambdaContext()));
   });
 
-  async function executions(): Promise<ExecutionListItem[]> {
-    return (await sfn.send(new ListExecutionsCommand({ stateMachineArn }))).executions ?? [];
+  async function executions(of = stateMachineArn): Promise<ExecutionListItem[]> {
+    return (await sfn.send(new ListExecutionsCommand({ stateMachineArn: of }))).executions ?? [];
   }
 
   async function tableItems(): Promise<number> {
@@ -400,9 +411,9 @@ describe('certificate API on the emulator', () => {
     expect((notFound.body as unknown as ErrorBody).error.code).toBe('NotFound');
     expect((await invoke(apiEvent({ method: 'GET', path: `/certificates/${'a'.repeat(32)}/events` }))).statusCode).toBe(404);
 
-    const deleteOne = await invoke(apiEvent({ method: 'DELETE', path: `/certificates/${'a'.repeat(32)}` }));
-    expect(deleteOne.statusCode).toBe(405);
-    expect(deleteOne.headers.Allow).toBe('GET');
+    const patchOne = await invoke(apiEvent({ method: 'PATCH', path: `/certificates/${'a'.repeat(32)}` }));
+    expect(patchOne.statusCode).toBe(405);
+    expect(patchOne.headers.Allow).toBe('DELETE, GET');
     const putAll = await invoke(apiEvent({ method: 'PUT', path: '/certificates', headers: { 'Content-Type': 'application/json' }, body: '{}' }));
     expect(putAll.statusCode).toBe(405);
     expect(putAll.headers.Allow).toBe('GET, POST');
@@ -540,6 +551,80 @@ describe('certificate API on the emulator', () => {
 
       expect(conflict.statusCode).toBe(409);
       expect(JSON.stringify(conflict.body)).not.toContain(shop.requestId);
+    });
+
+    describe('DELETE /certificates/{id} (SPEC §9)', () => {
+      const remove = (id: string, identity = OPERATOR) => invoke(apiEvent({ method: 'DELETE', path: `/certificates/${id}`, identity }));
+      const deletes = () => executions(deleteStateMachineArn);
+
+      test('answers 202 with the status record DELETING and starts one delete execution; repeating it, before and after the delete marked the request, starts no other', async () => {
+        const posted = (await invoke(post(WEB, { domainName: 'www.web.example.com' }))).body as unknown as SubmitBody;
+
+        const first = await remove(posted.requestId, WEB);
+
+        expect(first.statusCode).toBe(202);
+        expect(first.body).toEqual({ ...posted.status, state: 'DELETING', error: null });
+        expect(first.headers.Location).toBe(`/${STAGE}/certificates/${posted.requestId}`);
+        const [execution, ...others] = await deletes();
+        expect(others).toHaveLength(0);
+        const described = await sfn.send(new DescribeExecutionCommand({ executionArn: execution!.executionArn! }));
+        expect(JSON.parse(described.input!)).toEqual({ requestId: posted.requestId });
+
+        // Again before the delete's first step ran: the same execution name and input, which Step Functions answers with the running execution.
+        clockMs += 1000;
+        expect(await remove(posted.requestId, WEB)).toEqual(first);
+        expect(await deletes()).toHaveLength(1);
+
+        // The delete's first step, for real: it stops the provisioning execution and marks the request DELETING.
+        const stepDeps = { store, cloudfront: makeCloudFront(aws()), stopExecution: makeStopExecution(sfn) };
+        await startDeleteStep(stepDeps, { input: JSON.parse(described.input!) as unknown, executionArn: execution!.executionArn! });
+        expect((await store.getRequest(posted.requestId))?.status.state).toBe('DELETING');
+        expect((await sfn.send(new DescribeExecutionCommand({ executionArn: posted.executionArn! }))).status).toBe('ABORTED');
+
+        clockMs += 1000;
+        const third = await remove(posted.requestId, WEB);
+        expect(third.statusCode).toBe(202);
+        expect(third.body).toEqual(first.body);
+        expect((await deletes()).map((e) => e.executionArn)).toEqual([execution!.executionArn]);
+      });
+
+      test('a request already DELETED answers 202 with its DELETED record and starts nothing', async () => {
+        const posted = (await invoke(post(OPERATOR, { domainName: 'gone.shop.example.com' }))).body as unknown as SubmitBody;
+        const stored = await store.getRequest(posted.requestId);
+        await store.saveStatus({ ...stored!.status, state: 'DELETED' });
+
+        const response = await remove(posted.requestId);
+
+        expect(response.statusCode).toBe(202);
+        expect(response.body).toMatchObject({ requestId: posted.requestId, state: 'DELETED' });
+        expect(await deletes()).toHaveLength(0);
+      });
+
+      test('another tenant gets 404 RequestNotFound like an unknown id, and nothing changes; an operator may delete it', async () => {
+        const web = (await invoke(post(WEB, { domainName: 'www.web.example.com' }))).body as unknown as SubmitBody;
+        const before = await store.getRequest(web.requestId);
+
+        const foreign = await remove(web.requestId, SHOP);
+        const unknown = await remove('0'.repeat(32), SHOP);
+
+        expect(foreign.statusCode).toBe(404);
+        expect((foreign.body as unknown as ErrorBody).error).toEqual({ code: 'RequestNotFound', message: `there is no certificate request ${web.requestId}` });
+        expect(unknown.statusCode).toBe(404);
+        expect((unknown.body as unknown as ErrorBody).error).toEqual({ code: 'RequestNotFound', message: `there is no certificate request ${'0'.repeat(32)}` });
+        expect(await store.getRequest(web.requestId)).toEqual(before);
+        expect(await deletes()).toHaveLength(0);
+
+        const byOperator = await remove(web.requestId, OPERATOR);
+        expect(byOperator.statusCode).toBe(202);
+        expect(byOperator.body).toMatchObject({ requestId: web.requestId, state: 'DELETING', owner: WEB.userArn });
+        expect(await deletes()).toHaveLength(1);
+      });
+
+      test('a malformed id is 400 and starts nothing', async () => {
+        const response = await remove('G'.repeat(32));
+        expect(response.statusCode).toBe(400);
+        expect(await deletes()).toHaveLength(0);
+      });
     });
   });
 });
