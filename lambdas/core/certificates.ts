@@ -19,7 +19,6 @@ import {
   WorkflowStateError,
 } from './errors';
 import { type Clock, isPastDeadline, nextFallbackPoll, nextPoll } from './poll';
-import { idempotencyTokenOf } from './request';
 import type { Settings } from './settings';
 import { canonicalName, namesOf } from './status';
 import type { Locks } from './lock';
@@ -43,6 +42,17 @@ export function certificateClaimKey(request: Pick<NormalizedRequest, 'region' | 
     .digest('hex')
     .slice(0, 32);
   return `CERTIFICATE#${digest}`;
+}
+
+/**
+ * ACM's `IdempotencyToken` for the request: `\w`, at most 32 characters,
+ * derived from the request identity so a retried RequestCertificate within
+ * ACM's one-hour window returns the same certificate. (Here, not in
+ * request.ts: the steps that request certificates need not load the request
+ * schema's validator.)
+ */
+export function idempotencyTokenOf(request: NormalizedRequest): string {
+  return request.requestId.slice(0, 32);
 }
 
 /** Tag that ties a certificate to the request that created it. */
