@@ -300,12 +300,16 @@ describe('checkRenewal: what ACM says becomes the renewal state and its event', 
 });
 
 describe("the ACM event handler: ACM's events check the certificate at once and announce", () => {
+  /** An ACM event as EventBridge delivers it (the ACM User Guide's shapes); the fields every detail but Approaching Expiration carries, and `detail`. */
   const eventOf = (detailType: string, detail: Record<string, unknown>): AcmEvent => ({
     'detail-type': detailType,
     source: 'aws.acm',
     region: 'us-east-1',
     resources: [ARN],
-    detail,
+    detail:
+      detailType === 'ACM Certificate Approaching Expiration'
+        ? detail
+        : { CertificateType: 'AMAZON_ISSUED', CommonName: 'www.example.com', DomainValidationMethod: 'DNS', ...detail },
   });
   const handle = (event: AcmEvent) =>
     acmRenewalEventStep({ ...deps(), eventBridge: new EventBridgeClient({ region: 'us-east-1' }), eventBusName: 'certflow', atRiskDays: 30 }, event);
@@ -347,9 +351,6 @@ describe("the ACM event handler: ACM's events check the certificate at once and 
 
     await handle(
       eventOf('ACM Certificate Renewal Action Required', {
-        CertificateType: 'AMAZON_ISSUED',
-        CommonName: 'www.example.com',
-        DomainValidationMethod: 'DNS',
         RenewalStatus: 'PENDING_VALIDATION',
         DaysToExpiry: 25,
       }),
@@ -366,9 +367,6 @@ describe("the ACM event handler: ACM's events check the certificate at once and 
     zoneHolds(cname(RECORD.name, RECORD.value));
     const available = (action: string) =>
       eventOf('ACM Certificate Available', {
-        CertificateType: 'AMAZON_ISSUED',
-        CommonName: 'www.example.com',
-        DomainValidationMethod: 'DNS',
         CertificateCreatedDate: T0.toISOString(),
         CertificateExpirationDate: renewedUntil.toISOString(),
         DaysToExpiry: 595,
@@ -392,9 +390,6 @@ describe("the ACM event handler: ACM's events check the certificate at once and 
 
     await handle(
       eventOf('ACM Certificate Expired', {
-        CertificateType: 'AMAZON_ISSUED',
-        CommonName: 'www.example.com',
-        DomainValidationMethod: 'DNS',
         CertificateCreatedDate: T0.toISOString(),
         CertificateExpirationDate: NOT_AFTER.toISOString(),
         DaysToExpiry: 0,
@@ -411,7 +406,7 @@ describe("the ACM event handler: ACM's events check the certificate at once and 
     acm.on(DescribeCertificateCommand).resolves({ Certificate: certificate({ Status: 'REVOKED', RevocationReason: 'KEY_COMPROMISE' }) });
     zoneHolds(cname(RECORD.name, RECORD.value));
 
-    await handle(eventOf('ACM Certificate Revoked', { CertificateType: 'AMAZON_ISSUED', CommonName: 'www.example.com', DomainValidationMethod: 'DNS' }));
+    await handle(eventOf('ACM Certificate Revoked', {}));
 
     expect(published().map((e) => e.detailType)).toEqual(['Certificate Renewal At Risk']);
     expect(published()[0]?.detail.status.renewal?.reason).toContain('REVOKED (KEY_COMPROMISE)');
