@@ -186,27 +186,47 @@ export async function planAliasRecords(
  * whole batch is refused, so nothing was overwritten.
  */
 export async function writeAliasRecords(plan: AliasPlan, request: NormalizedRequest, distribution: DistributionStatus): Promise<PendingChange[]> {
-  return Promise.all(
-    [...byZone(plan.writes.map((write) => ({ zone: write.zone, item: write }))).values()].map(({ zone, items }) =>
-      changeRecords(
-        accountOf(zone, plan.accounts),
-        zone,
-        items.map((write): Change => ({
-          Action: write.action,
-          ResourceRecordSet: {
-            Name: fqdn(write.name),
-            Type: write.type,
-            AliasTarget: { HostedZoneId: CLOUDFRONT_HOSTED_ZONE_ID, DNSName: fqdn(distribution.domainName), EvaluateTargetHealth: false },
-          },
-        })),
-        `certflow ${request.requestId}: CloudFront aliases`,
-        (error) =>
-          new RecordConflictError(
-            `Route 53 refused the alias records of ${items.map((w) => `${w.type} ${w.name}`).join(', ')} in zone ${zone.name} (${zone.id}, account ${zone.accountId}): ` +
-              `${error.message}. A record appeared after certflow read the zone; certflow wrote with CREATE, so nothing was overwritten. ${remedy(distribution, false)}`,
-            { cause: error },
-          ),
-      ),
-    ),
+  const changes = await Promise.all(
+    [...byZone(plan.writes.map((write) => ({ zone: write.zone, item: write }))).values()].map(async ({ zone, items }) => {
+      try {
+        return await changeRecords(
+          accountOf(zone, plan.accounts),
+          zone,
+          items.map((write): Change => ({
+            Action: write.action,
+            ResourceRecordSet: {
+              Name: fqdn(write.name),
+              Type: write.type,
+              AliasTarget: { HostedZoneId: CLOUDFRONT_HOSTED_ZONE_ID, DNSName: fqdn(distribution.domainName), EvaluateTargetHealth: false },
+            },
+          })),
+          `certflow ${request.requestId}: CloudFront aliases`,
+          (error) =>
+            new RecordConflictError(
+              `Route 53 refused the alias records of ${items.map((w) => `${w.type} ${w.name}`).join(', ')} in zone ${zone.name} (${zone.id}, account ${zone.accountId}): ` +
+                `${error.message}. A record appeared after certflow read the zone; certflow wrote with CREATE, so nothing was overwritten. ${remedy(distribution, false)}`,
+              { cause: error },
+            ),
+        );
+      } catch (error) {
+        if (error instanceof RecordConflictError && (await appliedBefore(plan, zone, items, distribution))) return undefined;
+        throw error;
+      }
+    }),
   );
+  return changes.filter((change): change is PendingChange => change !== undefined);
+}
+
+/**
+ * After Route 53 refused a CREATE: whether every record of it now aliases the
+ * distribution. The SDK retries a call whose answer was lost with the same
+ * CREATE, which the first, applied, attempt makes fail; the change is done.
+ */
+async function appliedBefore(plan: AliasPlan, zone: HostedZone, writes: readonly AliasWrite[], distribution: DistributionStatus): Promise<boolean> {
+  const account = accountOf(zone, plan.accounts);
+  for (const write of writes) {
+    const current = (await recordsAt(account, zone, write.name)).find((set) => set.Type === write.type);
+    if (!current || !isAliasOf(current, distribution.domainName)) return false;
+  }
+  return true;
 }

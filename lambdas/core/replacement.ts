@@ -8,7 +8,13 @@
  * anything is created: what it replaces, and that no live distribution
  * already serves its names.
  */
-import { type CloudFrontClient, type DistributionConfig, GetDistributionConfigCommand, UpdateDistributionCommand } from '@aws-sdk/client-cloudfront';
+import {
+  type CloudFrontClient,
+  type DistributionConfig,
+  GetDistributionCommand,
+  GetDistributionConfigCommand,
+  UpdateDistributionCommand,
+} from '@aws-sdk/client-cloudfront';
 import type { ACMClient } from '@aws-sdk/client-acm';
 import { planAliasRecords, writeAliasRecords } from './alias-records';
 import type { DnsAccess } from './dns';
@@ -189,10 +195,40 @@ export function replacementConfigOf(current: DistributionConfig, request: Normal
 }
 
 /**
+ * Whether `current` already holds everything `desired` sets: CloudFront
+ * answers a config with its own defaults added, so only what certflow sends
+ * is compared.
+ */
+export function holdsConfig(current: unknown, desired: unknown): boolean {
+  if (Array.isArray(desired)) {
+    return Array.isArray(current) && current.length === desired.length && desired.every((item, i) => holdsConfig(current[i], item));
+  }
+  if (typeof desired === 'object' && desired !== null) {
+    if (typeof current !== 'object' || current === null) return false;
+    return Object.entries(desired).every(([key, value]) => value === undefined || holdsConfig((current as Record<string, unknown>)[key], value));
+  }
+  return current === desired;
+}
+
+/** The distribution's id, domain name and status, read when the update it needs was already applied. */
+async function currentStatus(cloudfront: CloudFrontClient, id: string): Promise<DistributionStatus | undefined> {
+  try {
+    const d = (await cloudfront.send(new GetDistributionCommand({ Id: id }))).Distribution;
+    return { id: d?.Id ?? id, domainName: d?.DomainName ?? '', status: d?.Status ?? 'InProgress' };
+  } catch (error) {
+    if (errorName(error) === 'NoSuchDistribution') return undefined;
+    throw error;
+  }
+}
+
+/**
  * Updates a live distribution in place: GetDistributionConfig, then
  * UpdateDistribution with its ETag; a stale ETag is re-read and retried.
  * Undefined when the distribution is gone. CNAMEAlreadyExists leaves it
- * unchanged (CloudFront applies an update whole or not at all).
+ * unchanged (CloudFront applies an update whole or not at all). A config that
+ * already holds the update (an earlier try applied it and its response was
+ * lost) is not sent again: every update makes CloudFront deploy to every
+ * edge location anew.
  */
 async function updateInPlace(
   cloudfront: CloudFrontClient,
@@ -209,14 +245,10 @@ async function updateInPlace(
       throw error;
     }
     if (!read.DistributionConfig) throw new Error(`GetDistributionConfig returned no config for distribution ${id}`);
+    const desired = replacementConfigOf(read.DistributionConfig, request, certificateArn);
+    if (holdsConfig(read.DistributionConfig, desired)) return currentStatus(cloudfront, id);
     try {
-      const updated = await cloudfront.send(
-        new UpdateDistributionCommand({
-          Id: id,
-          IfMatch: read.ETag,
-          DistributionConfig: replacementConfigOf(read.DistributionConfig, request, certificateArn),
-        }),
-      );
+      const updated = await cloudfront.send(new UpdateDistributionCommand({ Id: id, IfMatch: read.ETag, DistributionConfig: desired }));
       const d = updated.Distribution;
       return { id: d?.Id ?? id, domainName: d?.DomainName ?? '', status: d?.Status ?? 'InProgress' };
     } catch (error) {

@@ -109,11 +109,15 @@ export type FaultAction =
   | {
       /**
        * Hands the call to `handle`, which may first act on the emulator itself (a concurrent
-       * writer, say) and then answers: with `forward()` (the emulator's own answer) or its own.
+       * writer, say) and then answers: with `forward()` (the emulator's own answer) or its own,
+       * or with {@link DROP_RESPONSE} to close the client's socket without answering.
        */
       readonly kind: 'intercept';
-      readonly handle: (call: CallInfo, forward: () => Promise<ProxiedResponse>) => Promise<ProxiedResponse>;
+      readonly handle: (call: CallInfo, forward: () => Promise<ProxiedResponse>) => Promise<ProxiedResponse | typeof DROP_RESPONSE>;
     };
+
+/** What an intercept answers to lose the response: the client's socket is closed without an answer, whatever happened upstream. */
+export const DROP_RESPONSE = Symbol('drop the response');
 
 /** The kinds of fault the proxy can inject. */
 export type FaultKind = FaultAction['kind'];
@@ -716,6 +720,12 @@ export async function startFaultProxy(options: FaultProxyOptions): Promise<Fault
         record.forwarded = true;
         return { status: upstream.statusCode ?? 502, headers: withoutHopByHop(upstream.headers), body: (await readBody(upstream)).toString('utf8') };
       });
+      if (response === DROP_RESPONSE) {
+        record.faults = [...record.faults, 'dropResponse'];
+        req.socket.destroy();
+        finish(undefined);
+        return;
+      }
       send(res, response);
       finish(response.status);
       return;

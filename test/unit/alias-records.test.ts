@@ -221,6 +221,28 @@ describe('completeDistributionStep: alias records written without overwriting', 
     expect((error as Error).message).toContain('nothing was overwritten');
     expect((error as Error).message).toContain('zone example.com (ZEX, account 222222222222)');
   });
+
+  it('a CREATE refused because its own earlier attempt applied (the answer was lost, the SDK sent it again) is done, not a conflict', async () => {
+    serveRecords([]);
+    const refusal = "Tried to create resource record set [name='www.example.com.', type='A'] but it already exists";
+    route53Mock.on(ChangeResourceRecordSetsCommand).callsFake(() => {
+      // The first attempt wrote every record of the batch; only its answer never arrived.
+      serveRecords(['www.example.com.', '\\052.example.com.'].flatMap((name) => [aliasRecord(name, 'A'), aliasRecord(name, 'AAAA')]));
+      throw new InvalidChangeBatch({ message: refusal, $metadata: { httpStatusCode: 400 } });
+    });
+    const state = await completeDistributionStep(deps, deployed(requestWith()));
+    expect(state.status.error).toBeNull();
+    expect(writtenChanges()).toHaveLength(4);
+  });
+
+  it('a CREATE refused while some record of the batch aliases something else stays a conflict', async () => {
+    serveRecords([]);
+    route53Mock.on(ChangeResourceRecordSetsCommand).callsFake(() => {
+      serveRecords([aliasRecord('www.example.com.', 'A'), aliasRecord('www.example.com.', 'AAAA', 'd999999other.cloudfront.net')]);
+      throw new InvalidChangeBatch({ message: 'already exists', $metadata: { httpStatusCode: 400 } });
+    });
+    await expect(completeDistributionStep(deps, deployed(requestWith()))).rejects.toBeInstanceOf(RecordConflictError);
+  });
 });
 
 describe('recordsAt', () => {

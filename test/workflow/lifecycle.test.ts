@@ -1,7 +1,16 @@
 import { ACMClient, DescribeCertificateCommand, RequestCertificateCommand } from '@aws-sdk/client-acm';
-import { CloudFrontClient, DeleteDistributionCommand, GetDistributionCommand, GetDistributionConfigCommand } from '@aws-sdk/client-cloudfront';
+import {
+  CloudFrontClient,
+  DeleteDistributionCommand,
+  GetDistributionCommand,
+  GetDistributionConfigCommand,
+  UpdateDistributionCommand,
+} from '@aws-sdk/client-cloudfront';
 import { deleteInputOf } from '../../lambdas/core/deletion';
+import { listRequests } from '../../lambdas/core/list';
 import type { StatusRecord } from '../../lambdas/core/types';
+import { rewriteJson } from '../support/fault-proxy';
+import { cloudFrontETagStandIn, updateCnameAlreadyExists } from '../support/fault-proxy-cloudfront';
 import { type Harness, REGION, startHarness } from '../support/harness';
 import { TEST_CREDENTIALS } from '../support/seed';
 
@@ -123,6 +132,123 @@ describe('request lifecycle on the emulator', () => {
       expect(harness.proxy.count('acm')).toBe(0);
       expect(harness.proxy.count('cloudfront')).toBe(0);
     });
+    test('a lost UpdateDistribution response: the update applied, the retry re-reads, sends nothing twice and ends DEPLOYED with the new config', async () => {
+      const old = await deployed({ domainName: 'lost.example.com', distribution: { originDomainName: 'origin-a.example.net' } });
+      const id = old.distribution!.id;
+      // CloudFront's ETags (moto has none): the SDK's retry of the lost call carries the ETag the applied update consumed.
+      const etags = cloudFrontETagStandIn({ loseUpdateResponses: 1 });
+      harness.proxy.addRule(etags.rule);
+
+      const result = await harness.run({
+        domainName: 'lost.example.com',
+        subjectAlternativeNames: ['www.lost.example.com'],
+        distribution: { originDomainName: 'origin-b.example.net' },
+        replaces: old.requestId,
+      });
+
+      expect(result.error).toBeUndefined();
+      expect(result.status).toMatchObject({ state: 'DEPLOYED', distribution: { id, domainName: old.distribution!.domainName, status: 'Deployed' } });
+      expect(etags.lost).toBe(1);
+      expect(etags.refused).toBeGreaterThanOrEqual(1);
+      // Applied once: the re-read found the config in place and did not make CloudFront deploy it again.
+      expect(etags.applied.get(id)).toBe(1);
+      const config = (await cloudfront.send(new GetDistributionConfigCommand({ Id: id }))).DistributionConfig!;
+      expect([...(config.Aliases?.Items ?? [])].sort()).toEqual(['lost.example.com', 'www.lost.example.com']);
+      expect(config.Origins?.Items?.[0]?.DomainName).toBe('origin-b.example.net');
+      expect(config.ViewerCertificate?.ACMCertificateArn).toBe(result.status!.certificate!.arn);
+      expect((await harness.distributions()).filter((d) => d.aliases.includes('lost.example.com'))).toHaveLength(1);
+      expect((await harness.store.getRequest(old.requestId))?.status).toMatchObject({ state: 'REPLACED', replacedBy: result.status!.requestId });
+    });
+
+    test("a stale ETag (another writer changed the distribution): PreconditionFailed is re-read and retried, keeping the other writer's change", async () => {
+      const old = await deployed({ domainName: 'stale.example.com', distribution: { originDomainName: 'origin-a.example.net' } });
+      const id = old.distribution!.id;
+      const viaProxy = new CloudFrontClient({ endpoint: harness.proxy.endpoint, region: REGION, credentials: TEST_CREDENTIALS });
+      let wrote = false;
+      const etags = cloudFrontETagStandIn({
+        // Between certflow's read and its update, someone sets a root object (a setting certflow does not manage).
+        beforeUpdate: async () => {
+          if (wrote) return;
+          wrote = true;
+          const read = await viaProxy.send(new GetDistributionConfigCommand({ Id: id }));
+          await viaProxy.send(
+            new UpdateDistributionCommand({ Id: id, IfMatch: read.ETag, DistributionConfig: { ...read.DistributionConfig!, DefaultRootObject: 'index.html' } }),
+          );
+        },
+      });
+      harness.proxy.addRule(etags.rule);
+
+      const result = await harness.run({
+        domainName: 'stale.example.com',
+        distribution: { originDomainName: 'origin-b.example.net' },
+        replaces: old.requestId,
+      });
+
+      expect(result.error).toBeUndefined();
+      expect(result.status).toMatchObject({ state: 'DEPLOYED', distribution: { id } });
+      expect(etags.refused).toBe(1);
+      expect(etags.applied.get(id)).toBe(2);
+      const config = (await cloudfront.send(new GetDistributionConfigCommand({ Id: id }))).DistributionConfig!;
+      expect(config.DefaultRootObject).toBe('index.html');
+      expect(config.Origins?.Items?.[0]?.DomainName).toBe('origin-b.example.net');
+      const reads = harness.proxy.calls.filter((c) => c.service === 'cloudfront' && ['GetDistributionConfig', 'UpdateDistribution'].includes(c.operation));
+      // In order of arrival: certflow's read and update (held while the writer reads and updates, then refused), its re-read and update.
+      expect(reads.map((c) => [c.operation, c.status])).toEqual([
+        ['GetDistributionConfig', 200],
+        ['UpdateDistribution', 412],
+        ['GetDistributionConfig', 200],
+        ['UpdateDistribution', 200],
+        ['GetDistributionConfig', 200],
+        ['UpdateDistribution', 200],
+      ]);
+    });
+
+    test('CNAMEAlreadyExists on the update ends the new request AliasConflict; the live distribution is byte-for-byte unchanged and the old request stays DEPLOYED', async () => {
+      const old = await deployed({
+        domainName: 'clash.example.com',
+        distribution: { originDomainName: 'origin-a.example.net', createAliasRecords: true },
+      });
+      const id = old.distribution!.id;
+      const before = await cloudfront.send(new GetDistributionConfigCommand({ Id: id }));
+      const aliasRecords = async () =>
+        (await harness.records('example.com'))
+          .filter((r) => r.Type === 'A' || r.Type === 'AAAA')
+          .map((r) => JSON.stringify(r))
+          .sort();
+      const aliasesBefore = await aliasRecords();
+      // Another distribution (outside certflow) serves the added name; moto does not check aliases across distributions.
+      harness.proxy.addRule(updateCnameAlreadyExists());
+
+      const result = await harness.run({
+        domainName: 'clash.example.com',
+        subjectAlternativeNames: ['other.clash.example.com'],
+        distribution: { originDomainName: 'origin-b.example.net', createAliasRecords: true },
+        replaces: old.requestId,
+      });
+
+      expect(result.succeeded).toBe(false);
+      expect(result.error?.code).toBe('AliasConflict');
+      expect(result.error?.message).toContain('other.clash.example.com');
+      expect(result.error?.message).toContain(`distribution ${id} was left unchanged`);
+      expect(result.status).toMatchObject({ state: 'FAILED', error: { code: 'AliasConflict' } });
+      harness.proxy.clearRules();
+      const after = await cloudfront.send(new GetDistributionConfigCommand({ Id: id }));
+      expect({ ETag: after.ETag, DistributionConfig: after.DistributionConfig }).toEqual({ ETag: before.ETag, DistributionConfig: before.DistributionConfig });
+      // No alias record was made for the added name, none removed (the new certificate's validation CNAME is the only new record).
+      expect(await aliasRecords()).toEqual(aliasesBefore);
+      const kept = (await harness.store.getRequest(old.requestId))!.status;
+      expect(kept).toMatchObject({ state: 'DEPLOYED', distribution: { id } });
+      expect(kept.replacedBy).toBeUndefined();
+      expect(await certificateExists(old.certificate!.arn)).toBe(true);
+
+      // The failed replacement no longer holds the old request: once the name is free, a replace goes through.
+      const retried = await harness.run({
+        domainName: 'clash.example.com',
+        distribution: { originDomainName: 'origin-b.example.net' },
+        replaces: old.requestId,
+      });
+      expect(retried.status).toMatchObject({ state: 'DEPLOYED', distribution: { id } });
+    });
   });
 
   describe('delete', () => {
@@ -176,6 +302,68 @@ describe('request lifecycle on the emulator', () => {
       const result = await remove(status.requestId);
       expect(result.error).toBeUndefined();
       expect(result.status).toMatchObject({ state: 'DELETED', distribution: { status: 'Deleted' }, retirement: { deleted: true } });
+    });
+
+    test('while provisioning: the running execution is stopped, the request ends DELETED and stays so, nothing is left but the shared validation CNAME', async () => {
+      // ACM keeps the certificate PENDING_VALIDATION: the request waits for issuance when the delete comes.
+      let hold = true;
+      harness.proxy.addRule({
+        service: 'acm',
+        operation: 'DescribeCertificate',
+        kind: 'rewrite',
+        match: () => hold,
+        rewrite: rewriteJson<{ Certificate?: { Status?: string; DomainValidationOptions?: { ValidationStatus?: string }[] } }>((body) => {
+          if (body.Certificate?.Status === 'ISSUED') {
+            body.Certificate.Status = 'PENDING_VALIDATION';
+            for (const option of body.Certificate.DomainValidationOptions ?? []) option.ValidationStatus = 'PENDING_VALIDATION';
+          }
+          return body;
+        }),
+      });
+      const provisioning = harness.run({
+        domainName: 'midway.example.com',
+        distribution: { originDomainName: 'origin-a.example.net', createAliasRecords: true },
+      });
+      let stored;
+      for (
+        let i = 0;
+        i < 300 && !(stored?.status.state === 'PENDING_VALIDATION' && stored.status.validationRecords[0]?.hostedZoneId && stored.executionArn);
+        i++
+      ) {
+        await new Promise((resolve) => setTimeout(resolve, 50));
+        stored = (await harness.store.listByName('midway.example.com', 5))[0];
+      }
+      expect(stored?.status.state).toBe('PENDING_VALIDATION');
+      const { requestId } = stored!.request;
+      const certificateArn = stored!.status.certificate!.arn;
+
+      const deleted = await remove(requestId);
+      const stopped = await provisioning;
+      hold = false;
+
+      expect(deleted.error).toBeUndefined();
+      expect(deleted.status).toMatchObject({ state: 'DELETED', distribution: null, retirement: { certificateArn, deleted: true } });
+      expect(stopped.succeeded).toBe(false);
+      expect(stopped.interrupted).toBe(true);
+      expect(stopped.status?.state).not.toBe('DEPLOYED');
+      // Nothing left: no certificate, no distribution, no alias record; the validation CNAME stays (every certificate for the name shares it).
+      expect(await certificateExists(certificateArn)).toBe(false);
+      expect((await harness.distributions()).filter((d) => d.aliases.includes('midway.example.com'))).toEqual([]);
+      expect(await aliasTargets('example.com', 'midway.example.com')).toEqual([]);
+      expect((await harness.records('example.com')).some((r) => r.Name === stored!.status.validationRecords[0]?.name)).toBe(true);
+      // A step of the stopped execution still in flight cannot bring the request back.
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      expect((await harness.store.getRequest(requestId))?.status.state).toBe('DELETED');
+      // Deleted requests stay listable, by state and in the full listing (issue 9 item 6).
+      expect((await listRequests(harness.store, { state: 'DELETED' })).requests.map((r) => r.requestId)).toContain(requestId);
+      const everything = [];
+      let nextToken: string | undefined;
+      do {
+        const page = await listRequests(harness.store, { limit: 100, ...(nextToken ? { nextToken } : {}) });
+        everything.push(...page.requests);
+        nextToken = page.nextToken;
+      } while (nextToken);
+      expect(everything.find((r) => r.requestId === requestId)?.status.state).toBe('DELETED');
     });
 
     test('an unknown id fails with RequestNotFound', async () => {
