@@ -35,6 +35,7 @@ if (workflowRegion) {
 if (config.dnsAccount) {
   new DnsAccountStack(app, dnsAccountStackName(config.stackName), {
     dnsAccount: config.dnsAccount,
+    ...(config.canary && { canaryDomainName: config.canary.domainName }),
     description: 'certflow: role in a DNS account that lets the certflow workflow write ACM validation records',
   });
 }

@@ -369,9 +369,13 @@ function addDeleteCommand(program: Command, io: CliIo, setExitCode: (code: numbe
 function addCanaryCommand(program: Command, io: CliIo, setExitCode: (code: number) => void): void {
   program
     .command('canary')
-    .description("run one canary cycle: request a fresh name under the canary domain, delete it and its records, report each phase's duration")
+    .description(
+      "run one canary cycle: request a fresh name under the canary domain, delete it and its records, report each phase's duration (locally, or on the deployment)",
+    )
     .option('--config <file>', 'deployment configuration (certflow.config.json) with its "canary" block')
     .option('--local', 'run the workflows locally against AWS_ENDPOINT_URL')
+    .option('--stack <name>', "without --local: workflow stack to read the deployment from (default: the config's stackName, else Certflow)")
+    .option('--state-machine-arn <arn>', 'without --local: the canary state machine, instead of reading the stack')
     .option('--domain <name>', "the canary domain, instead of the configuration's canary.domainName")
     .option('--origin <host>', 'also create (and delete) a distribution in front of this origin')
     .option('--json', 'print { name, state, phases, error } (SPEC section 7) on stdout')

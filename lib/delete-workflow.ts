@@ -159,9 +159,16 @@ export class DeleteWorkflow extends Construct {
       reason: "Distribution ids are assigned by CloudFront; the step takes down the request's own distribution of this account, found in the request table.",
     });
 
-    // finish-delete: alias records, certificate retirement.
+    // finish-delete: alias records, certificate retirement; a request stopped before its first status
+    // write has no certificate ARN on record, so the step looks the certificate up by its names.
     const finisher = roles['finish-delete'];
     grantCertificateRetirement(finisher);
+    finisher.addToPrincipalPolicy(new iam.PolicyStatement({ sid: 'FindCertificates', actions: ['acm:ListCertificates'], resources: ['*'] }));
+    Validations.of(finisher).acknowledge({
+      id: 'AwsSolutions-IAM5[Resource::*]',
+      reason:
+        'acm:ListCertificates supports no resource-level permissions; the step lists to find the certificate of a request stopped before it was recorded.',
+    });
     grantLifecycleDns(finisher, props.config);
   }
 }

@@ -15,6 +15,13 @@ export interface DnsAccountStackProps extends StackProps {
    * (still only ACM-shaped CNAMEs).
    */
   readonly dnsAccount: DnsAccountConfig;
+  /**
+   * The canary's domain (the configuration's `canary.domainName`): the role
+   * also trusts the canary's finish step and lets it DELETE the canary's own
+   * validation CNAMEs under this domain, and no other.
+   * @default - no canary: the role deletes no validation CNAME
+   */
+  readonly canaryDomainName?: string;
 }
 
 /**
@@ -28,7 +35,9 @@ export interface DnsAccountStackProps extends StackProps {
  * Permissions, in exactly the configured zones: list zones, read changes and
  * records, UPSERT CNAMEs shaped like ACM validation records (`_` and 32
  * characters) under the allowed suffixes; with `allowAliasRecords`, CREATE,
- * UPSERT and DELETE of A/AAAA records under the allowed suffixes.
+ * UPSERT and DELETE of A/AAAA records under the allowed suffixes; with a
+ * canary, DELETE of the canary's own validation CNAMEs (`_` and 32
+ * characters, then a `canary-` name directly under the canary domain).
  */
 export class DnsAccountStack extends Stack {
   /** The role the workflow assumes. */
@@ -47,7 +56,9 @@ export class DnsAccountStack extends Stack {
       throw new Error('DnsAccountStack: dnsAccount.hostedZoneIds must list at least one hosted zone');
     }
 
-    this.trustedRoleArns = dnsStepRoleArns(this.partition, dnsAccount.workflowAccountId, dnsAccount.workflowRolePrefix);
+    this.trustedRoleArns = dnsStepRoleArns(this.partition, dnsAccount.workflowAccountId, dnsAccount.workflowRolePrefix, {
+      canary: props.canaryDomainName !== undefined,
+    });
     // The account as principal, narrowed to the exact role ARNs by aws:PrincipalArn, rather than the
     // roles as principals: IAM refuses a trust policy naming a role that does not exist yet (this stack
     // may be deployed before the workflow stack), and pins a role principal to the role's unique id,
@@ -67,6 +78,7 @@ export class DnsAccountStack extends Stack {
             hostedZoneIds: dnsAccount.hostedZoneIds,
             domainSuffixes: dnsAccount.allowedDomainSuffixes,
             aliasRecords: dnsAccount.allowAliasRecords,
+            ...(props.canaryDomainName && { canaryDomainName: props.canaryDomainName }),
           }),
         }),
       },

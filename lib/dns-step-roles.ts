@@ -33,8 +33,23 @@ export const DNS_ROLE_USERS = [
   'renewal-events',
 ] as const;
 
+/**
+ * The canary's finish step (deletes the canary's own validation CNAMEs): it
+ * uses the DNS role only in a deployment with a canary, and is trusted only then.
+ */
+export const CANARY_DNS_ROLE_USER = 'canary-finish';
+
+/** Options of {@link dnsStepRoleNames} and {@link dnsStepRoleArns}. */
+export interface DnsRoleUserOptions {
+  /**
+   * The deployment has a canary: its finish step is a DNS role user too.
+   * @default false
+   */
+  readonly canary?: boolean;
+}
+
 /** A Lambda folder whose role assumes the DNS role. */
-export type DnsStepFolder = (typeof DNS_ROLE_USERS)[number];
+export type DnsStepFolder = (typeof DNS_ROLE_USERS)[number] | typeof CANARY_DNS_ROLE_USER;
 
 /** The prefix of the DNS steps' role names: `dnsAccount.workflowRolePrefix`, or the stack name and `-`. */
 export function workflowRolePrefixOf(config: Pick<CertflowConfig, 'stackName' | 'dnsAccount'>): string {
@@ -63,12 +78,16 @@ export function dnsStepRoleName(prefix: string, folder: DnsStepFolder): string {
   return name;
 }
 
-/** Role name of every DNS step. */
-export function dnsStepRoleNames(prefix: string): Record<DnsStepFolder, string> {
-  return Object.fromEntries(DNS_ROLE_USERS.map((folder) => [folder, dnsStepRoleName(prefix, folder)])) as Record<DnsStepFolder, string>;
+/** Role name of every DNS step (the canary's only when asked). */
+export function dnsStepRoleNames(
+  prefix: string,
+  options: DnsRoleUserOptions = {},
+): Record<(typeof DNS_ROLE_USERS)[number], string> & Partial<Record<typeof CANARY_DNS_ROLE_USER, string>> {
+  const folders: readonly DnsStepFolder[] = options.canary ? [...DNS_ROLE_USERS, CANARY_DNS_ROLE_USER] : DNS_ROLE_USERS;
+  return Object.fromEntries(folders.map((folder) => [folder, dnsStepRoleName(prefix, folder)])) as Record<(typeof DNS_ROLE_USERS)[number], string>;
 }
 
 /** ARN of every DNS step's role in the workflow account, as the DNS role's trust policy names them. */
-export function dnsStepRoleArns(partition: string, workflowAccountId: string, prefix: string): string[] {
-  return Object.values(dnsStepRoleNames(prefix)).map((name) => `arn:${partition}:iam::${workflowAccountId}:role/${name}`);
+export function dnsStepRoleArns(partition: string, workflowAccountId: string, prefix: string, options: DnsRoleUserOptions = {}): string[] {
+  return Object.values(dnsStepRoleNames(prefix, options)).map((name) => `arn:${partition}:iam::${workflowAccountId}:role/${name}`);
 }

@@ -11,6 +11,7 @@
  */
 import { Aws } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
+import { CANARY_NAME_PREFIX } from '../lambdas/core/canary';
 
 /**
  * The first label of an ACM validation record: `_` and 32 characters (ACM
@@ -52,6 +53,15 @@ export interface Route53RecordStatementsOptions {
    * @default false
    */
   readonly aliasRecords?: boolean;
+  /**
+   * The canary's domain (normalized): allow DELETE of the validation CNAMEs
+   * of the canary's own names, `_` and 32 characters, then `canary-...`
+   * directly under this domain (SPEC §9: the canary leaves nothing behind).
+   * No other validation record may ever be deleted: they are shared by every
+   * certificate for their name, and ACM renews only while they stay.
+   * @default - no DELETE of validation CNAMEs
+   */
+  readonly canaryDomainName?: string;
 }
 
 /** ARN of a hosted zone, in the deployment's partition. */
@@ -63,6 +73,11 @@ export function hostedZoneArn(zoneId: string): string {
 export function validationRecordNamePatterns(suffixes: readonly string[]): string[] {
   if (suffixes.length === 0) return [`${ACM_VALIDATION_LABEL_PATTERN}.*`];
   return suffixes.flatMap((suffix) => [`${ACM_VALIDATION_LABEL_PATTERN}.${suffix}`, `${ACM_VALIDATION_LABEL_PATTERN}.*.${suffix}`]);
+}
+
+/** Names (Route 53's normalized form) of the canary's validation CNAMEs: an ACM label on a `canary-` name under the canary domain. */
+export function canaryValidationRecordNamePatterns(canaryDomainName: string): string[] {
+  return [`${ACM_VALIDATION_LABEL_PATTERN}.${CANARY_NAME_PREFIX}*.${canaryDomainName}`];
 }
 
 /** Names an alias record may have: a suffix itself or any name below it (`*.` also matches a wildcard's `\052.`). */
@@ -113,6 +128,23 @@ export function route53RecordStatements(options: Route53RecordStatementsOptions 
           },
           'ForAllValues:StringLike': { 'route53:ChangeResourceRecordSetsNormalizedRecordNames': validationRecordNamePatterns(suffixes) },
           // A negated operator with several values is a NOR: no name may match any short-label pattern.
+          'ForAllValues:StringNotLike': { 'route53:ChangeResourceRecordSetsNormalizedRecordNames': [...SHORT_UNDERSCORE_LABEL_PATTERNS] },
+        },
+      }),
+    );
+  }
+  if (options.canaryDomainName) {
+    statements.push(
+      new iam.PolicyStatement({
+        sid: 'DeleteCanaryValidationRecords',
+        actions: ['route53:ChangeResourceRecordSets'],
+        resources: zones,
+        conditions: {
+          'ForAllValues:StringEquals': {
+            'route53:ChangeResourceRecordSetsActions': ['DELETE'],
+            'route53:ChangeResourceRecordSetsRecordTypes': ['CNAME'],
+          },
+          'ForAllValues:StringLike': { 'route53:ChangeResourceRecordSetsNormalizedRecordNames': canaryValidationRecordNamePatterns(options.canaryDomainName) },
           'ForAllValues:StringNotLike': { 'route53:ChangeResourceRecordSetsNormalizedRecordNames': [...SHORT_UNDERSCORE_LABEL_PATTERNS] },
         },
       }),

@@ -21,6 +21,8 @@ export const WORKFLOW_STACK_OUTPUTS = {
   notificationTopicArn: 'NotificationTopicArn',
   /** ARN of the renewal sweep state machine (`certflow check`). */
   renewalSweepStateMachineArn: 'RenewalSweepStateMachineArn',
+  /** ARN of the canary state machine; only when `canary` is configured. */
+  canaryStateMachineArn: 'CanaryStateMachineArn',
 } as const;
 
 /** Outputs of the DNS-account stack. */

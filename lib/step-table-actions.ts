@@ -16,8 +16,11 @@
  *   DeleteItem (in the same transaction, or after it); a refused write reads
  *   the request (GetItem) to say whether it was never stored or is being deleted.
  * - `store.getRequest`: GetItem.
- * - `locks.acquire / complete / forget` (the certificate claim): UpdateItem,
- *   and GetItem after a lost claim.
+ * - `locks.acquire / forget` (the certificate claim): UpdateItem, and GetItem
+ *   after a refused claim.
+ * - `store.saveStatus` with `alsoWrite` (await-issuance): TransactWriteItems of
+ *   the status Update and the waiter's Put, authorized as UpdateItem and PutItem,
+ *   and GetItem of the request when the write is refused.
  * - `store.listByName`: Query of the name items (`NAME#<name>`, on the
  *   table itself), then GetItem of each request.
  * - `renewals.listPage`: Query of the state index; `renewals.saveCheck`: UpdateItem.
@@ -37,18 +40,19 @@ const SAVE_INTERIM_STATUS: readonly TableAction[] = ['dynamodb:GetItem', 'dynamo
 export const STEP_TABLE_ACTIONS: Readonly<Record<StepFolder, readonly TableAction[]>> = {
   // storeRequest; checkNewRequest: requests by name (Query of the name index) and the replacement lock
   'validate-request': ['dynamodb:GetItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem', 'dynamodb:Query'],
-  // the certificate claim (UpdateItem, GetItem), then saveStatus (a reused ISSUED certificate may end the request)
-  'find-or-request-certificate': SAVE_STATUS,
+  // the certificate claim (UpdateItem; GetItem of a claim held by another execution; UpdateItem to forget an unusable one); no status
+  'find-or-request-certificate': ['dynamodb:GetItem', 'dynamodb:UpdateItem'],
   // DescribeCertificate only
   'read-validation-records': [],
-  // saveStatus (ISSUED for a reused certificate may end the request)
-  'publish-validation-records': SAVE_STATUS,
+  // Route 53 only: its status is written by await-issuance's first registration
+  'publish-validation-records': [],
   // GetChange only
   'check-dns-changes': [],
   // saveStatus (ISSUED ends a request without a distribution)
   'check-certificate': SAVE_STATUS,
-  // registers the task token against the certificate (PutItem of a CERTWAIT item)
-  'await-issuance': ['dynamodb:PutItem'],
+  // registers the task token against the certificate (PutItem of a CERTWAIT item); the first time in one
+  // TransactWriteItems with the status (UpdateItem, never releasing the names; GetItem when it is refused)
+  'await-issuance': ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'],
   // getRequest (the distribution id of an earlier run), saveStatus DEPLOYING (never final)
   'create-distribution': SAVE_INTERIM_STATUS,
   // GetDistribution only

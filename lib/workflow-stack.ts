@@ -1,6 +1,7 @@
 import { dnsStepRoleNames, workflowRolePrefixOf } from './dns-step-roles';
 import { CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
+import { Canary } from './canary';
 import { CertificateApi } from './certificate-api';
 import { CertificateNotifications } from './certificate-notifications';
 import { CertificateWorkflow } from './certificate-workflow';
@@ -32,6 +33,8 @@ export class WorkflowStack extends Stack {
   readonly notifications?: CertificateNotifications;
   /** The renewal watch and drift repair (SPEC §9). */
   readonly renewal: RenewalWatch;
+  /** The scheduled canary (SPEC §9), when configured. */
+  readonly canary?: Canary;
 
   constructor(scope: Construct, id: string, props: WorkflowStackProps) {
     super(scope, id, { description: 'certflow: DNS-validated ACM certificates and CloudFront distributions', ...props });
@@ -80,6 +83,24 @@ export class WorkflowStack extends Stack {
       description: 'Renewal and drift sweep state machine (certflow check starts it)',
       value: this.renewal.stateMachine.stateMachineArn,
     });
+
+    if (config.canary) {
+      this.canary = new Canary(this, 'Canary', {
+        canary: config.canary,
+        table: this.workflow.table,
+        eventBus: this.workflow.eventBus,
+        certificateStateMachine: this.workflow.stateMachine,
+        deleteStateMachine: this.deleteWorkflow.stateMachine,
+        settingsJson: this.workflow.settingsJson,
+        dnsRoles: config.dnsRoles,
+        ...(config.dnsRoles.length > 0 && { roleNames: dnsStepRoleNames(workflowRolePrefixOf(config), { canary: true }) }),
+        ...(this.notifications && { notificationTopic: { topic: this.notifications.topic, key: this.notifications.topicKey } }),
+      });
+      new CfnOutput(this, WORKFLOW_STACK_OUTPUTS.canaryStateMachineArn, {
+        description: `Canary state machine (runs on "${config.canary.schedule}"; StartExecution with {"canary": {"domainName": "..."}} for one run now)`,
+        value: this.canary.stateMachine.stateMachineArn,
+      });
+    }
 
     new CfnOutput(this, WORKFLOW_STACK_OUTPUTS.stateMachineArn, {
       description: 'Certificate workflow state machine (StartExecution with a certificate request)',

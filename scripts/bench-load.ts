@@ -27,6 +27,8 @@ export interface LoadFigure {
   busiestQuota: string;
   ratio: number;
   quotas: { quota: string; allowed: number; throttled: number; floorSeconds: number }[];
+  /** Route 53 zone listings (ListHostedZones, ListHostedZonesByName) certflow made, throttled ones included. */
+  zoneListings: number;
 }
 
 /** Runs `requests` concurrent requests under the documented rate limits and counts what came out. */
@@ -56,6 +58,7 @@ export async function runLoad(options: { readonly requests: number; readonly say
     const results = await Promise.all(inputs.map((input) => harness.run(input, { realTime: true, retryMs: null })));
     const seconds = (Date.now() - started) / 1000;
     const counts = harness.proxy.rateLimitCounts();
+    const zoneListings = harness.proxy.calls.filter((c) => c.service === 'route53' && c.operation.startsWith('ListHostedZones')).length;
     harness.proxy.setRateLimits([]);
 
     const failures = results.filter((r) => !r.succeeded).map((r) => `${r.error?.code}: ${r.error?.message}`);
@@ -87,6 +90,7 @@ export async function runLoad(options: { readonly requests: number; readonly say
       busiestQuota: busiest.quota,
       ratio: Number((seconds / busiest.floorSeconds).toFixed(2)),
       quotas,
+      zoneListings,
     };
     say(`\n## ${options.requests} concurrent requests, 3 zones in 2 DNS accounts, token buckets at the documented quotas (real time)`);
     say(
@@ -95,6 +99,7 @@ export async function runLoad(options: { readonly requests: number; readonly say
     say('quota | calls let through | throttled | floor');
     say('--- | --- | --- | ---');
     for (const q of quotas) say(`${q.quota} | ${q.allowed} | ${q.throttled} | ${q.floorSeconds.toFixed(1)} s`);
+    say(`zone listings (ListHostedZones*, throttled ones included): ${zoneListings} for ${options.requests} requests`);
     for (const f of figure.failures) say(`failure: ${f}`);
     return figure;
   } finally {

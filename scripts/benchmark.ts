@@ -98,8 +98,13 @@ interface ExecutionFigure {
   lambdaInvocations: number;
 }
 
+/** True once an execution registered its issuance wait (the first registration is written with the status). */
+const registeredWait = (harness: Harness) =>
+  harness.proxy.calls.some((c) => (c.operation === 'PutItem' || c.operation === 'TransactWriteItems') && c.body.includes('CERTWAIT#'));
+
 async function perExecution(harness: Harness): Promise<ExecutionFigure[]> {
   say('\n## Per execution (real ASL + handlers, moto behind the counting proxy)');
+  say("A new certificate stays PENDING_VALIDATION until the workflow waits for it (a real validation takes minutes), then ACM's event resumes it.");
   say('scenario | AWS calls | by service | state transitions | history events | Lambda invocations');
   say('--- | --- | --- | --- | --- | ---');
   const scenarios: [string, unknown][] = [
@@ -112,7 +117,10 @@ async function perExecution(harness: Harness): Promise<ExecutionFigure[]> {
   const figures: ExecutionFigure[] = [];
   for (const [scenario, input] of scenarios) {
     harness.proxy.resetLog();
+    harness.proxy.clearRules();
+    harness.proxy.addRule(pendingWhile(() => !registeredWait(harness)));
     const result = await harness.run(input);
+    harness.proxy.clearRules();
     const calls = certflowCalls(harness.proxy.calls);
     const figure = {
       scenario,
@@ -262,7 +270,7 @@ async function eventPathDetection(harness: Harness): Promise<EventPathFigure> {
     let issuedAt: number | undefined;
     let resumedAt: number | undefined;
     // The log is reset for each run: a waiter registration in it is this run's (the item names the certificate, not the domain).
-    const registered = () => harness.proxy.calls.some((c) => c.operation === 'PutItem' && c.body.includes('CERTWAIT#'));
+    const registered = () => registeredWait(harness);
     harness.proxy.resetLog();
     harness.proxy.addRule(
       pendingWhile(() => {

@@ -4,6 +4,8 @@
  * (example.com with a delegated dev.example.com), runs a request through the
  * real workflow twice (the second reuses the certificate), shows where every
  * validation record went, the certificate, the distribution and the events,
+ * then the lifecycle: a deleted validation CNAME put back by `certflow check`,
+ * and `certflow delete` taking the distribution and the certificate away;
  * and stops the emulator.
  */
 import { mkdtempSync, writeFileSync } from 'node:fs';
@@ -12,9 +14,12 @@ import { join } from 'node:path';
 import { ACMClient, ListCertificatesCommand } from '@aws-sdk/client-acm';
 import { CloudFrontClient, ListDistributionsCommand } from '@aws-sdk/client-cloudfront';
 import { CreateEventBusCommand, EventBridgeClient, PutRuleCommand, PutTargetsCommand } from '@aws-sdk/client-eventbridge';
-import { ChangeResourceRecordSetsCommand, GetHostedZoneCommand, ListResourceRecordSetsCommand } from '@aws-sdk/client-route-53';
+import { ChangeResourceRecordSetsCommand, GetHostedZoneCommand, ListResourceRecordSetsCommand, type ResourceRecordSet } from '@aws-sdk/client-route-53';
 import { CreateQueueCommand, GetQueueAttributesCommand, ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { checkRenewals } from '../bin/cli/check-command';
+import { deleteRequestCommand } from '../bin/cli/delete-command';
 import { requestLocally, type CliIo } from '../bin/cli/local-command';
+import type { CertificateCheck } from '../lambdas/core/renewal-store';
 import { startMoto } from '../test/support/moto';
 import { DNS_ACCOUNT_ID, DNS_ROLE_ARN, route53InAccountOf, seedZones, TEST_CREDENTIALS, WORKFLOW_ACCOUNT_ID } from '../test/support/seed';
 
@@ -123,8 +128,38 @@ async function main(): Promise<void> {
     }
     for (const line of received) say(line);
 
-    heading(`done in ${((Date.now() - started) / 1000).toFixed(1)}s; exit statuses ${first} and ${second}`);
-    process.exitCode = first === 0 && second === 0 ? 0 : 1;
+    const zoneId = zones['example.com'] ?? '';
+    const cnames = async (): Promise<ResourceRecordSet[]> =>
+      ((await dnsRoute53.send(new ListResourceRecordSetsCommand({ HostedZoneId: zoneId }))).ResourceRecordSets ?? []).filter((set) => set.Type === 'CNAME');
+    const [victim] = await cnames();
+    if (!victim) throw new Error('the demo expected a validation CNAME in zone example.com; there is none');
+    heading(`drift: someone deletes ${victim.Name} from zone example.com (a zone clean-up; ACM could no longer renew)`);
+    await dnsRoute53.send(
+      new ChangeResourceRecordSetsCommand({ HostedZoneId: zoneId, ChangeBatch: { Changes: [{ Action: 'DELETE', ResourceRecordSet: victim }] } }),
+    );
+    say(`zone example.com: ${(await cnames()).some((set) => set.Name === victim.Name) ? 'still has' : 'no longer has'} ${victim.Name}`);
+    heading('certflow check --local --config certflow.config.json (the renewal and drift sweep, run once)');
+    let checkJson = '';
+    const check = await checkRenewals({ local: true, json: true, config: configFile }, { ...io, stdout: (text) => (checkJson += text) });
+    const restored = (await cnames()).find((set) => set.Name === victim.Name);
+    const sameValue = restored?.ResourceRecords?.[0]?.Value === victim.ResourceRecords?.[0]?.Value;
+    say(`=> ${victim.Name} is ${restored ? `back in zone example.com${sameValue ? ", with ACM's value" : ', with ANOTHER value'}` : 'STILL MISSING'}`);
+    const checked = (JSON.parse(checkJson) as { certificates: CertificateCheck[] }).certificates;
+    const requestId = checked[0]?.requestId ?? '';
+
+    heading(`certflow delete ${requestId} --local --config certflow.config.json`);
+    const deleted = await deleteRequestCommand(requestId, { local: true, config: configFile, pollMs: 20 }, io);
+    const certificatesLeft =
+      (await acm.send(new ListCertificatesCommand({ Includes: { keyTypes: ['RSA_2048', 'EC_prime256v1', 'EC_secp384r1'] } }))).CertificateSummaryList?.length ??
+      0;
+    const distributionsLeft = (await cloudfront.send(new ListDistributionsCommand({}))).DistributionList?.Items?.length ?? 0;
+    say(
+      `=> ${certificatesLeft} certificate(s), ${distributionsLeft} distribution(s) left in the workflow account; the validation CNAMEs stay (ACM shares them between every certificate for a name)`,
+    );
+
+    const lifecycleOk = check === 0 && restored !== undefined && sameValue && deleted === 0 && certificatesLeft === 0 && distributionsLeft === 0;
+    heading(`done in ${((Date.now() - started) / 1000).toFixed(1)}s; exit statuses: request ${first} and ${second}, check ${check}, delete ${deleted}`);
+    process.exitCode = first === 0 && second === 0 && lifecycleOk ? 0 : 1;
   } finally {
     await moto.stop();
     say('emulator stopped');

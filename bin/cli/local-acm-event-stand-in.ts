@@ -1,5 +1,8 @@
-import { type ACMClient, DescribeCertificateCommand } from '@aws-sdk/client-acm';
+import { type ACMClient, type CertificateDetail, DescribeCertificateCommand } from '@aws-sdk/client-acm';
 import type { AcmEvent } from '../../lambdas/core/issuance-wait';
+
+/** A timestamp as EventBridge writes them: ISO 8601 without milliseconds. */
+const isoSeconds = (date: Date) => date.toISOString().replace(/\.\d{3}Z$/, 'Z');
 
 /**
  * LOCAL STAND-IN FOR AWS: ACM's EventBridge events. An emulator (moto)
@@ -89,15 +92,15 @@ export class LocalAcmEventStandIn {
   private async look(): Promise<void> {
     for (const [certificateArn, { region }] of [...this.watched]) {
       if (announced.has(certificateArn)) continue;
-      let status: string | undefined;
+      let certificate: CertificateDetail | undefined;
       try {
-        status = (await this.options.acm(region).send(new DescribeCertificateCommand({ CertificateArn: certificateArn }))).Certificate?.Status;
+        certificate = (await this.options.acm(region).send(new DescribeCertificateCommand({ CertificateArn: certificateArn }))).Certificate;
       } catch {
         // The emulator is throttled or busy: look again next time, as ACM's own delivery is best effort.
         continue;
       }
       // Another run's stand-in may have announced it while this one was reading.
-      if (status !== 'ISSUED' || announced.has(certificateArn)) continue;
+      if (certificate?.Status !== 'ISSUED' || announced.has(certificateArn)) continue;
       const detailType = 'ACM Certificate Available';
       announced.add(certificateArn);
       const at = (this.options.now ?? (() => new Date()))();
@@ -107,10 +110,21 @@ export class LocalAcmEventStandIn {
         'detail-type': detailType,
         source: 'aws.acm',
         account: this.options.account,
-        time: at.toISOString().replace(/\.\d{3}Z$/, 'Z'),
+        time: isoSeconds(at),
         region,
         resources: [certificateArn],
-        detail: { Action: 'ISSUANCE', CertificateType: 'AMAZON_ISSUED', DomainValidationMethod: 'DNS' },
+        // The fields of ACM's documented detail, from the stand-in's own read.
+        detail: {
+          Action: 'ISSUANCE',
+          CertificateType: 'AMAZON_ISSUED',
+          CommonName: certificate.DomainName,
+          DomainValidationMethod: 'DNS',
+          ...(certificate.CreatedAt ? { CertificateCreatedDate: isoSeconds(certificate.CreatedAt) } : {}),
+          ...(certificate.NotAfter ? { CertificateExpirationDate: isoSeconds(certificate.NotAfter) } : {}),
+          ...(certificate.NotAfter ? { DaysToExpiry: Math.floor((certificate.NotAfter.getTime() - at.getTime()) / 86_400_000) } : {}),
+          InUse: (certificate.InUseBy ?? []).length > 0,
+          Exported: false,
+        },
       };
       this.deliveries.push({ certificateArn, detailType, at });
       try {

@@ -4,29 +4,31 @@ import { ExecutionAbortedError, ExecutionError, StateMachine, type StateMachineD
 import { type AwsClientOptions, awsClient, awsClientConfig, makeStepDeps, type StepDeps } from '../../lambdas/core/deps';
 import type { Settings } from '../../lambdas/core/settings';
 import type { StopExecution } from '../../lambdas/core/deletion';
-import { DELETE_STEPS, EVENT_BUS_SUBSTITUTION, STEPS } from '../../lambdas/core/steps';
+import { CANARY_NESTED_SUBSTITUTIONS, CANARY_STEPS, DELETE_STEPS, EVENT_BUS_SUBSTITUTION, STEPS } from '../../lambdas/core/steps';
 import type { StatusRecord } from '../../lambdas/core/types';
 import { type Observability, quietObservability } from '../../lambdas/shared/observability';
 import workflowDefinition from '../../statemachine/certificate-workflow.asl.json';
 import { createHandler as createAcmEventsHandler } from '../../lambdas/acm-events/handler';
 import type { AcmEvent } from '../../lambdas/core/issuance-wait';
 import deleteWorkflowDefinition from '../../statemachine/delete-workflow.asl.json';
+import canaryDefinition from '../../statemachine/canary.asl.json';
 import { LOCAL_ACM_EVENT_STAND_IN_AGENT, LocalAcmEventStandIn, type StandInDelivery } from './local-acm-event-stand-in';
 import { expectTaskToken, LOCAL_TASK_TOKENS, mintTaskToken } from './local-task-tokens';
-import { DELETE_STEP_MODULES, STEP_MODULES } from './step-modules';
+import { CANARY_STEP_MODULES, DELETE_STEP_MODULES, STEP_MODULES } from './step-modules';
 
-/** The state machines certflow ships: the certificate workflow, and the delete (deprovisioning) workflow. */
-export type LocalWorkflow = 'certificate' | 'delete';
+/** The state machines certflow ships: the certificate workflow, the delete (deprovisioning) workflow and the canary. */
+export type LocalWorkflow = 'certificate' | 'delete' | 'canary';
 
 /** Each definition, as CDK deploys it (imported, so a bundled CLI carries them). */
 const ASL_TEXTS: Record<LocalWorkflow, { readonly file: string; readonly text: string }> = {
   certificate: { file: 'statemachine/certificate-workflow.asl.json', text: JSON.stringify(workflowDefinition) },
   delete: { file: 'statemachine/delete-workflow.asl.json', text: JSON.stringify(deleteWorkflowDefinition) },
+  canary: { file: 'statemachine/canary.asl.json', text: JSON.stringify(canaryDefinition) },
 };
 
 /** Every Lambda step of every definition. */
-const ALL_STEPS = [...STEPS, ...DELETE_STEPS];
-const ALL_STEP_MODULES = { ...STEP_MODULES, ...DELETE_STEP_MODULES };
+const ALL_STEPS = [...STEPS, ...DELETE_STEPS, ...CANARY_STEPS];
+const ALL_STEP_MODULES = { ...STEP_MODULES, ...DELETE_STEP_MODULES, ...CANARY_STEP_MODULES };
 
 /**
  * Executions running in this process, by ARN: a local delete stops a request
@@ -45,6 +47,9 @@ const LOCAL_ACCOUNT_ID = '123456789012';
 
 /** Resource of the Step Functions EventBridge integration. */
 export const PUT_EVENTS_RESOURCE = 'arn:aws:states:::events:putEvents';
+
+/** The nested-workflow integration the canary uses: StartExecution, then wait for the child to end (its output as JSON). */
+export const START_EXECUTION_SYNC_RESOURCE = 'arn:aws:states:::states:startExecution.sync:2';
 
 /** The callback-pattern Lambda integration: the task waits for SendTaskSuccess/SendTaskFailure on its token. */
 const LAMBDA_WAIT_FOR_TOKEN_RESOURCE = 'arn:aws:states:::lambda:invoke.waitForTaskToken';
@@ -113,6 +118,8 @@ export interface LocalRunOptions {
    * @default on, looking every 250 ms
    */
   readonly acmEvents?: false | { readonly pollMs?: number };
+  /** A state whose last output the result keeps as `captured` (the canary's Finish: its result also when the run fails). */
+  readonly captureState?: string;
 }
 
 /** An event the workflow published. */
@@ -142,6 +149,8 @@ export interface LocalRunResult {
   readonly heartbeatTimeouts: number;
   /** Events the ACM event stand-in delivered during this run. */
   readonly acmEventsDelivered: readonly StandInDelivery[];
+  /** The last output of {@link LocalRunOptions.captureState}, when it ran. */
+  readonly captured?: unknown;
 }
 
 /** Reads the ASL file and fills its `${...}` substitutions as CDK's definitionSubstitutions would. */
@@ -172,10 +181,16 @@ function localFunctionArn(region: string, folder: string): string {
   return `arn:aws:lambda:${region}:${LOCAL_ACCOUNT_ID}:function:certflow-${folder}`;
 }
 
-/** The substitutions of a local run: made-up function ARNs and the real bus name. */
+/** The ARN a state machine gets in local runs (the canary names the ones it runs nested by it). */
+function localStateMachineArn(region: string, workflow: LocalWorkflow): string {
+  return `arn:aws:states:${region}:${LOCAL_ACCOUNT_ID}:stateMachine:certflow-local-${workflow}`;
+}
+
+/** The substitutions of a local run: made-up function and state machine ARNs, and the real bus name. */
 export function localSubstitutions(region: string, eventBusName: string): Record<string, string> {
   return {
     ...Object.fromEntries(ALL_STEPS.map((step) => [step.substitution, localFunctionArn(region, step.folder)])),
+    ...Object.fromEntries(Object.entries(CANARY_NESTED_SUBSTITUTIONS).map(([workflow, key]) => [key, localStateMachineArn(region, workflow as LocalWorkflow)])),
     [EVENT_BUS_SUBSTITUTION]: eventBusName,
   };
 }
@@ -264,6 +279,8 @@ export async function runLocally(input: unknown, options: LocalRunOptions): Prom
   const definition = loadDefinition(localSubstitutions(region, options.eventBusName), workflow);
   const publishedEvents: PublishedEvent[] = [];
   let lambdaInvocations = 0;
+  let nestedRuns = 0;
+  const executionName = options.executionName ?? `local-${Date.now()}`;
 
   const taskResourceLocalHandlers: Record<string, (input: JsonValue) => Promise<JsonValue>> = {};
   const waitTimeOverrides: Record<string, number> = {};
@@ -339,6 +356,32 @@ export async function runLocally(input: unknown, options: LocalRunOptions): Prom
       taskResourceLocalHandlers[name] = localPutEvents(eventBridge, publishedEvents);
       continue;
     }
+    if (state.Resource === START_EXECUTION_SYNC_RESOURCE) {
+      taskResourceLocalHandlers[name] = async (parameters) => {
+        const { StateMachineArn, Input } = parameters as { StateMachineArn: string; Input: JsonValue };
+        const child = (Object.keys(CANARY_NESTED_SUBSTITUTIONS) as LocalWorkflow[]).find((w) => localStateMachineArn(region, w) === StateMachineArn);
+        if (!child) throw new Error(`state ${name} starts ${StateMachineArn}, which is no certflow state machine`);
+        nestedRuns += 1;
+        const startDate = (clock ? clock.now() : new Date()).getTime();
+        const run = await runLocally(Input, { ...options, workflow: child, executionName: `${executionName}-${name}-${nestedRuns}` });
+        publishedEvents.push(...run.publishedEvents);
+        const described = {
+          ExecutionArn: run.executionArn,
+          StateMachineArn,
+          StartDate: startDate,
+          StopDate: (clock ? clock.now() : new Date()).getTime(),
+          Status: run.succeeded ? 'SUCCEEDED' : 'FAILED',
+        };
+        if (run.succeeded) return { ...described, Output: (run.status ?? null) as unknown as JsonValue };
+        // As Step Functions fails a .sync task: States.TaskFailed, the child's DescribeExecution as the Cause.
+        const failure = new Error(
+          JSON.stringify({ ...described, Error: run.error?.code ?? 'States.Aborted', Cause: run.error?.message ?? 'the run was stopped' }),
+        );
+        failure.name = 'States.TaskFailed';
+        throw failure;
+      };
+      continue;
+    }
     const substitution = ALL_STEPS.find((step) => state.Resource === localFunctionArn(region, step.folder))?.substitution;
     const handler = substitution ? handlers.get(substitution) : undefined;
     if (!handler) throw new Error(`state ${name} calls ${state.Resource}, which is no certflow step`);
@@ -357,13 +400,18 @@ export async function runLocally(input: unknown, options: LocalRunOptions): Prom
     };
   }
 
-  const executionName = options.executionName ?? `local-${Date.now()}`;
   const executionArn = `arn:aws:states:${region}:${LOCAL_ACCOUNT_ID}:execution:certflow-local:${executionName}`;
   const machine = machineFor(definition, `${workflow}|${region}|${options.eventBusName}`);
   const execution = machine.run(input as JsonValue, {
     overrides: { taskResourceLocalHandlers, waitTimeOverrides, retryIntervalOverrides },
     context: {
       Execution: { Id: executionArn, Name: executionName },
+      // aws-local-stepfunctions fills no $$.State: the time a state is entered is the time its input is read.
+      State: {
+        get EnteredTime() {
+          return (clock ? clock.now() : new Date()).toISOString();
+        },
+      },
       // aws-local-stepfunctions has no task tokens: each read of $$.Task.Token (one per task attempt) mints one.
       Task: {
         get Token() {
@@ -384,6 +432,7 @@ export async function runLocally(input: unknown, options: LocalRunOptions): Prom
       .filter(([, state]) => state.Type === 'Task' && state.Resource === LAMBDA_WAIT_FOR_TOKEN_RESOURCE)
       .map(([name]) => name),
   );
+  const outcome: { heartbeatTimeouts: number; acmEventsDelivered: StandInDelivery[]; captured?: unknown } = { heartbeatTimeouts: 0, acmEventsDelivered: [] };
   const consume = (async () => {
     for await (const event of execution.eventLogs) {
       switch (event.type) {
@@ -409,6 +458,7 @@ export async function runLocally(input: unknown, options: LocalRunOptions): Prom
         }
         case 'StateExited': {
           const output = event.state.output as { status?: StatusRecord } | null;
+          if (event.state.name === options.captureState) outcome.captured = output;
           if (output && typeof output === 'object' && output.status && typeof output.status === 'object') {
             status = output.status;
             options.onProgress?.({ state: event.state.name, type: event.state.type, status });
@@ -429,7 +479,6 @@ export async function runLocally(input: unknown, options: LocalRunOptions): Prom
     }
   })();
 
-  const outcome = { heartbeatTimeouts: 0, acmEventsDelivered: [] as StandInDelivery[] };
   const finish = () => {
     standIn?.stop();
     outcome.heartbeatTimeouts = heartbeatTimeouts;

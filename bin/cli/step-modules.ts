@@ -15,9 +15,11 @@ import * as startDelete from '../../lambdas/start-delete/handler';
 import * as deleteDistribution from '../../lambdas/delete-distribution/handler';
 import * as finishDelete from '../../lambdas/finish-delete/handler';
 import * as recordDeleteFailure from '../../lambdas/record-delete-failure/handler';
+import * as canaryStart from '../../lambdas/canary-start/handler';
+import * as canaryFinish from '../../lambdas/canary-finish/handler';
 import type { StepDeps } from '../../lambdas/core/deps';
 import type { StopExecution } from '../../lambdas/core/deletion';
-import type { DeleteStepFolder, StepFolder } from '../../lambdas/core/steps';
+import type { CanaryStepFolder, DeleteStepFolder, StepFolder } from '../../lambdas/core/steps';
 import type { Observability } from '../../lambdas/shared/observability';
 
 /** What the local runner needs of a handler module: the same handler over its dependencies. */
@@ -54,4 +56,10 @@ export const DELETE_STEP_MODULES: Record<DeleteStepFolder, StepModule> = {
   'delete-distribution': deleteDistribution,
   'finish-delete': finishDelete,
   'record-delete-failure': recordDeleteFailure,
+};
+
+/** Every step's handler module of the canary state machine, by folder. */
+export const CANARY_STEP_MODULES: Record<CanaryStepFolder, StepModule> = {
+  'canary-start': canaryStart,
+  'canary-finish': canaryFinish,
 };

@@ -1,8 +1,9 @@
-import { makeIssuanceWaitDeps } from '../core/deps';
+import { makeCoreDeps, makeIssuanceWaitDeps } from '../core/deps';
 import { awaitIssuanceStep } from '../core/issuance-wait';
 import { defineStep } from '../shared/step-handler';
 
-const step = defineStep('await-issuance', awaitIssuanceStep, makeIssuanceWaitDeps);
+/** The first registration is written with the status (the request repository), later ones alone. */
+const step = defineStep('await-issuance', awaitIssuanceStep, (settings) => ({ ...makeIssuanceWaitDeps(settings), store: makeCoreDeps(settings).store }));
 
 /** Lambda entry point; clients and settings come from the environment, once per container. */
 export const handler = step.handler;

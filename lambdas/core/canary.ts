@@ -4,7 +4,10 @@ import { type CloudFrontClient, GetDistributionCommand } from '@aws-sdk/client-c
 import { ListResourceRecordSetsCommand } from '@aws-sdk/client-route-53';
 import { accountIdOfRole, changeRecords, type DnsAccess, type HostedZone } from './dns';
 import { CanaryFailedError, CertflowError, ERROR_CODES } from './errors';
+import { statusErrorOf } from './failure';
 import type { Clock } from './poll';
+import { normalizeRequest } from './request';
+import type { RequestRepository } from './request-repository';
 import type { DnsRole, Settings } from './settings';
 import { canonicalName, fqdn } from './status';
 import type { StatusRecord } from './types';
@@ -27,8 +30,8 @@ export interface CanarySettings {
 /** Tag on the canary's requests and certificates, so a leftover is recognisable as the canary's. */
 export const CANARY_TAG = 'certflow:canary';
 
-/** CloudWatch namespace of the canary's metrics. */
-export const CANARY_METRICS_NAMESPACE = 'certflow';
+/** First characters of every canary name's first label: the DNS role may delete validation CNAMEs only of names so made. */
+export const CANARY_NAME_PREFIX = 'canary-';
 
 /** The phases of a canary run, in order. */
 export const CANARY_PHASES = ['provision', 'deprovision', 'cleanup'] as const;
@@ -49,7 +52,7 @@ export interface CanaryResult {
  */
 export function canaryName(domainName: string, now: Date, random: () => string = () => randomBytes(3).toString('hex')): string {
   const stamp = now.toISOString().replace(/[-:]/g, '').replace(/\..*$/, '').toLowerCase();
-  return `canary-${stamp}-${random()}.${canonicalName(domainName)}`;
+  return `${CANARY_NAME_PREFIX}${stamp}-${random()}.${canonicalName(domainName)}`;
 }
 
 /** The request a run submits: the fresh name, a distribution when an origin is configured, and the canary tag. */
@@ -112,79 +115,188 @@ export function canaryError(error: unknown): CanaryResult['error'] {
   return { code: ERROR_CODES.internal, message: String(error) };
 }
 
-/** What a run needs from the outside: the workflow and the delete workflow, however they run (Step Functions, locally). */
-export interface CanaryRunner {
-  /** Runs the certificate workflow with a request; the final status record, or the failure. */
-  provision(request: Record<string, unknown>): Promise<{ status?: StatusRecord; error?: { code: string; message: string } }>;
-  /** Runs the delete workflow for a request; the final status record, or the failure. */
-  deprovision(requestId: string): Promise<{ status?: StatusRecord; error?: { code: string; message: string } }>;
-  /** Whatever of the run is still there (certificates, distributions, validation records), in words; [] when nothing. */
-  leftovers(name: string, status: StatusRecord | undefined): Promise<string[]>;
+/**
+ * Longest each phase may take before the run counts as overrun: the canary
+ * state machine's task timeouts (statemachine/canary.asl.json). ACM issues a
+ * DNS-validated certificate within minutes and CloudFront deploys (or
+ * disables) a distribution in 5 to 15; an hour per phase is a run that
+ * something upstream stalled.
+ */
+export const CANARY_PHASE_DEADLINE_SECONDS = { provision: 3600, deprovision: 3600 } as const;
+
+/** The canary state machine's input: the schedule's (built from the configuration), or `certflow canary --local`'s. */
+export interface CanaryInput {
+  readonly canary: CanarySettings;
+}
+
+/** A caught error as a Catch hands it on (`Error` and `Cause`). */
+export interface CaughtTaskError {
+  readonly Error?: string;
+  readonly Cause?: string;
+}
+
+/** One run, as {@link startCanaryStep} fixes it before anything is created. */
+export interface CanaryRun {
+  /** The fresh name. */
+  readonly name: string;
+  /** The request id the certificate workflow will give the request (its deterministic identity), so it can be deleted whatever happens. */
+  readonly requestId: string;
+  /** The certificate request the run submits. */
+  readonly request: Record<string, unknown>;
+  /** ISSUED, or DEPLOYED with a distribution. */
+  readonly expectedState: 'ISSUED' | 'DEPLOYED';
+  /** When the provision phase began (ISO 8601). */
+  readonly startedAt: string;
+}
+
+/** The canary state machine's execution state. */
+export interface CanaryState extends Partial<CanaryInput> {
+  readonly run?: CanaryRun;
+  readonly startError?: CaughtTaskError;
+  /** The certificate workflow's output (its status record). */
+  readonly provision?: { readonly status?: StatusRecord };
+  readonly provisionError?: CaughtTaskError;
+  /** When the deprovision phase began (`$$.State.EnteredTime`). */
+  readonly deprovisionMark?: { readonly at?: string };
+  /** The delete workflow's output (its status record). */
+  readonly deprovision?: { readonly status?: StatusRecord };
+  readonly deprovisionError?: CaughtTaskError;
+}
+
+/** What the canary's last step returns: the result, and the request and its status record for `Canary Failed` (SPEC §6). */
+export interface CanaryOutcome {
+  readonly result: CanaryResult;
+  readonly requestId: string | null;
+  readonly status: StatusRecord | null;
+}
+
+/** Dependencies of {@link startCanaryStep}. */
+export interface StartCanaryDeps {
+  readonly settings: Settings;
+  readonly now: Clock;
 }
 
 /**
- * One canary cycle: provision, deprovision (also after a failed provision,
- * so a half-made request is cleaned up), remove the validation record, then
- * check that nothing is left. Never throws: the result says PASSED or FAILED.
+ * Step: fixes the run's fresh name and its request, and computes the
+ * request's id as the certificate workflow will (normalizeRequest with the
+ * same settings), so that the delete can run even when provisioning fails.
+ *
+ * @throws CanaryFailedError when the input names no canary domain.
+ * @throws InvalidRequestError, DomainNotAllowedError when the canary domain cannot be requested.
  */
-export async function runCanary(
-  deps: CanaryDnsDeps & { readonly now: Clock; readonly runner: CanaryRunner },
-  canary: CanarySettings,
-  name: string = canaryName(canary.domainName, deps.now()),
-): Promise<CanaryResult> {
-  const phases: CanaryResult['phases'] = {};
-  let error: CanaryResult['error'] = null;
-  const timed = async <T>(phase: (typeof CANARY_PHASES)[number], work: () => Promise<T>): Promise<T> => {
-    const started = deps.now();
-    try {
-      return await work();
-    } finally {
-      phases[phase] = secondsBetween(started, deps.now());
-    }
+export async function startCanaryStep(deps: StartCanaryDeps, input: Partial<CanaryInput>): Promise<CanaryState> {
+  const domainName = input.canary?.domainName;
+  if (typeof domainName !== 'string' || domainName === '') {
+    throw new CanaryFailedError(
+      'the canary state machine was started without canary.domainName; start it with {"canary": {"domainName": "canary.example.com"}}.',
+    );
+  }
+  const canary: CanarySettings = { domainName, originDomainName: input.canary?.originDomainName ?? null };
+  const now = deps.now();
+  const name = canaryName(domainName, now);
+  const request = canaryRequest(canary, name);
+  const { requestId } = normalizeRequest(request, deps.settings);
+  return {
+    canary,
+    run: { name, requestId, request, expectedState: canary.originDomainName ? 'DEPLOYED' : 'ISSUED', startedAt: now.toISOString() },
   };
-  let status: StatusRecord | undefined;
+}
+
+/**
+ * A caught error as the result's `error`. A nested execution that failed
+ * (`States.TaskFailed` of `startExecution.sync`) carries the child's
+ * DescribeExecution output as its Cause: its own Error and Cause are the
+ * useful part.
+ */
+export function taskErrorOf(caught: CaughtTaskError, phase: string): NonNullable<CanaryResult['error']> {
+  if (caught.Error === 'States.Timeout') {
+    const limit = (CANARY_PHASE_DEADLINE_SECONDS as Record<string, number>)[phase];
+    return {
+      code: ERROR_CODES.canaryFailed,
+      message: `the canary's ${phase} overran its ${limit === undefined ? '' : `${limit / 60}-minute `}deadline; see the nested execution's history for the step it waited in.`,
+    };
+  }
   try {
-    const provisioned = await timed('provision', () => deps.runner.provision(canaryRequest(canary, name)));
-    status = provisioned.status;
-    const expected = canary.originDomainName ? 'DEPLOYED' : 'ISSUED';
-    if (provisioned.error || status?.state !== expected) {
-      error = provisioned.error ?? { code: ERROR_CODES.internal, message: `the canary's request ${status?.requestId} ended ${status?.state}, not ${expected}` };
-    }
+    const child = JSON.parse(caught.Cause ?? '') as { Error?: unknown; Cause?: unknown };
+    if (typeof child.Error === 'string') return { code: child.Error, message: typeof child.Cause === 'string' ? child.Cause : `the ${phase} failed` };
+  } catch {
+    // Not a nested execution's description: the Cause is the message itself.
+  }
+  // A certflow step's error (Lambda's Cause JSON): its stable code and message, as a request's failure would have them.
+  return statusErrorOf({ Error: caught.Error ?? ERROR_CODES.internal, ...(caught.Cause !== undefined && { Cause: caught.Cause }) });
+}
+
+/** Dependencies of {@link finishCanaryStep}. */
+export interface FinishCanaryDeps extends LeftoverDeps {
+  readonly store: Pick<RequestRepository, 'getRequest'>;
+  readonly now: Clock;
+  /** Records the result as metrics (Powertools EMF in Lambda; absent in local runs). */
+  readonly recordMetrics?: (result: CanaryResult) => void;
+}
+
+/**
+ * Step: ends a run. Removes the canary's own validation CNAMEs (also after
+ * a failed provision or delete, so a half-made run is cleaned up), checks
+ * that nothing of the run is left, works out each phase's duration and the
+ * verdict. Never throws for the run's own failures: the result says FAILED
+ * and the state machine announces it.
+ */
+export async function finishCanaryStep(deps: FinishCanaryDeps, state: CanaryState): Promise<CanaryOutcome> {
+  const finishing = deps.now();
+  const run = state.run;
+  const outcome = (result: CanaryResult, status: StatusRecord | null): CanaryOutcome => {
+    deps.recordMetrics?.(result);
+    return { result, requestId: run?.requestId ?? null, status };
+  };
+  if (!run) {
+    const error = state.startError
+      ? taskErrorOf(state.startError, 'start')
+      : { code: ERROR_CODES.internal, message: 'the canary run has no name: its start step did not run' };
+    return outcome({ name: state.canary?.domainName ?? '', state: 'FAILED', phases: {}, error }, null);
+  }
+  const phases: CanaryResult['phases'] = {};
+  const provisionEnded = state.deprovisionMark?.at ? new Date(state.deprovisionMark.at) : finishing;
+  phases.provision = secondsBetween(new Date(run.startedAt), provisionEnded);
+  if (state.deprovisionMark?.at) phases.deprovision = secondsBetween(provisionEnded, finishing);
+
+  let error: CanaryResult['error'] = null;
+  const provisioned = state.provision?.status;
+  if (state.provisionError) error = taskErrorOf(state.provisionError, 'provision');
+  else if (provisioned?.state !== run.expectedState) {
+    error = provisioned?.error ?? {
+      code: ERROR_CODES.canaryFailed,
+      message: `the canary's request ${run.requestId} for ${run.name} ended ${provisioned?.state ?? 'without a status'}, not ${run.expectedState}`,
+    };
+  }
+  const deleted = state.deprovision?.status;
+  if (!error && state.deprovisionError) error = taskErrorOf(state.deprovisionError, 'deprovision');
+  else if (!error && (deleted?.state as string | undefined) !== 'DELETED') {
+    error = {
+      code: ERROR_CODES.canaryFailed,
+      message: `deleting the canary's request ${run.requestId} ended ${deleted?.state ?? 'without a status'}, not DELETED`,
+    };
+  }
+
+  let status: StatusRecord | null = null;
+  try {
+    status = (await deps.store.getRequest(run.requestId))?.status ?? provisioned ?? null;
+    if (status) await removeCanaryRecords(deps, run.name, status);
   } catch (caught) {
-    error = canaryError(caught);
-  }
-  if (status?.requestId) {
-    const requestId = status.requestId;
-    try {
-      const deleted = await timed('deprovision', () => deps.runner.deprovision(requestId));
-      if (!error && (deleted.error || (deleted.status?.state as string | undefined) !== 'DELETED')) {
-        error = deleted.error ?? {
-          code: ERROR_CODES.internal,
-          message: `deleting the canary's request ${requestId} ended ${deleted.status?.state}, not DELETED`,
-        };
-      }
-    } catch (caught) {
-      error ??= canaryError(caught);
-    }
-    const provisioned = status;
-    try {
-      await timed('cleanup', () => removeCanaryRecords(deps, name, provisioned));
-    } catch (caught) {
-      error ??= canaryError(caught);
-    }
+    error ??= canaryError(caught);
   }
   try {
-    const left = await deps.runner.leftovers(name, status);
+    const left = await findLeftovers(deps, run.name, status ?? undefined);
     if (left.length > 0 && !error) {
       error = {
         code: ERROR_CODES.canaryFailed,
-        message: `the canary run for ${name} left behind: ${left.join('; ')}. Delete them, then check the delete workflow.`,
+        message: `the canary run for ${run.name} left behind: ${left.join('; ')}. Delete them, then check the delete workflow.`,
       };
     }
   } catch (caught) {
     error ??= canaryError(caught);
   }
-  return { name, state: error ? 'FAILED' : 'PASSED', phases, error };
+  phases.cleanup = secondsBetween(finishing, deps.now());
+  return outcome({ name: run.name, state: error ? 'FAILED' : 'PASSED', phases, error }, status);
 }
 
 /** Dependencies of {@link findLeftovers}. */

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import {
   type ACMClient,
   type CertificateDetail,
@@ -7,7 +8,6 @@ import {
   ListCertificatesCommand,
   RequestCertificateCommand,
 } from '@aws-sdk/client-acm';
-import { createHash } from 'node:crypto';
 import {
   AwsResponseError,
   type CertflowError,
@@ -19,7 +19,6 @@ import {
   WorkflowStateError,
 } from './errors';
 import { type Clock, isPastDeadline, nextFallbackPoll, nextPoll } from './poll';
-import { idempotencyTokenOf } from './request';
 import type { Settings } from './settings';
 import { canonicalName, namesOf } from './status';
 import type { Locks } from './lock';
@@ -35,20 +34,6 @@ const REUSABLE_STATUSES = ['ISSUED', 'PENDING_VALIDATION'] as const;
 /** How long a claim to request a certificate holds before another execution may take it over (a holder that crashed). */
 export const CERTIFICATE_CLAIM_LEASE_SECONDS = 120;
 
-/** Tag that ties a certificate to the request that created it. */
-export const REQUEST_ID_TAG = 'certflow:request-id';
-
-/** Dependencies of the certificate steps. */
-export interface CertificateDeps {
-  /** ACM client for a region (the certificate's region is per request). */
-  readonly acm: (region: string) => ACMClient;
-  readonly store: RequestRepository;
-  /** Makes sure concurrent identical requests request one certificate. */
-  readonly locks: Locks;
-  readonly settings: Settings;
-  readonly now: Clock;
-}
-
 /** The claim key of a name set in a region with a key algorithm: what "the same certificate" means. */
 export function certificateClaimKey(request: Pick<NormalizedRequest, 'region' | 'keyAlgorithm' | 'domainName' | 'subjectAlternativeNames'>): string {
   const names = namesOf(request).map(canonicalName).sort();
@@ -57,6 +42,31 @@ export function certificateClaimKey(request: Pick<NormalizedRequest, 'region' | 
     .digest('hex')
     .slice(0, 32);
   return `CERTIFICATE#${digest}`;
+}
+
+/**
+ * ACM's `IdempotencyToken` for the request: `\w`, at most 32 characters,
+ * derived from the request identity so a retried RequestCertificate within
+ * ACM's one-hour window returns the same certificate. (Here, not in
+ * request.ts: the steps that request certificates need not load the request
+ * schema's validator.)
+ */
+export function idempotencyTokenOf(request: NormalizedRequest): string {
+  return request.requestId.slice(0, 32);
+}
+
+/** Tag that ties a certificate to the request that created it. */
+export const REQUEST_ID_TAG = 'certflow:request-id';
+
+/** Dependencies of the certificate steps. */
+export interface CertificateDeps {
+  /** ACM client for a region (the certificate's region is per request). */
+  readonly acm: (region: string) => ACMClient;
+  readonly store: RequestRepository;
+  /** The claim that makes two executions of one request request one certificate. */
+  readonly locks: Locks;
+  readonly settings: Settings;
+  readonly now: Clock;
 }
 
 function sameNameSet(a: readonly string[], b: readonly string[]): boolean {
@@ -119,38 +129,60 @@ function certificateStatusOf(detail: CertificateDetail, region: string, reused: 
 }
 
 /**
+ * The certificate ACM holds for exactly the request's names, key algorithm and
+ * region (any key type, every page; ISSUED preferred over PENDING_VALIDATION),
+ * or undefined. Errors are ACM's, untranslated.
+ */
+export async function findCertificate(acm: ACMClient, request: NormalizedRequest): Promise<CertificateStatus | undefined> {
+  const names = namesOf(request);
+  const candidates = (await listReusable(acm)).filter((summary) => mightMatch(summary, names));
+  const matches: CertificateDetail[] = [];
+  for (const candidate of candidates) {
+    const detail = await describeCertificate(acm, candidate.CertificateArn ?? '');
+    const detailNames = [detail.DomainName ?? '', ...(detail.SubjectAlternativeNames ?? [])];
+    const reusable = (REUSABLE_STATUSES as readonly string[]).includes(detail.Status ?? '');
+    if (reusable && sameKeyAlgorithm(detail.KeyAlgorithm, request.keyAlgorithm) && sameNameSet(detailNames, names)) {
+      matches.push(detail);
+    }
+  }
+  const best = matches.find((detail) => detail.Status === 'ISSUED') ?? matches[0];
+  return best ? certificateStatusOf(best, request.region, true) : undefined;
+}
+
+/**
  * Finds a certificate whose name set is exactly the requested one (any key
  * type, every page; ISSUED preferred over PENDING_VALIDATION), or requests one.
- * The IdempotencyToken is the request id: ACM returns the same certificate
- * for an identical request within an hour, which covers concurrent and retried
- * calls; the lookup is what prevents duplicates after that hour.
+ * Two requests for the same names never get here together (the lock of the
+ * name set, taken with the request item, is held until the final state); two
+ * executions of one request are kept apart by a claim under a lease. The
+ * IdempotencyToken (the request id) makes ACM return the same certificate to
+ * a retried call within an hour, and the lookup finds it after that.
  */
-export async function findOrRequestCertificate(deps: CertificateDeps, request: NormalizedRequest, holder?: string): Promise<CertificateStatus> {
+export async function findOrRequestCertificate(
+  deps: Pick<CertificateDeps, 'acm' | 'locks'>,
+  request: NormalizedRequest,
+  holder?: string,
+): Promise<CertificateStatus> {
   const acm = deps.acm(request.region);
   const names = namesOf(request);
   try {
-    const candidates = (await listReusable(acm)).filter((summary) => mightMatch(summary, names));
-    const matches: CertificateDetail[] = [];
-    for (const candidate of candidates) {
-      const detail = await describeCertificate(acm, candidate.CertificateArn ?? '');
-      const detailNames = [detail.DomainName ?? '', ...(detail.SubjectAlternativeNames ?? [])];
-      const reusable = (REUSABLE_STATUSES as readonly string[]).includes(detail.Status ?? '');
-      if (reusable && sameKeyAlgorithm(detail.KeyAlgorithm, request.keyAlgorithm) && sameNameSet(detailNames, names)) {
-        matches.push(detail);
-      }
-    }
-    const best = matches.find((detail) => detail.Status === 'ISSUED') ?? matches[0];
-    if (best) return certificateStatusOf(best, request.region, true);
+    const found = await findCertificate(acm, request);
+    if (found) return found;
+    // The claim of this name set, region and key algorithm, held by this execution under a lease. Other
+    // requests for these names wait for the lock of the name set, but two executions of one request (a
+    // retried start, a step retried while the first attempt still runs) meet here; the IdempotencyToken
+    // alone is honoured for an hour and, by an emulator, not under concurrency.
     const key = certificateClaimKey(request);
     const claim = await deps.locks.acquire(key, holder, { leaseSeconds: CERTIFICATE_CLAIM_LEASE_SECONDS });
     if (claim.outcome === 'held') {
+      // A claim completed with its certificate (by an earlier version of certflow): reuse it, or forget it when it is unusable.
       const resourceId = claim.lock?.resourceId;
       if (resourceId) {
         const detail = await describeCertificate(acm, resourceId);
         if ((REUSABLE_STATUSES as readonly string[]).includes(detail.Status ?? '')) return certificateStatusOf(detail, request.region, true);
-        // Requested before and since FAILED, revoked or expired: let the next attempt request anew.
         await deps.locks.forget(key, resourceId);
       }
+      // The other execution's certificate shows in ListCertificates as soon as it is requested: the retry reuses it.
       throw new RequestInProgressError(
         `another execution is requesting the certificate for ${names.join(', ')} in ${request.region}; this step is retried shortly and then reuses it.`,
       );
@@ -173,7 +205,6 @@ export async function findOrRequestCertificate(deps: CertificateDeps, request: N
     );
     const arn = requested.CertificateArn;
     if (!arn) throw new AwsResponseError(`ACM's RequestCertificate returned no ARN for ${request.domainName}; start the request again`);
-    await deps.locks.complete(key, claim.token, arn);
     return { arn, region: request.region, status: 'PENDING_VALIDATION', reused: false, notAfter: null };
   } catch (error) {
     throw translateAwsError(error, `finding or requesting the certificate for ${names.join(', ')} in ${request.region}`);
@@ -239,15 +270,19 @@ function requireCertificate(status: StatusRecord): CertificateStatus {
   return status.certificate;
 }
 
-/** Step: find or request the certificate, and record it. */
-export async function findOrRequestCertificateStep(deps: CertificateDeps, state: WorkflowState): Promise<WorkflowState> {
+/**
+ * Step: find or request the certificate. Its status is not written here but
+ * with the validation records (the publish step), the next thing a reader can
+ * act on; a delete that stops the execution before that finds the certificate
+ * by its names (see finishDeleteStep).
+ */
+export async function findOrRequestCertificateStep(deps: Pick<CertificateDeps, 'acm' | 'locks'>, state: WorkflowState): Promise<WorkflowState> {
   const certificate = await findOrRequestCertificate(deps, state.request, state.executionArn);
   const status: StatusRecord = {
     ...state.status,
     state: certificate.status === 'ISSUED' ? 'ISSUED' : 'PENDING_VALIDATION',
     certificate,
   };
-  await deps.store.saveStatus(status);
   return { request: state.request, status };
 }
 

@@ -16,6 +16,7 @@ import {
   UpdateDistributionCommand,
 } from '@aws-sdk/client-cloudfront';
 import { ExecutionAlreadyExists, ListExecutionsCommand, type SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
+import { findCertificate } from './certificates';
 import type { DnsAccess } from './dns';
 import { findOwnDistribution } from './distributions';
 import { DeadlineExceededError, InvalidRequestError, RequestNotFoundError, translateAwsError } from './errors';
@@ -26,7 +27,7 @@ import { retireCertificate } from './retire';
 import type { Settings } from './settings';
 import { namesOf } from './status';
 import { isFinalState, type RequestRepository, type StoredRequest } from './request-repository';
-import type { NormalizedRequest, PollState, RequestState, StatusError, StatusRecord } from './types';
+import type { CertificateStatus, NormalizedRequest, PollState, RequestState, StatusError, StatusRecord } from './types';
 
 /** The input of the delete state machine (StartExecution, `DELETE /certificates/{id}`, `certflow delete`). */
 export interface DeleteInput {
@@ -240,7 +241,8 @@ export async function finishDeleteStep(deps: Pick<DeleteDeps, 'store' | 'acm' | 
   if (request.distribution?.createAliasRecords && distributionDomainName) {
     await deleteAliasRecords(deps, request.requestId, namesOf(request), distributionDomainName);
   }
-  const certificate = state.status.certificate;
+  // A delete that stopped the execution between RequestCertificate and the first status write finds the certificate by its names.
+  const certificate = state.status.certificate ?? (await findCertificateOf(deps, request));
   const retirement = certificate ? await retireCertificate(deps, certificate, request.requestId) : undefined;
   if (state.deletion.deleteValidationRecords) await deleteValidationRecords(deps, request.requestId, state.status.validationRecords);
   const distribution =
@@ -254,6 +256,14 @@ export async function finishDeleteStep(deps: Pick<DeleteDeps, 'store' | 'acm' | 
   };
   await deps.store.saveStatus(status);
   return { ...state, status };
+}
+
+async function findCertificateOf(deps: Pick<DeleteDeps, 'acm'>, request: NormalizedRequest): Promise<CertificateStatus | undefined> {
+  try {
+    return await findCertificate(deps.acm(request.region), request);
+  } catch (error) {
+    throw translateAwsError(error, `looking up the certificate for ${namesOf(request).join(', ')} in ${request.region}`);
+  }
 }
 
 /** What the delete's Catch hands to RecordDeleteFailure. */

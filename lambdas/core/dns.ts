@@ -334,7 +334,7 @@ export async function publishValidationRecordsStep(deps: DnsDeps, state: Workflo
     state: state.status.certificate?.status === 'ISSUED' ? 'ISSUED' : 'PENDING_VALIDATION',
     validationRecords: records,
   };
-  await deps.store.saveStatus(status);
+  // Stored with the issuance wait's first registration, once the changes are in sync (one round trip).
   return { request: state.request, status, changes };
 }
 

@@ -3,7 +3,9 @@ import { SendTaskFailureCommand, SendTaskSuccessCommand, type SFNClient } from '
 import { type DynamoDBDocumentClient, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { certificateProblem, describeCertificate } from './certificates';
 import { type CertflowError, translateAwsError } from './errors';
+import type { TransactItem } from './lock';
 import type { Clock } from './poll';
+import type { RequestRepository } from './request-repository';
 import { namesOf } from './status';
 import type { NormalizedRequest, PollState, StatusRecord } from './types';
 
@@ -67,6 +69,8 @@ export interface IssuanceWaiter {
 export interface IssuanceWaiters {
   /** Registers (or replaces) the execution's token for the certificate until `expiresAt`. */
   register(certificateArn: string, waiter: IssuanceWaiter, expiresAt: Date): Promise<void>;
+  /** The same registration as an item of a caller's TransactWriteItems (written with the status). */
+  registrationItem(certificateArn: string, waiter: IssuanceWaiter, expiresAt: Date): TransactItem;
   /** Every unexpired waiter of the certificate. */
   waitersOf(certificateArn: string): Promise<IssuanceWaiter[]>;
 }
@@ -87,21 +91,21 @@ export interface IssuanceWaitersDeps {
 /** Creates DynamoDB-backed {@link IssuanceWaiters}: one item per (certificate, execution). */
 export function makeIssuanceWaiters(deps: IssuanceWaitersDeps): IssuanceWaiters {
   const { documentClient, tableName } = deps;
+  const put = (certificateArn: string, waiter: IssuanceWaiter, expiresAt: Date) => ({
+    TableName: tableName,
+    // One item per execution: a new token (the next wait after a heartbeat timeout) replaces the old one.
+    Item: {
+      pk: waitersKeyOf(certificateArn),
+      sk: waiter.executionArn,
+      taskToken: waiter.taskToken,
+      [TTL_ATTRIBUTE]: Math.ceil(expiresAt.getTime() / 1000),
+    },
+  });
   return {
+    registrationItem: (certificateArn, waiter, expiresAt) => ({ Put: put(certificateArn, waiter, expiresAt) }),
     async register(certificateArn, waiter, expiresAt) {
       try {
-        await documentClient.send(
-          new PutCommand({
-            TableName: tableName,
-            // One item per execution: a new token (the next wait after a heartbeat timeout) replaces the old one.
-            Item: {
-              pk: waitersKeyOf(certificateArn),
-              sk: waiter.executionArn,
-              taskToken: waiter.taskToken,
-              [TTL_ATTRIBUTE]: Math.ceil(expiresAt.getTime() / 1000),
-            },
-          }),
-        );
+        await documentClient.send(new PutCommand(put(certificateArn, waiter, expiresAt)));
       } catch (error) {
         throw translateAwsError(error, `DynamoDB PutItem (issuance waiter of ${certificateArn}) on table ${tableName}`);
       }
@@ -141,6 +145,8 @@ const REGISTRATION_GRACE_SECONDS = 300;
 export interface IssuanceWaitDeps {
   readonly acm: (region: string) => ACMClient;
   readonly waiters: IssuanceWaiters;
+  /** Writes the status with the first registration (await-issuance only). */
+  readonly store?: Pick<RequestRepository, 'saveStatus'>;
   readonly taskTokens: TaskTokens;
   readonly now: Clock;
 }
@@ -178,7 +184,14 @@ export async function awaitIssuanceStep(deps: IssuanceWaitDeps, input: AwaitIssu
     throw new Error(`request ${input.status.requestId} has no certificate yet; the workflow waits for issuance only after one was found or requested`);
   const heartbeatSeconds = input.poll.waitSeconds;
   const expiresAt = new Date(deps.now().getTime() + (heartbeatSeconds + REGISTRATION_GRACE_SECONDS) * 1000);
-  await deps.waiters.register(certificate.arn, { executionArn: input.executionArn, taskToken: input.taskToken }, expiresAt);
+  const waiter = { executionArn: input.executionArn, taskToken: input.taskToken };
+  if (input.poll.attempt <= 1 && deps.store) {
+    // The first wait: the status with the published records (what a reader needs while this waits)
+    // and the registration in one transaction; later waits only register their new token.
+    await deps.store.saveStatus(input.status, { alsoWrite: [deps.waiters.registrationItem(certificate.arn, waiter, expiresAt)] });
+  } else {
+    await deps.waiters.register(certificate.arn, waiter, expiresAt);
+  }
   const detail = await describeCertificate(deps.acm(certificate.region), certificate.arn);
   const problem = certificateProblem(detail, namesOf(input.request), input.status);
   // Thrown, the Lambda error fails the task with its name: the workflow's failure path and codes apply.
@@ -194,8 +207,12 @@ export interface AcmEvent {
   readonly 'detail-type': string;
   readonly region?: string;
   readonly resources?: readonly string[];
-  readonly detail?: { readonly Action?: string };
+  /** ACM's detail; `CertificateExpirationDate` is the certificate's NotAfter (ISO timestamp). */
+  readonly detail?: { readonly Action?: string; readonly CertificateExpirationDate?: string };
 }
+
+/** ACM's event that a certificate was issued (Action ISSUANCE) or renewed: it is ISSUED, nothing to read. */
+export const CERTIFICATE_AVAILABLE = 'ACM Certificate Available';
 
 /** What {@link resumeWaiters} did for each certificate the event names. */
 export interface ResumeReport {
@@ -222,11 +239,13 @@ function failureOf(problem: CertflowError): { error: string; cause: string } {
 }
 
 /**
- * acm-events: for each certificate the event names, reads the certificate
- * once and resumes every execution waiting on it (a reused certificate can
- * have several): ISSUED with SendTaskSuccess, FAILED/VALIDATION_TIMED_OUT/
- * REVOKED with SendTaskFailure carrying the same error name and ACM's reason
- * as the workflow's own check, so the failure path and codes are the same.
+ * acm-events: for each certificate the event names, resumes every execution
+ * waiting on it (a reused certificate can have several). `ACM Certificate
+ * Available` means ISSUED: SendTaskSuccess without reading the certificate.
+ * On any other event the certificate is read once: ISSUED resumes,
+ * FAILED/VALIDATION_TIMED_OUT/REVOKED fail the waiters with SendTaskFailure
+ * carrying the same error name and ACM's reason as the workflow's own check,
+ * so the failure path and codes are the same.
  */
 export async function resumeWaiters(deps: IssuanceWaitDeps, event: AcmEvent): Promise<ResumeReport[]> {
   const reports: ResumeReport[] = [];
@@ -237,8 +256,16 @@ export async function resumeWaiters(deps: IssuanceWaitDeps, event: AcmEvent): Pr
       reports.push({ certificateArn, waiters: 0, outcome: 'no-waiters' });
       continue;
     }
+    if (event['detail-type'] === CERTIFICATE_AVAILABLE) {
+      // ACM published it because the certificate is ISSUED: no read (SPEC §8's call budget); NotAfter is in the event.
+      const notAfter = event.detail?.CertificateExpirationDate;
+      const outcome: IssuanceOutcome = { status: 'ISSUED', notAfter: notAfter && !Number.isNaN(Date.parse(notAfter)) ? notAfter : null, detectedBy: 'event' };
+      await settle(waiters, (w) => deps.taskTokens.succeed(w.taskToken, outcome));
+      reports.push({ certificateArn, waiters: waiters.length, outcome: 'issued' });
+      continue;
+    }
     const region = regionOfArn(certificateArn) ?? event.region ?? '';
-    // One read for every waiter: the event says what happened, the certificate says what is true now.
+    // Any other event says something happened; the certificate says what is true now (one read for every waiter).
     const detail = await describeCertificate(deps.acm(region), certificateArn);
     const names = [detail.DomainName ?? '', ...(detail.SubjectAlternativeNames ?? []).filter((n) => n !== detail.DomainName)];
     const problem = certificateProblem(detail, names);

@@ -102,6 +102,12 @@ export interface SaveStatusOptions {
   readonly request?: NormalizedRequest;
   /** Remembers the distribution created for the request. */
   readonly distributionId?: string;
+  /**
+   * Other items written in the same transaction as the status (the issuance
+   * waiter's registration): one round trip. The status is then written as
+   * is: a final state does not release the names here (the next final write does).
+   */
+  readonly alsoWrite?: readonly TransactItem[];
 }
 
 /** One page of a listing. */
@@ -443,6 +449,17 @@ export function makeRequestRepository(deps: RequestRepositoryDeps): RequestRepos
       },
     };
     async function writeUpdate(): Promise<void> {
+      if (options.alsoWrite && options.alsoWrite.length > 0) {
+        try {
+          await transact([{ Update: update }, ...options.alsoWrite]);
+          return;
+        } catch (error) {
+          if (!(error instanceof TransactionCanceledException)) throw error;
+          const statusError = reasonError(error.CancellationReasons?.[0]);
+          if (isConditionFailure(statusError)) throw statusError;
+          throw translateContention(error, status.requestId);
+        }
+      }
       if (request && isFinalState(request, status.state)) {
         try {
           await transact([{ Update: update }, locks.releaseItem(nameSetKeyOf(request), status.requestId)]);

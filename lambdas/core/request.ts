@@ -148,15 +148,6 @@ export function certificateNames(request: NormalizedRequest): string[] {
   return namesOf(request);
 }
 
-/**
- * ACM's `IdempotencyToken` for the request: `\w`, at most 32 characters,
- * derived from the request identity so a retried RequestCertificate within
- * ACM's one-hour window returns the same certificate.
- */
-export function idempotencyTokenOf(request: NormalizedRequest): string {
-  return request.requestId.slice(0, 32);
-}
-
 /** One name through every rule of names.ts; problems carry the name as given. */
 function checkedName(problems: PlacedProblem[], path: readonly PathSegment[], value: string, allowWildcard: boolean): string | undefined {
   const result = normalizeDomainName(value, { allowWildcard });

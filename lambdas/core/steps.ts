@@ -81,6 +81,22 @@ export const DELETE_STEPS = [
 /** Folder names of the delete steps. */
 export type DeleteStepFolder = (typeof DELETE_STEPS)[number]['folder'];
 
+/** Every Lambda step of the canary state machine (statemachine/canary.asl.json), in order. */
+export const CANARY_STEPS = [
+  { folder: 'canary-start', substitution: 'CanaryStartFunctionArn', description: "Fixes a canary run's fresh name, its request and the request's id" },
+  {
+    folder: 'canary-finish',
+    substitution: 'CanaryFinishFunctionArn',
+    description: "Removes the canary's validation records, checks nothing is left and records each phase's duration",
+  },
+] as const satisfies readonly StepDefinition[];
+
+/** Folder names of the canary steps. */
+export type CanaryStepFolder = (typeof CANARY_STEPS)[number]['folder'];
+
+/** ASL substitutions of the state machines the canary runs nested (`states:startExecution.sync:2`). */
+export const CANARY_NESTED_SUBSTITUTIONS = { certificate: 'CertificateStateMachineArn', delete: 'DeleteStateMachineArn' } as const;
+
 /** ASL substitution holding the event bus name. */
 export const EVENT_BUS_SUBSTITUTION = 'EventBusName';
 

@@ -18,23 +18,22 @@ beforeAll(() => {
       ...CROSS_ACCOUNT_CONFIG,
       dnsAccount: { ...CROSS_ACCOUNT_CONFIG.dnsAccount, allowAliasRecords: true },
       notifications: { emailAddresses: ['ops@example.com'], webhook: { secretArn: WEBHOOK_SECRET_ARN } },
+      canary: { domainName: 'canary.example.com', originDomainName: 'origin.example.net' },
     }),
     ownAccount: synthCertflow({
       ...OWN_ACCOUNT_CONFIG,
       api: { cloudWatchRole: false },
       notifications: { webhook: { ssmParameterName: '/certflow/webhook' } },
+      canary: { domainName: 'canary.example.com' },
     }),
   };
 });
 const each = () => Object.entries(deployments);
 
-it('covers the optional constructs (API, topic, webhook notifier) in every deployment', () => {
+it('covers the optional constructs (API, topic, webhook notifier, canary) in every deployment', () => {
   for (const [, deployment] of each()) {
-    expect([deployment.workflowStack.api, deployment.workflowStack.notifications?.topic, deployment.workflowStack.notifications?.webhook]).toEqual([
-      expect.anything(),
-      expect.anything(),
-      expect.anything(),
-    ]);
+    const { api, notifications, canary } = deployment.workflowStack;
+    expect([api, notifications?.topic, notifications?.webhook, canary]).toEqual([expect.anything(), expect.anything(), expect.anything(), expect.anything()]);
   }
 });
 

@@ -54,7 +54,12 @@ export function synthCertflow(configJson: unknown, options: SynthOptions = {}): 
     context: { ...cdkJsonContext(), 'aws:cdk:bundling-stacks': options.bundle ? ['**'] : [] },
   });
   const workflowStack = new WorkflowStack(app, config.stackName, { config });
-  const dnsStack = config.dnsAccount ? new DnsAccountStack(app, dnsAccountStackName(config.stackName), { dnsAccount: config.dnsAccount }) : undefined;
+  const dnsStack = config.dnsAccount
+    ? new DnsAccountStack(app, dnsAccountStackName(config.stackName), {
+        dnsAccount: config.dnsAccount,
+        ...(config.canary && { canaryDomainName: config.canary.domainName }),
+      })
+    : undefined;
   app.synth();
   return {
     app,

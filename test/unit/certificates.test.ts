@@ -266,15 +266,11 @@ describe('findOrRequestCertificate', () => {
     expect(new Set(tags.map((t) => t.Key)).size).toBe(tags.length);
   });
 
-  it('claims the name set before requesting, and records the new ARN under the claim', async () => {
+  it('claims the name set before requesting, with one conditional write (the new certificate is then found by the lookup)', async () => {
     const request = wildcardRequest();
     acmMock.on(ListCertificatesCommand).resolves({});
     await findOrRequestCertificate(deps, request);
-    const key = certificateClaimKey(request);
-    expect(locks.calls).toEqual([
-      { op: 'acquire', key },
-      { op: 'complete', key, resourceId: ARN },
-    ]);
+    expect(locks.calls).toEqual([{ op: 'acquire', key: certificateClaimKey(request) }]);
   });
 
   it('gives the same claim key whatever the order and case of the names, and another for another key algorithm', () => {
@@ -285,7 +281,7 @@ describe('findOrRequestCertificate', () => {
     expect(certificateClaimKey(wildcardRequest({ region: 'eu-west-1' }))).not.toBe(certificateClaimKey(request));
   });
 
-  it('reuses the certificate a concurrent execution requested under the claim, without requesting another', async () => {
+  it('reuses the certificate recorded under a completed claim (an earlier version of certflow), without requesting another', async () => {
     const request = wildcardRequest();
     const names = ['www.example.com', '*.example.com', 'example.com'];
     const other = await locks.acquire(certificateClaimKey(request));
@@ -322,6 +318,18 @@ describe('findOrRequestCertificate', () => {
     expect(acmMock.commandCalls(RequestCertificateCommand)).toHaveLength(1);
   });
 
+  it('sends a retry of the same request the same IdempotencyToken, so ACM answers with the certificate it already created', async () => {
+    const request = wildcardRequest();
+    acmMock.on(ListCertificatesCommand).resolves({});
+    // The step retried by the same execution (its response was lost): it holds the claim still.
+    await findOrRequestCertificate(deps, request, 'execution-1');
+    await findOrRequestCertificate(deps, request, 'execution-1');
+    const tokens = acmMock.commandCalls(RequestCertificateCommand).map((call) => call.args[0].input.IdempotencyToken);
+    expect(tokens).toHaveLength(2);
+    expect(tokens[1]).toBe(tokens[0]);
+    expect(tokens[0]).toBe(request.requestId.slice(0, 32));
+  });
+
   it('turns ACM throttling into TransientAwsError', async () => {
     acmMock.on(ListCertificatesCommand).rejects(awsError('ThrottlingException', 'Rate exceeded'));
     await expect(findOrRequestCertificate(deps, wildcardRequest())).rejects.toBeInstanceOf(TransientAwsError);
@@ -337,7 +345,7 @@ describe('findOrRequestCertificate', () => {
 });
 
 describe('findOrRequestCertificateStep', () => {
-  it('records a reused ISSUED certificate as ISSUED', async () => {
+  it('carries a reused ISSUED certificate as ISSUED in the state, and writes no status (the publish step does)', async () => {
     const request = wildcardRequest();
     const names = ['www.example.com', 'example.com', '*.example.com'];
     acmMock.on(ListCertificatesCommand).resolves({ CertificateSummaryList: [summary(1, names)] });
@@ -347,10 +355,10 @@ describe('findOrRequestCertificateStep', () => {
 
     expect(result.status.state).toBe('ISSUED');
     expect(result.status.certificate).toMatchObject({ arn: arn(1), reused: true });
-    expect(store.savedStatuses.map((s) => s.status)).toEqual([result.status]);
+    expect(store.savedStatuses).toEqual([]);
   });
 
-  it('records a requested certificate as PENDING_VALIDATION', async () => {
+  it('carries a requested certificate as PENDING_VALIDATION in the state', async () => {
     const request = wildcardRequest();
     acmMock.on(ListCertificatesCommand).resolves({});
     acmMock.on(RequestCertificateCommand).resolves({ CertificateArn: ARN });
@@ -358,7 +366,8 @@ describe('findOrRequestCertificateStep', () => {
     const result = await findOrRequestCertificateStep(deps, { request, status: makeStatus(request) });
 
     expect(result.status.state).toBe('PENDING_VALIDATION');
-    expect(store.lastStatus?.certificate?.arn).toBe(ARN);
+    expect(result.status.certificate?.arn).toBe(ARN);
+    expect(store.savedStatuses).toEqual([]);
   });
 });
 

@@ -17,6 +17,9 @@ import {
 import { FALLBACK_FRACTION, nextFallbackPoll } from '../../lambdas/core/poll';
 import { DEFAULT_WAITS } from '../../lambdas/core/settings';
 import type { PollState } from '../../lambdas/core/types';
+import type { TransactItem } from '../../lambdas/core/lock';
+import type { SaveStatusOptions } from '../../lambdas/core/request-repository';
+import type { StatusRecord } from '../../lambdas/core/types';
 import { awsError, makeRequest, makeStatus, makeValidationRecord, T0, testClock, type TestClock } from '../support/mocks';
 
 const ARN = 'arn:aws:acm:eu-west-1:111111111111:certificate/11111111-2222-3333-4444-555555555555';
@@ -37,6 +40,19 @@ class MemoryWaiters implements IssuanceWaiters {
   async waitersOf(certificateArn: string) {
     return [...(this.byArn.get(certificateArn)?.values() ?? [])].map(({ executionArn, taskToken }) => ({ executionArn, taskToken }));
   }
+  registrationItem(certificateArn: string, waiter: IssuanceWaiter, expiresAt: Date): TransactItem {
+    return { Put: { TableName: 'memory', Item: { pk: certificateArn, sk: waiter.executionArn, taskToken: waiter.taskToken, expiresAt: expiresAt.getTime() } } };
+  }
+}
+
+/** A store that journals each status write and the items written in its transaction. */
+class JournalingStore {
+  readonly writes: { status: StatusRecord; alsoWrite: readonly TransactItem[] }[] = [];
+  constructor(private readonly journal: string[]) {}
+  async saveStatus(status: StatusRecord, options: SaveStatusOptions = {}) {
+    this.journal.push(`status ${status.state} with ${(options.alsoWrite ?? []).length} item(s)`);
+    this.writes.push({ status, alsoWrite: options.alsoWrite ?? [] });
+  }
 }
 
 class RecordingTokens implements TaskTokens {
@@ -56,6 +72,7 @@ let tokens: RecordingTokens;
 let clock: TestClock;
 let deps: IssuanceWaitDeps;
 let regions: string[];
+let store: JournalingStore;
 
 beforeEach(() => {
   acmMock.reset();
@@ -73,6 +90,7 @@ beforeEach(() => {
     taskTokens: tokens,
     now: clock.now,
   };
+  store = new JournalingStore(journal);
 });
 
 function describeAs(overrides: Partial<CertificateDetail>): void {
@@ -98,15 +116,44 @@ function input(overrides: Partial<AwaitIssuanceInput> = {}): AwaitIssuanceInput 
   };
 }
 
-const event = (resources: string[] = [ARN]): AcmEvent => ({
+const event = (
+  resources: string[] = [ARN],
+  detail: AcmEvent['detail'] = { Action: 'ISSUANCE', CertificateExpirationDate: '2031-02-03T00:00:00Z' },
+): AcmEvent => ({
   source: 'aws.acm',
   'detail-type': 'ACM Certificate Available',
   region: 'eu-west-1',
   resources,
-  detail: { Action: 'ISSUANCE' },
+  detail,
+});
+
+/** Another of ACM's events (not an issuance): the handler reads the certificate to learn what is true now. */
+const otherEvent = (): AcmEvent => ({
+  source: 'aws.acm',
+  'detail-type': 'ACM Certificate Renewal Action Required',
+  region: 'eu-west-1',
+  resources: [ARN],
+  detail: {},
 });
 
 describe('awaitIssuanceStep', () => {
+  it('writes the status with the first registration in one transaction, then reads the certificate', async () => {
+    describeAs({});
+    const first = input();
+    await awaitIssuanceStep({ ...deps, store }, first);
+    expect(journal).toEqual(['status PENDING_VALIDATION with 1 item(s)', 'describe']);
+    expect(store.writes[0]!.status).toEqual(first.status);
+    expect(store.writes[0]!.alsoWrite[0]!.Put?.Item).toMatchObject({ pk: ARN, sk: first.executionArn, taskToken: 'token-1' });
+    expect(waiters.byArn.size).toBe(0);
+  });
+
+  it('only registers its new token on a later wait (after a heartbeat timeout): the status is unchanged', async () => {
+    describeAs({});
+    await awaitIssuanceStep({ ...deps, store }, input({ taskToken: 'token-2', poll: { ...input().poll, attempt: 2 } }));
+    expect(journal).toEqual(['register token-2', 'describe']);
+    expect(store.writes).toEqual([]);
+  });
+
   it('registers the token first, then reads the certificate once; pending leaves the task waiting', async () => {
     describeAs({});
     const result = await awaitIssuanceStep(deps, input());
@@ -159,14 +206,27 @@ describe('awaitIssuanceStep', () => {
 });
 
 describe('resumeWaiters (acm-events)', () => {
-  it('resumes every execution waiting on the certificate with one read, in the certificate region', async () => {
-    describeAs({ Status: 'ISSUED' });
+  it('resumes every execution waiting on the certificate on ACM Certificate Available, with NotAfter from the event and no read', async () => {
     await waiters.register(ARN, { executionArn: 'e1', taskToken: 't1' }, new Date());
     await waiters.register(ARN, { executionArn: 'e2', taskToken: 't2' }, new Date());
     const reports = await resumeWaiters(deps, event());
     expect(reports).toEqual([{ certificateArn: ARN, waiters: 2, outcome: 'issued' }]);
     expect(tokens.succeeded.map((s) => s.token).sort()).toEqual(['t1', 't2']);
-    expect(tokens.succeeded[0]!.output.detectedBy).toBe('event');
+    expect(tokens.succeeded[0]!.output).toEqual({ status: 'ISSUED', notAfter: '2031-02-03T00:00:00Z', detectedBy: 'event' });
+    expect(acmMock.calls()).toHaveLength(0);
+  });
+
+  it('resumes with notAfter null when the event carries no valid expiration date', async () => {
+    await waiters.register(ARN, { executionArn: 'e1', taskToken: 't1' }, new Date());
+    await resumeWaiters(deps, event([ARN], { Action: 'ISSUANCE', CertificateExpirationDate: 'soon' }));
+    expect(tokens.succeeded[0]!.output.notAfter).toBeNull();
+  });
+
+  it('reads the certificate once, in its region, on another ACM event, and resumes every waiter when it is ISSUED', async () => {
+    describeAs({ Status: 'ISSUED' });
+    await waiters.register(ARN, { executionArn: 'e1', taskToken: 't1' }, new Date());
+    await waiters.register(ARN, { executionArn: 'e2', taskToken: 't2' }, new Date());
+    expect(await resumeWaiters(deps, otherEvent())).toEqual([{ certificateArn: ARN, waiters: 2, outcome: 'issued' }]);
     expect(acmMock.commandCalls(DescribeCertificateCommand)).toHaveLength(1);
     expect(regions).toEqual(['eu-west-1']);
   });
@@ -180,15 +240,15 @@ describe('resumeWaiters (acm-events)', () => {
   it('fails the waiters with CertificateFailedError and the reason when the certificate is FAILED', async () => {
     describeAs({ Status: 'FAILED', FailureReason: 'CAA_ERROR' });
     await waiters.register(ARN, { executionArn: 'e1', taskToken: 't1' }, new Date());
-    await resumeWaiters(deps, event());
+    await resumeWaiters(deps, otherEvent());
     expect(tokens.failed).toEqual([{ token: 't1', error: 'CertificateFailedError', cause: expect.stringContaining('CAA_ERROR') }]);
     expect(tokens.failed[0]!.cause).toContain('www.example.com');
   });
 
-  it('leaves the waiters alone when the certificate is not issued yet (a stale or early event)', async () => {
+  it('leaves the waiters alone when another event arrives and the certificate is not issued yet', async () => {
     describeAs({});
     await waiters.register(ARN, { executionArn: 'e1', taskToken: 't1' }, new Date());
-    expect(await resumeWaiters(deps, event())).toEqual([{ certificateArn: ARN, waiters: 1, outcome: 'pending' }]);
+    expect(await resumeWaiters(deps, otherEvent())).toEqual([{ certificateArn: ARN, waiters: 1, outcome: 'pending' }]);
     expect(tokens.succeeded).toEqual([]);
   });
 

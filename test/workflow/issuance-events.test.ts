@@ -32,8 +32,11 @@ describe('event-assisted issuance wait on the emulator', () => {
     harness.proxy.resetLog();
   });
 
-  /** True once the run has registered its token (DynamoDB PutItem of a CERTWAIT item). */
-  const registered = () => harness.proxy.calls.some((c) => c.operation === 'PutItem' && c.body.includes('CERTWAIT#'));
+  /** A registration of a token: the first wait's is written with the status (TransactWriteItems), later ones alone (PutItem). */
+  const isRegistration = (c: CallInfo) => (c.operation === 'PutItem' || c.operation === 'TransactWriteItems') && c.body.includes('CERTWAIT#');
+
+  /** True once the run has registered its token. */
+  const registered = () => harness.proxy.calls.some(isRegistration);
 
   /** certflow's reads of the certificate after the registration see `status` (the stand-in's are left alone). */
   function afterRegistration(status: string, count?: number, extra: Record<string, string> = {}): FaultRule {
@@ -57,9 +60,13 @@ describe('event-assisted issuance wait on the emulator', () => {
     expect(result.acmEventsDelivered).toEqual([
       expect.objectContaining({ certificateArn: result.status!.certificate!.arn, detailType: 'ACM Certificate Available' }),
     ]);
-    // acm-events looked up the waiters of exactly this certificate, then read it once.
+    // acm-events looked up the waiters of exactly this certificate, and resumed them without reading it (the event says ISSUED).
     const lookups = harness.proxy.calls.filter((c) => c.operation === 'Query' && c.body.includes(`CERTWAIT#${result.status!.certificate!.arn}`));
     expect(lookups).toHaveLength(1);
+    const certflowReads = harness.proxy.calls.filter((c) => c.operation === 'DescribeCertificate' && !fromStandIn(c));
+    expect(certflowReads).toHaveLength(2);
+    // NotAfter came with the event (CertificateExpirationDate).
+    expect(result.status?.certificate?.notAfter).toEqual(expect.any(String));
     expect((await harness.store.getRequest(result.status!.requestId))?.status.state).toBe('ISSUED');
   });
 
@@ -71,9 +78,9 @@ describe('event-assisted issuance wait on the emulator', () => {
     expect(result.status?.state).toBe('ISSUED');
     expect(result.heartbeatTimeouts).toBe(3);
     expect(result.acmEventsDelivered).toHaveLength(0);
-    // Four registrations (three timed out), each followed by one read of the certificate.
-    const registrations = harness.proxy.calls.filter((c) => c.operation === 'PutItem' && c.body.includes('CERTWAIT#'));
-    expect(registrations).toHaveLength(4);
+    // Four registrations (three timed out), each followed by one read of the certificate; only the first writes the status too.
+    const registrations = harness.proxy.calls.filter(isRegistration);
+    expect(registrations.map((c) => c.operation)).toEqual(['TransactWriteItems', 'PutItem', 'PutItem', 'PutItem']);
     // The first heartbeats are the 15 s floor: three of them passed in simulated time.
     expect(result.clock!.simulatedSeconds).toBeGreaterThanOrEqual(45);
   });
@@ -81,7 +88,7 @@ describe('event-assisted issuance wait on the emulator', () => {
   test('an event that fired before the registration is not missed: the registration reads the certificate ISSUED', async () => {
     // The registration write is slow; meanwhile the stand-in sees the certificate ISSUED and
     // delivers the event, which finds no waiter yet.
-    harness.proxy.addRule({ service: 'dynamodb', operation: 'PutItem', match: (c) => c.body.includes('CERTWAIT#'), kind: 'latency', delayMs: 1500 });
+    harness.proxy.addRule({ service: 'dynamodb', operation: 'TransactWriteItems', match: (c) => c.body.includes('CERTWAIT#'), kind: 'latency', delayMs: 1500 });
 
     const result = await harness.run({ domainName: 'early.example.com' }, { realTime: true, acmEvents: { pollMs: 10 } });
 
@@ -131,15 +138,15 @@ describe('event-assisted issuance wait on the emulator', () => {
     expect(harness.proxy.calls.filter((c) => c.operation === 'Query' && c.body.includes(`CERTWAIT#${arn}`))).toHaveLength(1);
   });
 
-  test("a certificate acm-events finds FAILED fails the waiting request with CertificateFailed and ACM's reason", async () => {
-    // The registration read sees it pending; when the event comes, acm-events reads it FAILED (CAA_ERROR).
+  test("a certificate that FAILED (ACM publishes no event for that) is seen by the fallback read: CertificateFailed with ACM's reason", async () => {
+    // The first registration read sees it pending; the next wait's read sees it FAILED (CAA_ERROR).
     harness.proxy.addRule(afterRegistration('PENDING_VALIDATION', 1));
     harness.proxy.addRule(afterRegistration('FAILED', undefined, { FailureReason: 'CAA_ERROR' }));
 
-    const result = await harness.run({ domainName: 'caa-event.example.com' });
+    const result = await harness.run({ domainName: 'caa-event.example.com' }, { acmEvents: false });
 
     expect(result.succeeded).toBe(false);
-    expect(result.acmEventsDelivered).toHaveLength(1);
+    expect(result.heartbeatTimeouts).toBe(1);
     expect(result.error?.code).toBe('CertificateFailed');
     expect(result.error?.message).toContain('CAA_ERROR');
     expect(result.error?.message).toContain('caa-event.example.com');
