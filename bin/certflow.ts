@@ -420,7 +420,7 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
 }
 
 /** How long after Ctrl-C a command that does not stop by itself is ended anyway. */
-const INTERRUPT_GRACE_MS = 1500;
+const INTERRUPT_GRACE_MS = 5000;
 
 /** Runs the CLI on this process's argv, stdio and signals: the entry of `npx certflow` (bin/certflow.cjs) and of `tsx bin/certflow.ts`. */
 export function runCli(): void {
