@@ -208,9 +208,9 @@ describe('certflow CLI runs as a person meets them', () => {
     expect((JSON.parse(exact.stdout) as StatusRecord[]).map((s) => s.requestId)).toEqual([otherId]);
 
     const table = await cli(env, 'list', '--domain', 'www.wild.example.net', '--local');
-    // The table grew DAYS (to expiry) and RENEWAL (the renewal watch's verdict) columns (issue 9 item 6); the renewal watch never looks at a FAILED request.
+    // Days to expiry and the renewal state came with the lifecycle (issue 9).
     expect(table.stdout.split('\n')[0]).toMatch(/^REQUEST +STATE +EXPIRES +DAYS +RENEWAL +DISTRIBUTION +NAMES$/);
-    expect(table.stdout).toMatch(new RegExp(`^${wildcardId} +FAILED +\\S+ +\\S+ +- +- +wild\\.example\\.net, \\*\\.wild\\.example\\.net$`, 'm'));
+    expect(table.stdout).toMatch(new RegExp(`^${wildcardId} +FAILED +\\S+ +\\S+ +\\S+ +- +wild\\.example\\.net, \\*\\.wild\\.example\\.net$`, 'm'));
     const none = await cli(env, 'list', '--domain', 'nothing.example.net', '--local');
     expect(none.stdout).toBe('no requests covering nothing.example.net');
   });
