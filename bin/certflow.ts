@@ -241,10 +241,12 @@ function registerStatus(program: Command, { io, setExitCode }: CommandContext): 
   });
 }
 
-/** For a local request that has not ended: whether a local run is still at it, and how to resume it if not. */
+/** For a local request that has not ended: whether a local run is still at it, and how to go on if not. */
 function localRunNote(io: CliIo, requestId: string): (status: StatusRecord) => string | undefined {
   return (status) => {
-    if (['ISSUED', 'DEPLOYED', 'FAILED'].includes(status.state)) return undefined;
+    if (['ISSUED', 'DEPLOYED', 'FAILED', 'REPLACED', 'DELETED'].includes(status.state)) return undefined;
+    // A local delete runs in the `certflow delete` process; one that stopped goes on where it stopped when run again.
+    if (status.state === 'DELETING') return `being deleted; if no certflow delete is running, finish it: certflow delete ${requestId} --local`;
     const run = localRunOf(io.env, requestId);
     if (run?.running) return `a local run (process ${run.pid}, started ${run.startedAt}) is in progress`;
     return `no run is in progress: the local run stopped before the request ended. Resume it: ${run?.resumeCommand ?? `certflow resume ${requestId} --local`}`;
@@ -418,7 +420,7 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
 }
 
 /** How long after Ctrl-C a command that does not stop by itself is ended anyway. */
-const INTERRUPT_GRACE_MS = 1500;
+const INTERRUPT_GRACE_MS = 5000;
 
 /** Runs the CLI on this process's argv, stdio and signals: the entry of `npx certflow` (bin/certflow.cjs) and of `tsx bin/certflow.ts`. */
 export function runCli(): void {

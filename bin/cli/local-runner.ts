@@ -5,7 +5,7 @@ import { type AwsClientOptions, awsClient, awsClientConfig, makeStepDeps, type S
 import type { Settings } from '../../lambdas/core/settings';
 import type { StopExecution } from '../../lambdas/core/deletion';
 import { CANARY_NESTED_SUBSTITUTIONS, CANARY_STEPS, DELETE_STEPS, EVENT_BUS_SUBSTITUTION, STEPS } from '../../lambdas/core/steps';
-import type { StatusRecord } from '../../lambdas/core/types';
+import type { PollState, StatusRecord } from '../../lambdas/core/types';
 import { type Observability, quietObservability } from '../../lambdas/shared/observability';
 import workflowDefinition from '../../statemachine/certificate-workflow.asl.json';
 import { createHandler as createAcmEventsHandler } from '../../lambdas/acm-events/handler';
@@ -308,6 +308,17 @@ export async function runLocally(input: unknown, options: LocalRunOptions): Prom
             throw lambdaError(error);
           }
           const heartbeatSeconds = heartbeatOf(heartbeatPath, Payload, name);
+          // Said once the task waits (its token registered, the status stored), not when the state is entered.
+          const poll = Payload.poll;
+          if (poll)
+            options.onProgress?.({
+              state: name,
+              type: 'Task',
+              waitingFor: poll.waitingFor,
+              waitSeconds: poll.waitSeconds,
+              attempt: poll.attempt,
+              waitKind: poll.kind,
+            });
           const settled = (): JsonValue => {
             const outcome = wait.settled();
             if (outcome && 'error' in outcome) throw outcome.error;
@@ -449,8 +460,8 @@ export async function runLocally(input: unknown, options: LocalRunOptions): Prom
           options.onProgress?.({
             state: event.state.name,
             type: event.state.type,
-            // A Wait state, or the issuance wait's task-token task: both say what they wait for.
-            ...((event.state.type === 'Wait' || tokenStates.has(event.state.name)) && poll
+            // A Wait state says what it waits for; the issuance wait's task-token task says it once its Lambda has registered.
+            ...(event.state.type === 'Wait' && poll
               ? { waitingFor: poll.waitingFor, waitSeconds: poll.waitSeconds, attempt: poll.attempt, waitKind: poll.kind }
               : {}),
           });
@@ -561,6 +572,7 @@ export async function runLocally(input: unknown, options: LocalRunOptions): Prom
 interface TokenTaskPayload {
   readonly taskToken: string;
   readonly status?: StatusRecord;
+  readonly poll?: Pick<PollState, 'waitingFor' | 'waitSeconds' | 'attempt' | 'kind'>;
   readonly [key: string]: unknown;
 }
 

@@ -64,9 +64,20 @@ export interface RenewalRepository {
    * is left alone; false then.
    */
   saveCheck(check: CertificateCheck, certificate: CertificateStatus): Promise<boolean>;
+  /**
+   * Notes the repairs a check is about to make, before it makes them, so that
+   * a retried check (its first try repaired, then failed) still reports them:
+   * it finds the records in place and their repair in
+   * {@link PENDING_REPAIRS_ATTRIBUTE}. {@link saveCheck} clears the note.
+   * Only while the request is in a watched state; false then.
+   */
+  saveRepairIntent(requestId: string, repairs: readonly RecordCheck[]): Promise<boolean>;
   /** The last stored checks of every watched request, in state then request order. */
   listChecks(): Promise<CertificateCheck[]>;
 }
+
+/** Attribute of the request item holding the repairs a check began ({@link RenewalRepository.saveRepairIntent}); getRequest hands it out with the item. */
+export const PENDING_REPAIRS_ATTRIBUTE = 'renewalRepairs';
 
 /** Dependencies of {@link makeRenewalRepository}. */
 export interface RenewalRepositoryDeps {
@@ -115,13 +126,14 @@ export function makeRenewalRepository(deps: RenewalRepositoryDeps): RenewalRepos
             TableName: tableName,
             Key: { pk: `REQUEST#${check.requestId}`, sk: 'REQUEST' },
             // Only the renewal parts: the workflow owns the rest of the status record.
-            UpdateExpression: 'SET #status.#renewal = :renewal, #status.#certificate = :certificate, #check = :check',
+            UpdateExpression: 'SET #status.#renewal = :renewal, #status.#certificate = :certificate, #check = :check REMOVE #repairs',
             ConditionExpression: '#state IN (:issued, :deployed)',
             ExpressionAttributeNames: {
               '#status': 'status',
               '#renewal': 'renewal',
               '#certificate': 'certificate',
               '#check': 'renewalCheck',
+              '#repairs': PENDING_REPAIRS_ATTRIBUTE,
               '#state': 'state',
             },
             ExpressionAttributeValues: {
@@ -137,6 +149,25 @@ export function makeRenewalRepository(deps: RenewalRepositoryDeps): RenewalRepos
       } catch (error) {
         if (error instanceof ConditionalCheckFailedException) return false;
         throw translateAwsError(error, `DynamoDB UpdateItem of request ${check.requestId} on table ${tableName}`);
+      }
+    },
+
+    async saveRepairIntent(requestId, repairs) {
+      try {
+        await documentClient.send(
+          new UpdateCommand({
+            TableName: tableName,
+            Key: { pk: `REQUEST#${requestId}`, sk: 'REQUEST' },
+            UpdateExpression: 'SET #repairs = :repairs',
+            ConditionExpression: '#state IN (:issued, :deployed)',
+            ExpressionAttributeNames: { '#repairs': PENDING_REPAIRS_ATTRIBUTE, '#state': 'state' },
+            ExpressionAttributeValues: { ':repairs': repairs, ':issued': 'ISSUED', ':deployed': 'DEPLOYED' },
+          }),
+        );
+        return true;
+      } catch (error) {
+        if (error instanceof ConditionalCheckFailedException) return false;
+        throw translateAwsError(error, `DynamoDB UpdateItem of request ${requestId} on table ${tableName}`);
       }
     },
 

@@ -7,7 +7,7 @@ import { accountIdOfRole, type DnsAccess, changeRecords, deniedOrTranslated, typ
 import { SettingsError, translateAwsError } from './errors';
 import type { Clock } from './poll';
 import type { CertificateCheck, RecordCheck, RenewalRepository } from './renewal-store';
-import { WATCHED_STATES } from './renewal-store';
+import { PENDING_REPAIRS_ATTRIBUTE, WATCHED_STATES } from './renewal-store';
 import type { DnsRole, Settings } from './settings';
 import { canonicalName, fqdn } from './status';
 import { EVENT_DETAIL_TYPES } from './steps';
@@ -123,8 +123,19 @@ async function currentValue(deps: RenewalDeps, record: ValidationRecord, session
   }
 }
 
-/** Checks every record; with `repair`, one UPSERT batch per zone puts missing and changed ones back. */
-async function checkRecords(deps: RenewalDeps, requestId: string, records: readonly ValidationRecord[], repair: boolean): Promise<RecordCheck[]> {
+/**
+ * Checks every record; with `repair`, one UPSERT batch per zone puts missing
+ * and changed ones back. `pending` are the repairs an earlier try of this
+ * check made before it failed: a record found in place that one of them put
+ * back is reported repaired, as that try would have.
+ */
+async function checkRecords(
+  deps: RenewalDeps,
+  requestId: string,
+  records: readonly ValidationRecord[],
+  repair: boolean,
+  pending: readonly RecordCheck[],
+): Promise<RecordCheck[] | null> {
   // One session name for the whole watch: a warm Lambda reuses its assumed-role clients across thousands of checks.
   const sessionName = RENEWAL_SESSION_NAME;
   const checks: RecordCheck[] = [];
@@ -139,13 +150,19 @@ async function checkRecords(deps: RenewalDeps, requestId: string, records: reado
     }
     const value = await currentValue(deps, record, sessionName);
     if (value !== null && sameValue(value, record.value)) {
-      checks.push({ ...base, state: 'ok', previousValue: null });
+      const repairedBefore = pending.find((p) => canonicalName(p.name) === canonicalName(record.name) && sameValue(p.value, record.value));
+      checks.push(repairedBefore ? { ...base, state: 'repaired', previousValue: repairedBefore.previousValue } : { ...base, state: 'ok', previousValue: null });
       continue;
     }
     const check: RecordCheck = { ...base, state: value === null ? 'missing' : 'mismatch', previousValue: value };
     checks.push(check);
     // The name is ACM's own for this domain and account: another value there can only break renewal.
     if (repair) toRepair.set(record.hostedZoneId, [...(toRepair.get(record.hostedZoneId) ?? []), { record, check }]);
+  }
+  if (toRepair.size > 0) {
+    const intended = [...toRepair.values()].flatMap((items) => items.map(({ check }) => ({ ...check, state: 'repaired' as const })));
+    // Deleted or replaced meanwhile: its records are no longer certflow's to write.
+    if (!(await deps.renewals.saveRepairIntent(requestId, [...pending, ...intended]))) return null;
   }
   for (const [zoneId, items] of toRepair) {
     const first = items[0]?.record;
@@ -240,6 +257,12 @@ async function describeCertificate(acm: ACMClient, arn: string): Promise<Certifi
   }
 }
 
+/** The repairs an earlier, failed try of the check made (the renewal store keeps them on the request item, which getRequest hands out whole). */
+function pendingRepairsOf(stored: StoredRequest): RecordCheck[] {
+  const pending = (stored as unknown as Record<string, unknown>)[PENDING_REPAIRS_ATTRIBUTE];
+  return Array.isArray(pending) ? (pending as RecordCheck[]) : [];
+}
+
 function isWatched(stored: StoredRequest | undefined): stored is StoredRequest & { status: StatusRecord & { certificate: CertificateStatus } } {
   return stored !== undefined && (WATCHED_STATES as readonly string[]).includes(stored.status.state) && stored.status.certificate !== null;
 }
@@ -283,7 +306,9 @@ export async function checkRenewal(deps: RenewalDeps, requestId: string, options
       reason: `certificate ${certificate.arn} no longer exists in ACM (${certificate.region}): request the names again.`,
     };
   } else {
-    records = await checkRecords(deps, requestId, recordsToCheck(detail, status.validationRecords), options.repair);
+    const checked = await checkRecords(deps, requestId, recordsToCheck(detail, status.validationRecords), options.repair, pendingRepairsOf(stored));
+    if (!checked) return { check: null, events: [] };
+    records = checked;
     renewal = renewalOf(detail, certificate.notAfter, records, now, atRiskDays);
   }
   const updatedCertificate: CertificateStatus = detail

@@ -1,4 +1,4 @@
-import { type CallInfo, DROP_RESPONSE, type FaultRule, type ProxiedResponse, awsErrorResponse, type RuleFrequency } from './fault-proxy';
+import { type CallInfo, cnameAlreadyExists, DROP_RESPONSE, type FaultRule, type ProxiedResponse, awsErrorResponse, type RuleFrequency } from './fault-proxy';
 
 /**
  * Stand-ins for what CloudFront does and moto does not (moto 5 ignores
@@ -125,16 +125,5 @@ export function cloudFrontETagStandIn(options: CloudFrontETagOptions = {}): Clou
  * stand-in's and the call never reaches the emulator.
  */
 export function updateCnameAlreadyExists(frequency: RuleFrequency = {}): FaultRule {
-  return {
-    service: 'cloudfront',
-    operation: 'UpdateDistribution',
-    ...frequency,
-    kind: 'respond',
-    respond: (call) =>
-      awsErrorResponse(call, {
-        status: 409,
-        code: 'CNAMEAlreadyExists',
-        message: 'One or more of the CNAMEs you provided are already associated with a different resource.',
-      }),
-  };
+  return { ...cnameAlreadyExists(frequency), operation: 'UpdateDistribution' };
 }

@@ -3,7 +3,8 @@ import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge
 import { ChangeResourceRecordSetsCommand, ListResourceRecordSetsCommand, type ResourceRecordSet } from '@aws-sdk/client-route-53';
 import { mockClient } from 'aws-sdk-client-mock';
 import { type AcmEvent, checkRenewal, type RenewalDeps } from '../../lambdas/core/renewal';
-import type { CertificateCheck, RenewalRepository } from '../../lambdas/core/renewal-store';
+import { type CertificateCheck, PENDING_REPAIRS_ATTRIBUTE, type RecordCheck, type RenewalRepository } from '../../lambdas/core/renewal-store';
+import { TransientAwsError } from '../../lambdas/core/errors';
 import { acmRenewalEventStep } from '../../lambdas/core/renewal-sweep';
 import type { CertificateStatus, RenewalStatus, StatusRecord, ValidationRecord } from '../../lambdas/core/types';
 import { FakeDnsAccess, InMemoryRequestStore, makeRequest, makeSettings, makeStatus, route53Client, T0, testClock } from '../support/mocks';
@@ -43,11 +44,25 @@ class InMemoryRenewals implements RenewalRepository {
   async listPage(): Promise<never> {
     throw new Error('InMemoryRenewals: paging is tested against DynamoDB');
   }
+  /** Fails the next saveCheck, as a throttled UpdateItem that outlived the SDK's retries would. */
+  failNextSave = false;
   async saveCheck(check: CertificateCheck, certificate: CertificateStatus): Promise<boolean> {
+    if (this.failNextSave) {
+      this.failNextSave = false;
+      throw new TransientAwsError('DynamoDB throttled the UpdateItem (test)');
+    }
     const stored = this.store.items.get(check.requestId);
     if (!stored || !['ISSUED', 'DEPLOYED'].includes(stored.status.state)) return false;
-    this.store.items.set(check.requestId, { ...stored, status: { ...stored.status, certificate, renewal: check.renewal } });
+    const { [PENDING_REPAIRS_ATTRIBUTE]: _cleared, ...rest } = stored as typeof stored & Record<string, unknown>;
+    this.store.items.set(check.requestId, { ...rest, status: { ...stored.status, certificate, renewal: check.renewal } });
     this.checks.set(check.requestId, check);
+    return true;
+  }
+  /** Kept on the request item, where the DynamoDB store keeps it. */
+  async saveRepairIntent(requestId: string, repairs: readonly RecordCheck[]): Promise<boolean> {
+    const stored = this.store.items.get(requestId);
+    if (!stored || !['ISSUED', 'DEPLOYED'].includes(stored.status.state)) return false;
+    this.store.items.set(requestId, { ...stored, [PENDING_REPAIRS_ATTRIBUTE]: repairs } as typeof stored);
     return true;
   }
   async listChecks(): Promise<CertificateCheck[]> {
@@ -245,6 +260,41 @@ describe('checkRenewal: what ACM says becomes the renewal state and its event', 
     expect(events[0]?.detail.records).toEqual([expect.objectContaining({ name: RECORD.name, state: 'repaired' })]);
   });
 
+  test('a check retried after it repaired and then failed still reports the repair (with the value it replaced) and announces it', async () => {
+    const status = seedDeployed();
+    acm.on(DescribeCertificateCommand).resolves({ Certificate: certificate() });
+    let zone = [cname(RECORD.name, 'somewhere-else.example.net.')];
+    zoneHolds(...zone);
+    route53Mock.on(ChangeResourceRecordSetsCommand).callsFake(() => {
+      zone = [cname(RECORD.name, RECORD.value)];
+      zoneHolds(...zone);
+      return { ChangeInfo: { Id: '/change/C1', Status: 'PENDING', SubmittedAt: T0 } };
+    });
+    renewals.failNextSave = true;
+
+    await expect(checkRenewal(deps(), status.requestId, { repair: true })).rejects.toThrow(TransientAwsError);
+    const retried = await checkRenewal(deps(), status.requestId, { repair: true });
+
+    expect(retried.check?.records).toEqual([expect.objectContaining({ state: 'repaired', previousValue: 'somewhere-else.example.net.' })]);
+    expect(retried.events.map((e) => e.detailType)).toEqual(['Validation Records Repaired']);
+    expect(route53Mock.commandCalls(ChangeResourceRecordSetsCommand)).toHaveLength(1);
+    // Reported once: the stored check cleared the note, so the next check finds the record simply in place.
+    const next = await checkRenewal(deps(), status.requestId, { repair: true });
+    expect(next.check?.records).toEqual([expect.objectContaining({ state: 'ok' })]);
+    expect(next.events).toEqual([]);
+  });
+
+  test('a request deleted between reading and repairing is not written to', async () => {
+    const status = seedDeployed();
+    acm.on(DescribeCertificateCommand).callsFake(() => {
+      store.items.set(status.requestId, { ...store.items.get(status.requestId)!, status: { ...status, state: 'DELETING' } });
+      return { Certificate: certificate() };
+    });
+    zoneHolds();
+    expect(await checkRenewal(deps(), status.requestId, { repair: true })).toEqual({ check: null, events: [] });
+    expect(route53Mock.commandCalls(ChangeResourceRecordSetsCommand)).toHaveLength(0);
+  });
+
   test('with --no-repair the missing CNAME is only reported: AT_RISK with the record, the zone and what to do, nothing written', async () => {
     const status = seedDeployed();
     acm.on(DescribeCertificateCommand).resolves({ Certificate: certificate() });
@@ -300,12 +350,16 @@ describe('checkRenewal: what ACM says becomes the renewal state and its event', 
 });
 
 describe("the ACM event handler: ACM's events check the certificate at once and announce", () => {
+  /** An ACM event as EventBridge delivers it (the ACM User Guide's shapes); the fields every detail but Approaching Expiration carries, and `detail`. */
   const eventOf = (detailType: string, detail: Record<string, unknown>): AcmEvent => ({
     'detail-type': detailType,
     source: 'aws.acm',
     region: 'us-east-1',
     resources: [ARN],
-    detail,
+    detail:
+      detailType === 'ACM Certificate Approaching Expiration'
+        ? detail
+        : { CertificateType: 'AMAZON_ISSUED', CommonName: 'www.example.com', DomainValidationMethod: 'DNS', ...detail },
   });
   const handle = (event: AcmEvent) =>
     acmRenewalEventStep({ ...deps(), eventBridge: new EventBridgeClient({ region: 'us-east-1' }), eventBusName: 'certflow', atRiskDays: 30 }, event);
@@ -347,9 +401,6 @@ describe("the ACM event handler: ACM's events check the certificate at once and 
 
     await handle(
       eventOf('ACM Certificate Renewal Action Required', {
-        CertificateType: 'AMAZON_ISSUED',
-        CommonName: 'www.example.com',
-        DomainValidationMethod: 'DNS',
         RenewalStatus: 'PENDING_VALIDATION',
         DaysToExpiry: 25,
       }),
@@ -366,9 +417,6 @@ describe("the ACM event handler: ACM's events check the certificate at once and 
     zoneHolds(cname(RECORD.name, RECORD.value));
     const available = (action: string) =>
       eventOf('ACM Certificate Available', {
-        CertificateType: 'AMAZON_ISSUED',
-        CommonName: 'www.example.com',
-        DomainValidationMethod: 'DNS',
         CertificateCreatedDate: T0.toISOString(),
         CertificateExpirationDate: renewedUntil.toISOString(),
         DaysToExpiry: 595,
@@ -392,9 +440,6 @@ describe("the ACM event handler: ACM's events check the certificate at once and 
 
     await handle(
       eventOf('ACM Certificate Expired', {
-        CertificateType: 'AMAZON_ISSUED',
-        CommonName: 'www.example.com',
-        DomainValidationMethod: 'DNS',
         CertificateCreatedDate: T0.toISOString(),
         CertificateExpirationDate: NOT_AFTER.toISOString(),
         DaysToExpiry: 0,
@@ -411,7 +456,7 @@ describe("the ACM event handler: ACM's events check the certificate at once and 
     acm.on(DescribeCertificateCommand).resolves({ Certificate: certificate({ Status: 'REVOKED', RevocationReason: 'KEY_COMPROMISE' }) });
     zoneHolds(cname(RECORD.name, RECORD.value));
 
-    await handle(eventOf('ACM Certificate Revoked', { CertificateType: 'AMAZON_ISSUED', CommonName: 'www.example.com', DomainValidationMethod: 'DNS' }));
+    await handle(eventOf('ACM Certificate Revoked', {}));
 
     expect(published().map((e) => e.detailType)).toEqual(['Certificate Renewal At Risk']);
     expect(published()[0]?.detail.status.renewal?.reason).toContain('REVOKED (KEY_COMPROMISE)');

@@ -2,13 +2,14 @@
  * The table actions granted to the delete steps and the renewal watch
  * (lib/step-table-actions.ts) against what their code sends: each step runs
  * over a recording DynamoDB client, on the paths that touch the table most,
- * and every command it sends must be among its granted actions. IAM is not
+ * and every command it sends must be among its granted actions (the
+ * certificate workflow's steps that store requests and statuses as well). IAM is not
  * enforced on the emulator, so this is where a step that starts sending a
  * new command (a Scan, a PutItem, a Query of an index) fails a test.
  */
 import { ACMClient, DeleteCertificateCommand, DescribeCertificateCommand, ListTagsForCertificateCommand } from '@aws-sdk/client-acm';
 import { CloudFrontClient, GetDistributionCommand, ListDistributionsCommand } from '@aws-sdk/client-cloudfront';
-import { ConditionalCheckFailedException, DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { ConditionalCheckFailedException, DynamoDBClient, TransactionCanceledException } from '@aws-sdk/client-dynamodb';
 import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import { DeleteCommand, DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand, TransactWriteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
@@ -19,12 +20,16 @@ import type { RenewalDeps } from '../../lambdas/core/renewal';
 import { STATE_INDEX_NAME, makeRenewalRepository } from '../../lambdas/core/renewal-store';
 import { acmRenewalEventStep, checkRenewalStep, listRenewalPageStep } from '../../lambdas/core/renewal-sweep';
 import { normalizeRequest } from '../../lambdas/core/request';
-import { makeRequestRepository } from '../../lambdas/core/request-repository';
+import { makeRequestRepository, nameSetKeyOf } from '../../lambdas/core/request-repository';
 import { withDefaults } from '../../lambdas/core/settings';
 import { initialStatus } from '../../lambdas/core/status';
-import type { DeleteStepFolder } from '../../lambdas/core/steps';
+import type { DeleteStepFolder, StepFolder } from '../../lambdas/core/steps';
+import { checkCertificateStep } from '../../lambdas/core/certificates';
+import { recordFailureStep } from '../../lambdas/core/failure';
+import { validateRequestStep } from '../../lambdas/core/intake';
+import { lockItemKey, makeLocks } from '../../lambdas/core/lock';
 import type { NormalizedRequest, StatusRecord } from '../../lambdas/core/types';
-import { DELETE_STEP_TABLE_ACTIONS, RENEWAL_TABLE_ACTIONS, type RenewalFunctionFolder } from '../../lib/step-table-actions';
+import { DELETE_STEP_TABLE_ACTIONS, RENEWAL_TABLE_ACTIONS, type RenewalFunctionFolder, STEP_TABLE_ACTIONS } from '../../lib/step-table-actions';
 
 const TABLE = 'requests';
 const NOW = new Date('2030-01-01T00:00:00.000Z');
@@ -212,6 +217,71 @@ describe('delete steps', () => {
     // Together the paths above use every action granted: the grants are no wider than the code.
     for (const folder of ['start-delete', 'finish-delete', 'record-delete-failure'] as const) {
       expect({ folder, actions: [...(recorded[folder] ?? [])].sort() }).toEqual({ folder, actions: sorted(DELETE_STEP_TABLE_ACTIONS[folder]) });
+    }
+  });
+});
+
+describe('certificate workflow steps that store requests and statuses', () => {
+  const recorded: Partial<Record<StepFolder, Set<string>>> = {};
+  const keep = (folder: StepFolder) => {
+    const { table, stateIndex } = recordedActions();
+    expect(stateIndex).toEqual([]);
+    for (const action of table) (recorded[folder] ??= new Set()).add(action);
+    expect(table.filter((action) => !STEP_TABLE_ACTIONS[folder].includes(action as never))).toEqual([]);
+  };
+  const coreDeps = () => {
+    const client = documentClient();
+    const locks = makeLocks({ documentClient: client, tableName: TABLE, now: () => NOW });
+    return { settings, store: makeRequestRepository({ documentClient: client, tableName: TABLE, now: () => NOW, locks }), locks, now: () => NOW };
+  };
+  const cancelled = (...codes: string[]) =>
+    new TransactionCanceledException({ message: 'Transaction cancelled', $metadata: {}, CancellationReasons: codes.map((Code) => ({ Code })) });
+  const issuedState = { request: other, status: { ...initialStatus(other), state: 'PENDING_VALIDATION' as const, certificate } };
+
+  test('validate-request, of a request with a distribution, taking its names over from a finished request', async () => {
+    const finished = normalizeRequest({ domainName: 'www.example.com', subjectAlternativeNames: ['example.com'], keyAlgorithm: 'EC_secp384r1' }, settings);
+    serve({ [finished.requestId]: item(finished, { ...initialStatus(finished), state: 'ISSUED', certificate }) });
+    ddb.on(GetCommand, { Key: lockItemKey(nameSetKeyOf(request)) }).resolves({ Item: { holder: finished.requestId, claimedAt: NOW.getTime(), detail: {} } });
+    ddb.on(TransactWriteCommand).rejectsOnce(cancelled('ConditionalCheckFailed', 'None')).resolves({});
+    const state = await validateRequestStep(coreDeps(), {
+      input: { domainName: 'www.example.com', subjectAlternativeNames: ['example.com'], distribution: { originDomainName: 'origin.example.net' } },
+    });
+    expect(state.request.requestId).toBe(request.requestId);
+    keep('validate-request');
+  });
+
+  test('check-certificate, recording ISSUED (final without a distribution), also when the write is refused', async () => {
+    serve({ [other.requestId]: item(other, issuedState.status) });
+    const deps = { ...coreDeps(), acm: () => new ACMClient({ region: 'us-east-1' }) };
+    await checkCertificateStep(deps, { ...issuedState, issuance: { status: 'ISSUED' } } as Parameters<typeof checkCertificateStep>[1]);
+    keep('check-certificate');
+
+    ddb.reset();
+    serve({ [other.requestId]: item(other, { ...issuedState.status, state: 'DELETING' }) });
+    ddb.on(TransactWriteCommand).rejects(cancelled('ConditionalCheckFailed', 'None'));
+    await expect(checkCertificateStep(deps, { ...issuedState, issuance: { status: 'ISSUED' } } as Parameters<typeof checkCertificateStep>[1])).rejects.toThrow(
+      /DELETING/,
+    );
+    keep('check-certificate');
+  });
+
+  test('record-failure, of a stored request', async () => {
+    serve({ [other.requestId]: item(other, issuedState.status) });
+    await recordFailureStep(coreDeps(), { ...issuedState, error: { Error: 'CertificateFailedError', Cause: 'CAA_ERROR' } });
+    keep('record-failure');
+
+    ddb.reset();
+    serve({});
+    ddb.on(TransactWriteCommand).rejects(cancelled('ConditionalCheckFailed', 'None'));
+    await expect(recordFailureStep(coreDeps(), { ...issuedState, error: { Error: 'CertificateFailedError', Cause: 'CAA_ERROR' } })).rejects.toThrow(
+      /was never stored/,
+    );
+    keep('record-failure');
+  });
+
+  afterAll(() => {
+    for (const folder of ['validate-request', 'check-certificate', 'record-failure'] as const) {
+      expect({ folder, actions: [...(recorded[folder] ?? [])].sort() }).toEqual({ folder, actions: sorted(STEP_TABLE_ACTIONS[folder]) });
     }
   });
 });

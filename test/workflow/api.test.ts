@@ -545,6 +545,31 @@ describe('certificate API on the emulator', () => {
       expect(await executions()).toHaveLength(0);
     });
 
+    test('a tenant cannot replace another tenant’s request: 404 like an unknown id, nothing stored or started; an operator may', async () => {
+      const web = (await invoke(post(WEB, { domainName: 'www.web.example.com' }))).body as unknown as SubmitBody;
+      const itemsBefore = await tableItems();
+      const executionsBefore = (await executions()).length;
+
+      const foreign = await invoke(post(SHOP, { domainName: 'www.shop.example.com', replaces: web.requestId }));
+      const unknown = await invoke(post(SHOP, { domainName: 'www.shop.example.com', replaces: 'f'.repeat(32) }));
+
+      expect(foreign.statusCode).toBe(404);
+      expect((foreign.body as unknown as ErrorBody).error.code).toBe('RequestNotFound');
+      // The same answer as for an id that does not exist: nothing tells the other tenant's request is there.
+      expect((foreign.body as unknown as ErrorBody).error.message).toBe(
+        (unknown.body as unknown as ErrorBody).error.message.replace('f'.repeat(32), web.requestId),
+      );
+      expect(await tableItems()).toBe(itemsBefore);
+      expect(await executions()).toHaveLength(executionsBefore);
+
+      const byOperator = await invoke(
+        post(OPERATOR, { domainName: 'www.web.example.com', subjectAlternativeNames: ['web.example.com'], replaces: web.requestId }),
+      );
+      // Accepted: whether the replaced request is ready to be taken over is the workflow's to check.
+      expect(byOperator.statusCode).toBe(202);
+      expect(await executions()).toHaveLength(executionsBefore + 1);
+    });
+
     test('a conflict with another tenant’s request answers 409 without its id', async () => {
       const shop = (await invoke(post(OPERATOR, { domainName: 'www.web.example.com' }))).body as unknown as SubmitBody;
       const conflict = await invoke(post(WEB, { domainName: 'www.web.example.com', keyAlgorithm: 'EC_prime256v1' }));

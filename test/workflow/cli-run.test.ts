@@ -208,8 +208,9 @@ describe('certflow CLI runs as a person meets them', () => {
     expect((JSON.parse(exact.stdout) as StatusRecord[]).map((s) => s.requestId)).toEqual([otherId]);
 
     const table = await cli(env, 'list', '--domain', 'www.wild.example.net', '--local');
-    expect(table.stdout.split('\n')[0]).toMatch(/^REQUEST +STATE +EXPIRES +DISTRIBUTION +NAMES$/);
-    expect(table.stdout).toMatch(new RegExp(`^${wildcardId} +FAILED +\\S+ +- +wild\\.example\\.net, \\*\\.wild\\.example\\.net$`, 'm'));
+    // Days to expiry and the renewal state came with the lifecycle (issue 9).
+    expect(table.stdout.split('\n')[0]).toMatch(/^REQUEST +STATE +EXPIRES +DAYS +RENEWAL +DISTRIBUTION +NAMES$/);
+    expect(table.stdout).toMatch(new RegExp(`^${wildcardId} +FAILED +\\S+ +\\S+ +\\S+ +- +wild\\.example\\.net, \\*\\.wild\\.example\\.net$`, 'm'));
     const none = await cli(env, 'list', '--domain', 'nothing.example.net', '--local');
     expect(none.stdout).toBe('no requests covering nothing.example.net');
   });

@@ -58,6 +58,18 @@ describe('certflow CLI', () => {
     expect(stderr).toContain('Keep this CNAME in your DNS provider: ACM needs it to renew');
   });
 
+  test('a deleted request is ended: status --local says DELETED and offers no resume', async () => {
+    const first = JSON.parse((await cli('request', 'gone.example.com', '--local', '--json', '--poll-ms', '10')).stdout) as StatusRecord;
+    const deleted = await cli('delete', first.requestId, '--local', '--json');
+    expect(deleted.code).toBe(0);
+    expect((JSON.parse(deleted.stdout) as StatusRecord).state).toBe('DELETED');
+
+    const shown = await cli('status', first.requestId, '--local');
+    expect(shown.stdout).toContain(`request ${first.requestId}: DELETED`);
+    expect(shown.stdout).not.toContain('no run is in progress');
+    expect(shown.stdout).not.toContain('resume');
+  });
+
   test('status shows the manual DNS instructions; --json gives the stored record; list finds requests by name', async () => {
     const first = JSON.parse((await cli('request', 'manual.example.com', '--local', '--json', '--poll-ms', '10')).stdout) as StatusRecord;
 

@@ -29,6 +29,17 @@ describe('replace, delete and repair under faults', () => {
     await harness.stop();
   });
 
+  /** One repairing run of the sweep state machine, through the proxy. */
+  const sweep = () =>
+    sweepLocally(
+      { repair: true },
+      {
+        settings: harness.settings,
+        aws: { endpoint: harness.proxy.endpoint, region: REGION, credentials: TEST_CREDENTIALS },
+        eventBusName: 'certflow',
+        retryMs: 10,
+      },
+    );
   const certificateExists = (arn: string) =>
     acm.send(new DescribeCertificateCommand({ CertificateArn: arn })).then(
       () => true,
@@ -98,15 +109,7 @@ describe('replace, delete and repair under faults', () => {
       harness.run({ ...site('move.example.org', 'origin-b.example.net'), replaces: move.requestId }),
       ...[gone1, gone2, bare].map((status) => harness.run(deleteInputOf(status.requestId), { workflow: 'delete' })),
     ]);
-    const sweep = await sweepLocally(
-      { repair: true },
-      {
-        settings: harness.settings,
-        aws: { endpoint: harness.proxy.endpoint, region: REGION, credentials: TEST_CREDENTIALS },
-        eventBusName: 'certflow',
-        retryMs: 10,
-      },
-    );
+    const swept = await sweep();
     const calls = harness.proxy.calls;
     const throttled = calls.filter((c) => c.faults.includes('throttle')).length;
     const dropped = calls.filter((c) => c.faults.includes('dropResponse')).length;
@@ -115,8 +118,8 @@ describe('replace, delete and repair under faults', () => {
     // Each ended as asked.
     const outcome = (r: { status?: StatusRecord; error?: { code: string; message: string } }) => r.error ?? r.status?.state;
     expect([grown, moved, ...deletes].map(outcome)).toEqual(['DEPLOYED', 'DEPLOYED', 'DELETED', 'DELETED', 'DELETED']);
-    expect(sweep.succeeded).toBe(true);
-    expect(sweep.failedItems).toEqual([]);
+    expect(swept.succeeded).toBe(true);
+    expect(swept.failedItems).toEqual([]);
 
     // Replaced in place: the same distribution, the new names and origin, one distribution per name.
     const distributions = await harness.distributions();
@@ -170,20 +173,12 @@ describe('replace, delete and repair under faults', () => {
     for (const record of drifted.validationRecords) {
       expect(cnames.find((r) => r.Name === record.name)?.ResourceRecords).toEqual([{ Value: record.value }]);
     }
-    const repaired = sweep.certificates.flatMap((c) => c.records.filter((r) => r.state === 'repaired').map((r) => r.name));
+    const repaired = swept.certificates.flatMap((c) => c.records.filter((r) => r.state === 'repaired').map((r) => r.name));
     expect(repaired.sort()).toEqual(drifted.validationRecords.map((r) => r.name).sort());
 
     // A sweep without faults finds every record in place and writes nothing.
     harness.proxy.resetLog();
-    const calm = await sweepLocally(
-      { repair: true },
-      {
-        settings: harness.settings,
-        aws: { endpoint: harness.proxy.endpoint, region: REGION, credentials: TEST_CREDENTIALS },
-        eventBusName: 'certflow',
-        retryMs: 10,
-      },
-    );
+    const calm = await sweep();
     expect(calm.certificates.flatMap((c) => c.records.map((r) => r.state)).every((state) => state === 'ok')).toBe(true);
     expect(harness.proxy.count('route53', 'ChangeResourceRecordSets')).toBe(0);
 

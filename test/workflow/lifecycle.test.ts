@@ -8,8 +8,9 @@ import {
 } from '@aws-sdk/client-cloudfront';
 import { deleteInputOf } from '../../lambdas/core/deletion';
 import { listRequests } from '../../lambdas/core/list';
+import type { StoredRequest } from '../../lambdas/core/request-repository';
 import type { StatusRecord } from '../../lambdas/core/types';
-import { rewriteJson } from '../support/fault-proxy';
+import { rewriteJson, rewriteText } from '../support/fault-proxy';
 import { cloudFrontETagStandIn, updateCnameAlreadyExists } from '../support/fault-proxy-cloudfront';
 import { type Harness, REGION, startHarness } from '../support/harness';
 import { TEST_CREDENTIALS } from '../support/seed';
@@ -49,6 +50,15 @@ describe('request lifecycle on the emulator', () => {
         throw error;
       },
     );
+  /** The newest stored request for `name` once `ready` holds (polled while a run goes on). */
+  const storedWhen = async (name: string, ready: (stored: StoredRequest) => boolean): Promise<StoredRequest> => {
+    for (let i = 0; i < 300; i++) {
+      const stored = (await harness.store.listByName(name, 5))[0];
+      if (stored && ready(stored)) return stored;
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    throw new Error(`request for ${name} never got ready`);
+  };
   const aliasTargets = async (zone: string, name: string) =>
     (await harness.records(zone)).filter((r) => r.Name === `${name}.` && (r.Type === 'A' || r.Type === 'AAAA')).map((r) => r.AliasTarget?.DNSName);
 
@@ -324,18 +334,12 @@ describe('request lifecycle on the emulator', () => {
         domainName: 'midway.example.com',
         distribution: { originDomainName: 'origin-a.example.net', createAliasRecords: true },
       });
-      let stored;
-      for (
-        let i = 0;
-        i < 300 && !(stored?.status.state === 'PENDING_VALIDATION' && stored.status.validationRecords[0]?.hostedZoneId && stored.executionArn);
-        i++
-      ) {
-        await new Promise((resolve) => setTimeout(resolve, 50));
-        stored = (await harness.store.listByName('midway.example.com', 5))[0];
-      }
-      expect(stored?.status.state).toBe('PENDING_VALIDATION');
-      const { requestId } = stored!.request;
-      const certificateArn = stored!.status.certificate!.arn;
+      const stored = await storedWhen(
+        'midway.example.com',
+        (s) => s.status.state === 'PENDING_VALIDATION' && s.status.validationRecords[0]?.hostedZoneId !== undefined && s.executionArn !== undefined,
+      );
+      const { requestId } = stored.request;
+      const certificateArn = stored.status.certificate!.arn;
 
       const deleted = await remove(requestId);
       const stopped = await provisioning;
@@ -350,7 +354,7 @@ describe('request lifecycle on the emulator', () => {
       expect(await certificateExists(certificateArn)).toBe(false);
       expect((await harness.distributions()).filter((d) => d.aliases.includes('midway.example.com'))).toEqual([]);
       expect(await aliasTargets('example.com', 'midway.example.com')).toEqual([]);
-      expect((await harness.records('example.com')).some((r) => r.Name === stored!.status.validationRecords[0]?.name)).toBe(true);
+      expect((await harness.records('example.com')).some((r) => r.Name === stored.status.validationRecords[0]?.name)).toBe(true);
       // A step of the stopped execution still in flight cannot bring the request back.
       await new Promise((resolve) => setTimeout(resolve, 300));
       expect((await harness.store.getRequest(requestId))?.status.state).toBe('DELETED');
@@ -364,6 +368,35 @@ describe('request lifecycle on the emulator', () => {
         nextToken = page.nextToken;
       } while (nextToken);
       expect(everything.find((r) => r.requestId === requestId)?.status.state).toBe('DELETED');
+    });
+
+    test('while its distribution deploys: the execution is stopped, the distribution disabled and deleted, the certificate retired, DELETED', async () => {
+      // CloudFront keeps the enabled distribution InProgress: the request waits in DEPLOYING when the delete comes.
+      harness.proxy.addRule({
+        service: 'cloudfront',
+        operation: 'GetDistribution',
+        kind: 'rewrite',
+        rewrite: rewriteText((body) =>
+          body.includes('<Enabled>true</Enabled>') ? body.replace('<Status>Deployed</Status>', '<Status>InProgress</Status>') : body,
+        ),
+      });
+      const provisioning = harness.run({
+        domainName: 'rollout.example.com',
+        distribution: { originDomainName: 'origin-a.example.net', createAliasRecords: true },
+      });
+      const stored = await storedWhen('rollout.example.com', (s) => s.status.state === 'DEPLOYING' && s.distributionId !== undefined);
+      const distributionId = stored.distributionId!;
+
+      const deleted = await remove(stored.request.requestId);
+      const stopped = await provisioning;
+
+      expect(deleted.error).toBeUndefined();
+      expect(deleted.status).toMatchObject({ state: 'DELETED', distribution: { id: distributionId, status: 'Deleted' }, retirement: { deleted: true } });
+      expect(stopped.interrupted).toBe(true);
+      await expect(cloudfront.send(new GetDistributionCommand({ Id: distributionId }))).rejects.toMatchObject({ name: 'NoSuchDistribution' });
+      expect(await certificateExists(stored.status.certificate!.arn)).toBe(false);
+      expect(await aliasTargets('example.com', 'rollout.example.com')).toEqual([]);
+      expect((await harness.store.getRequest(stored.request.requestId))?.status.state).toBe('DELETED');
     });
 
     test('an unknown id fails with RequestNotFound', async () => {
