@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Aws, type CfnElement, Names, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
+import { Aws, type CfnElement, Fn, Names, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
 import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import type * as events from 'aws-cdk-lib/aws-events';
 import * as iam from 'aws-cdk-lib/aws-iam';
@@ -85,11 +85,14 @@ export class DeleteWorkflow extends Construct {
     const missing = [...placeholders].filter((p) => p !== undefined && !(p in substitutions));
     if (missing.length > 0) throw new Error(`${DELETE_DEFINITION_FILE} needs substitutions lambdas/core/steps.ts does not give: ${missing.join(', ')}`);
 
+    // Who took which site down is audit trail like the certificate workflow's: the group is retained, and
+    // the stack's own id (the UUID at the end of its ARN) ends its name so a re-created stack does not collide.
+    const stackUuid = Fn.select(2, Fn.split('/', Aws.STACK_ID));
     const logGroup = new logs.LogGroup(this, 'StateMachineLogs', {
       // Vended-logs prefix: keeps the log delivery off the account's CloudWatch Logs resource policy.
-      logGroupName: `/aws/vendedlogs/states/${Names.uniqueResourceName(this, { maxLength: 200, separator: '-' })}`,
+      logGroupName: `/aws/vendedlogs/states/${Names.uniqueResourceName(this, { maxLength: 200, separator: '-' })}-${stackUuid}`,
       retention: props.stateMachineLogRetention ?? logs.RetentionDays.THREE_MONTHS,
-      removalPolicy: RemovalPolicy.DESTROY,
+      removalPolicy: RemovalPolicy.RETAIN,
     });
     this.stateMachine = new sfn.StateMachine(this, 'StateMachine', {
       // Inlined like the certificate workflow's: cdk diff shows it, cfn-lint checks it.

@@ -421,6 +421,19 @@ describe('state machine', () => {
     expect(JSON.stringify(logGroup?.LogGroupName)).toContain('AWS::StackId');
   });
 
+  it("keeps the delete state machine's log too (who took which site down), with a retention and a name a re-created stack does not reuse", () => {
+    const deleteMachine = resources()[logicalId(s.workflowStack.deleteWorkflow.stateMachine)]?.Properties as {
+      LoggingConfiguration: { Level: string; Destinations: { CloudWatchLogsLogGroup: { LogGroupArn: { 'Fn::GetAtt': [string, string] } } }[] };
+    };
+    expect(deleteMachine.LoggingConfiguration.Level).toBe('ALL');
+    const [groupId] = deleteMachine.LoggingConfiguration.Destinations[0]!.CloudWatchLogsLogGroup.LogGroupArn['Fn::GetAtt'];
+    const group = resources()[groupId];
+    expect(group?.DeletionPolicy).toBe('Retain');
+    expect(group?.UpdateReplacePolicy).toBe('Retain');
+    expect(group?.Properties.RetentionInDays).toBe(90);
+    expect(JSON.stringify(group?.Properties.LogGroupName)).toContain('AWS::StackId');
+  });
+
   it('can invoke exactly the step functions and put events only on the certflow bus', () => {
     const statements = roleStatements(s.workflow, stateMachineRoleId());
     const invoke = statementsWith(statements, 'lambda:InvokeFunction');
