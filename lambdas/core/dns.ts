@@ -8,7 +8,15 @@ import {
 } from '@aws-sdk/client-route-53';
 import { GetCallerIdentityCommand, type STSClient } from '@aws-sdk/client-sts';
 import { accountIdOfRole, type DnsCredentials, type DnsSession, sessionNameFor } from './dns-credentials';
-import { DeadlineExceededError, DnsRoleDeniedError, HostedZoneAmbiguousError, RequestConflictError, translateAwsError, WorkflowStateError } from './errors';
+import {
+  DeadlineExceededError,
+  DnsRoleDeniedError,
+  HostedZoneAmbiguousError,
+  RequestConflictError,
+  TransientAwsError,
+  translateAwsError,
+  WorkflowStateError,
+} from './errors';
 import { isWithinDomain } from './names';
 import { type Clock, isPastDeadline, nextPoll } from './poll';
 import type { DnsRole, Settings } from './settings';
@@ -216,8 +224,10 @@ export function clearZoneListCache(): void {
   zoneLists.clear();
 }
 
+const zoneListKey = (account: Pick<DnsAccount, 'role' | 'accountId'>) => account.role?.roleArn ?? `own:${account.accountId}`;
+
 async function zonesOf(account: DnsAccount, fresh: boolean): Promise<HostedZone[]> {
-  const key = account.role?.roleArn ?? `own:${account.accountId}`;
+  const key = zoneListKey(account);
   const cached = zoneLists.get(key);
   if (!fresh && cached && cached.expiresAt > Date.now()) return cached.zones;
   const zones = await listPublicZones(account);
@@ -275,6 +285,15 @@ export async function changeRecords(
       if (refused) throw refused(error);
       throw new RequestConflictError(
         `Route 53 refused the records for zone ${zone.name} (${zone.id}, account ${zone.accountId}): ${error.message}. Remove the conflicting records, then request again.`,
+        { cause: error },
+      );
+    }
+    if (error instanceof Error && error.name === 'NoSuchHostedZone') {
+      // The zone was deleted (or re-created under a new id) within the zone list's lifetime: forget the
+      // list, and let the step be retried, which lists the account's zones again.
+      zoneLists.delete(zoneListKey(account));
+      throw new TransientAwsError(
+        `zone ${zone.name} (${zone.id}, account ${zone.accountId}) no longer exists; the zone list is read again when the step is retried.`,
         { cause: error },
       );
     }

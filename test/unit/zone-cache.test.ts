@@ -1,6 +1,7 @@
-import { ListHostedZonesCommand, Route53Client } from '@aws-sdk/client-route-53';
+import { ChangeResourceRecordSetsCommand, ListHostedZonesCommand, Route53Client } from '@aws-sdk/client-route-53';
 import { mockClient } from 'aws-sdk-client-mock';
-import { clearZoneListCache, type DnsAccess, discoverZones } from '../../lambdas/core/dns';
+import { accountOf, changeRecords, clearZoneListCache, type DnsAccess, discoverZones } from '../../lambdas/core/dns';
+import { TransientAwsError } from '../../lambdas/core/errors';
 import { makeSettings } from '../support/mocks';
 
 const route53 = new Route53Client({ region: 'us-east-1', credentials: { accessKeyId: 'test', secretAccessKey: 'test' }, maxAttempts: 1 });
@@ -42,6 +43,18 @@ describe('zone list reuse (no storm of ListHostedZones under concurrency)', () =
     serve(['example.com']);
     await discoverZones(deps, 'a');
     await discoverZones(deps, 'b');
+    expect(r53.commandCalls(ListHostedZonesCommand)).toHaveLength(2);
+  });
+
+  it('forgets a reused list whose zone no longer exists: the write asks to be retried, and the retry lists again', async () => {
+    serve(['example.com']);
+    const first = await discoverZones(deps, 'a', {}, ['_x.www.example.com.']);
+    // The zone is deleted and created again under another id, within the list's lifetime.
+    r53.on(ChangeResourceRecordSetsCommand).rejects(Object.assign(new Error('No hosted zone found with ID: Z0'), { name: 'NoSuchHostedZone' }));
+    const zone = first.zones[0]!;
+    await expect(changeRecords(accountOf(zone, first.accounts), zone, [], 'test')).rejects.toBeInstanceOf(TransientAwsError);
+
+    await discoverZones(deps, 'b', {}, ['_x.www.example.com.']);
     expect(r53.commandCalls(ListHostedZonesCommand)).toHaveLength(2);
   });
 });
