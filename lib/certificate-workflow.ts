@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Aws, Fn, Names, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
+import { Aws, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as iam from 'aws-cdk-lib/aws-iam';
@@ -11,6 +11,7 @@ import { EVENT_BUS_SUBSTITUTION, STEPS } from '../lambdas/core/steps';
 import { TTL_ATTRIBUTE } from '../lambdas/core/issuance-wait';
 import { mergeWaits } from '../lambdas/core/settings';
 import { acknowledgeCertificateArns, grantTableActions, grantTaskTokens } from './grants';
+import { auditLogGroup } from './audit-log-group';
 import { IssuanceEventListener } from './issuance-event-listener';
 import { settingsFor, type CertflowConfig } from './config';
 import { DNS_STEPS, dnsStepRoleNames, workflowRolePrefixOf } from './dns-step-roles';
@@ -112,17 +113,8 @@ export class CertificateWorkflow extends Construct {
     for (const step of STEPS) substitutions[step.substitution] = this.functions.byStep[step.folder].functionArn;
     checkDefinition(definitionFile, definition, substitutions, config);
 
-    // The stack's own id (the UUID at the end of its ARN) ends the log group's name: the group is
-    // retained, and a stack re-created under the same name must not collide with it.
-    const stackUuid = Fn.select(2, Fn.split('/', Aws.STACK_ID));
-    this.stateMachineLogGroup = new logs.LogGroup(this, 'StateMachineLogs', {
-      // Step Functions' vended logs: the /aws/vendedlogs/ prefix keeps the log delivery from
-      // growing the account's CloudWatch Logs resource policy towards its size limit.
-      logGroupName: `/aws/vendedlogs/states/${Names.uniqueResourceName(this, { maxLength: 200, separator: '-' })}-${stackUuid}`,
-      retention: props.stateMachineLogRetention ?? logs.RetentionDays.THREE_MONTHS,
-      // The audit trail of every execution outlives the stack; its retention still applies.
-      removalPolicy: RemovalPolicy.RETAIN,
-    });
+    // The audit trail of every execution outlives the stack.
+    this.stateMachineLogGroup = auditLogGroup(this, props.stateMachineLogRetention);
 
     this.stateMachine = new sfn.StateMachine(this, 'StateMachine', {
       // The definition is inlined (DefinitionString) rather than uploaded as an S3 asset

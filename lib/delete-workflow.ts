@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Aws, type CfnElement, Fn, Names, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
+import { Aws, type CfnElement, Stack, Validations } from 'aws-cdk-lib';
 import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import type * as events from 'aws-cdk-lib/aws-events';
 import * as iam from 'aws-cdk-lib/aws-iam';
@@ -13,6 +13,7 @@ import { SETTINGS_ENV } from '../lambdas/core/settings';
 import { dnsStepRoleNames, workflowRolePrefixOf } from './dns-step-roles';
 import { DELETE_STEPS, type DeleteStepFolder, EVENT_BUS_SUBSTITUTION } from '../lambdas/core/steps';
 import { CertflowFunction } from './certflow-function';
+import { auditLogGroup } from './audit-log-group';
 import type { CertflowConfig } from './config';
 import { grantTableActions } from './grants';
 import { DELETE_STEP_TABLE_ACTIONS } from './step-table-actions';
@@ -85,15 +86,8 @@ export class DeleteWorkflow extends Construct {
     const missing = [...placeholders].filter((p) => p !== undefined && !(p in substitutions));
     if (missing.length > 0) throw new Error(`${DELETE_DEFINITION_FILE} needs substitutions lambdas/core/steps.ts does not give: ${missing.join(', ')}`);
 
-    // Who took which site down is audit trail like the certificate workflow's: the group is retained, and
-    // the stack's own id (the UUID at the end of its ARN) ends its name so a re-created stack does not collide.
-    const stackUuid = Fn.select(2, Fn.split('/', Aws.STACK_ID));
-    const logGroup = new logs.LogGroup(this, 'StateMachineLogs', {
-      // Vended-logs prefix: keeps the log delivery off the account's CloudWatch Logs resource policy.
-      logGroupName: `/aws/vendedlogs/states/${Names.uniqueResourceName(this, { maxLength: 200, separator: '-' })}-${stackUuid}`,
-      retention: props.stateMachineLogRetention ?? logs.RetentionDays.THREE_MONTHS,
-      removalPolicy: RemovalPolicy.RETAIN,
-    });
+    // Who took which site down is audit trail, like the certificate workflow's executions.
+    const logGroup = auditLogGroup(this, props.stateMachineLogRetention);
     this.stateMachine = new sfn.StateMachine(this, 'StateMachine', {
       // Inlined like the certificate workflow's: cdk diff shows it, cfn-lint checks it.
       definitionBody: sfn.DefinitionBody.fromString(definition),
