@@ -497,6 +497,8 @@ export async function runLocally(input: unknown, options: LocalRunOptions): Prom
   };
   const onAbort = () => execution.abort();
   if (options.signal?.aborted) onAbort();
+  // What every ending reports besides its status: the counts so far, the execution, what the run captured.
+  const measured = () => ({ publishedEvents, stateTransitions, historyEvents, lambdaInvocations, retries, executionArn, ...outcome });
   options.signal?.addEventListener('abort', onAbort, { once: true });
   try {
     const output = (await execution.result) as unknown as StatusRecord;
@@ -506,13 +508,7 @@ export async function runLocally(input: unknown, options: LocalRunOptions): Prom
     return {
       status: output ?? status,
       succeeded: true,
-      publishedEvents,
-      stateTransitions,
-      historyEvents,
-      lambdaInvocations,
-      retries,
-      executionArn,
-      ...outcome,
+      ...measured(),
     };
   } catch (error) {
     if (error instanceof ExecutionAbortedError) {
@@ -522,13 +518,7 @@ export async function runLocally(input: unknown, options: LocalRunOptions): Prom
         status,
         succeeded: false,
         interrupted: true,
-        publishedEvents,
-        stateTransitions,
-        historyEvents,
-        lambdaInvocations,
-        retries,
-        executionArn,
-        ...outcome,
+        ...measured(),
       };
     }
     await consume;
@@ -540,13 +530,7 @@ export async function runLocally(input: unknown, options: LocalRunOptions): Prom
         status,
         succeeded: false,
         error: { code: 'ExecutionAborted', message },
-        publishedEvents,
-        stateTransitions,
-        historyEvents,
-        lambdaInvocations,
-        retries,
-        executionArn,
-        ...outcome,
+        ...measured(),
       };
     }
     if (!(error instanceof ExecutionError)) throw error;
@@ -555,13 +539,7 @@ export async function runLocally(input: unknown, options: LocalRunOptions): Prom
       status,
       succeeded: false,
       error: { code: failure.name, message: failure.message },
-      publishedEvents,
-      stateTransitions,
-      historyEvents,
-      lambdaInvocations,
-      retries,
-      executionArn,
-      ...outcome,
+      ...measured(),
     };
   } finally {
     options.signal?.removeEventListener('abort', onAbort);
