@@ -1,4 +1,3 @@
-import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
 import { DescribeExecutionCommand, SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
 import { settingsFor } from '../../lib/config';
 import { WORKFLOW_STACK_OUTPUTS } from '../../lib/stack-outputs';
@@ -6,6 +5,7 @@ import { type AwsClientOptions, awsClientConfig, makeDocumentClient } from '../.
 import { type CertificateCheck, makeRenewalRepository } from '../../lambdas/core/renewal-store';
 import type { SweepInput } from '../../lambdas/core/renewal-sweep';
 import { type CliIo, cliConfig, environmentAws, environmentRegion, LOCAL_TABLE_NAME } from './local-command';
+import { findStackStateMachine } from './deployment';
 import { ensureLocalResources } from './local-resources';
 import { sweepLocally } from './local-sweep';
 import { UsageError } from './request-input';
@@ -68,26 +68,6 @@ async function sweepRemotely(input: SweepInput, stateMachineArn: string, aws: Aw
   }
 }
 
-/** The sweep state machine and table of a deployed stack (its CloudFormation outputs), unless named by flags. */
-async function findSweep(
-  flags: CheckFlags,
-  stackName: string,
-  aws: AwsClientOptions & { region: string },
-): Promise<{ stateMachineArn: string; tableName: string }> {
-  if (flags.stateMachineArn && flags.table) return { stateMachineArn: flags.stateMachineArn, tableName: flags.table };
-  const cloudformation = new CloudFormationClient(awsClientConfig(aws, aws.region));
-  const result = await cloudformation.send(new DescribeStacksCommand({ StackName: stackName }));
-  const outputs = new Map((result.Stacks?.[0]?.Outputs ?? []).map((o) => [o.OutputKey, o.OutputValue]));
-  const stateMachineArn = flags.stateMachineArn ?? outputs.get(WORKFLOW_STACK_OUTPUTS.renewalSweepStateMachineArn);
-  const tableName = flags.table ?? outputs.get(WORKFLOW_STACK_OUTPUTS.tableName);
-  if (!stateMachineArn || !tableName) {
-    throw new UsageError(
-      `stack ${stackName} in ${aws.region} has no ${WORKFLOW_STACK_OUTPUTS.renewalSweepStateMachineArn} or ${WORKFLOW_STACK_OUTPUTS.tableName} output: deploy the current certflow, or pass --state-machine-arn (the sweep) and --table`,
-    );
-  }
-  return { stateMachineArn, tableName };
-}
-
 /**
  * `certflow check`: runs the renewal and drift sweep of SPEC §9 once, locally
  * (the sweep's ASL with the real handlers, against the SDK environment's
@@ -107,7 +87,7 @@ export async function checkRenewals(flags: CheckFlags, io: CliIo): Promise<numbe
     for (const failed of result.failedItems) io.stderr(`certflow: request ${failed.requestId} could not be checked: ${failed.error}`);
     return print(result.certificates, Boolean(flags.json), io);
   }
-  const sweep = await findSweep(flags, flags.stack ?? config.stackName, aws);
+  const sweep = await findStackStateMachine(flags, flags.stack ?? config.stackName, aws, WORKFLOW_STACK_OUTPUTS.renewalSweepStateMachineArn, 'the sweep');
   await sweepRemotely(input, sweep.stateMachineArn, aws, io);
   const renewals = makeRenewalRepository({ documentClient: makeDocumentClient(aws, region), tableName: sweep.tableName });
   return print(await renewals.listChecks(), Boolean(flags.json), io);

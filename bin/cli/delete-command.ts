@@ -1,16 +1,15 @@
-import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
 import { DescribeExecutionCommand, SFNClient } from '@aws-sdk/client-sfn';
 import { settingsFor } from '../../lib/config';
 import { WORKFLOW_STACK_OUTPUTS } from '../../lib/stack-outputs';
-import { type AwsClientOptions, awsClientConfig, makeDocumentClient } from '../../lambdas/core/deps';
+import { awsClientConfig, makeDocumentClient } from '../../lambdas/core/deps';
 import { deleteInputOf, startDelete } from '../../lambdas/core/deletion';
 import { makeRequestRepository } from '../../lambdas/core/request-repository';
 import type { StatusRecord } from '../../lambdas/core/types';
 import { type CliIo, cliConfig, environmentAws, environmentRegion, LOCAL_TABLE_NAME } from './local-command';
+import { findStackStateMachine } from './deployment';
 import { ensureLocalResources } from './local-resources';
 import { runLocally, SimulatedClock } from './local-runner';
 import { renderStatus } from './render';
-import { UsageError } from './request-input';
 
 /** Flags of `certflow delete`. */
 export interface DeleteFlags {
@@ -32,22 +31,6 @@ function finish(status: StatusRecord | undefined, error: { code: string; message
     io.stderr(`certflow: the delete did not finish: ${error?.code ?? status?.error?.code}: ${error?.message ?? status?.error?.message}`);
   if (json && status) io.stdout(JSON.stringify(status, null, 2));
   return status?.state === 'DELETED' ? 0 : 1;
-}
-
-/** The delete state machine and table of a deployed stack, unless named by flags. */
-async function findDeleteWorkflow(flags: DeleteFlags, stackName: string, aws: AwsClientOptions & { region: string }) {
-  if (flags.stateMachineArn && flags.table) return { stateMachineArn: flags.stateMachineArn, tableName: flags.table };
-  const cloudformation = new CloudFormationClient(awsClientConfig(aws, aws.region));
-  const result = await cloudformation.send(new DescribeStacksCommand({ StackName: stackName }));
-  const outputs = new Map((result.Stacks?.[0]?.Outputs ?? []).map((o) => [o.OutputKey, o.OutputValue]));
-  const stateMachineArn = flags.stateMachineArn ?? outputs.get(WORKFLOW_STACK_OUTPUTS.deleteStateMachineArn);
-  const tableName = flags.table ?? outputs.get(WORKFLOW_STACK_OUTPUTS.tableName);
-  if (!stateMachineArn || !tableName) {
-    throw new UsageError(
-      `stack ${stackName} in ${aws.region} has no ${WORKFLOW_STACK_OUTPUTS.deleteStateMachineArn} or ${WORKFLOW_STACK_OUTPUTS.tableName} output: deploy the current certflow, or pass --state-machine-arn (the delete state machine) and --table`,
-    );
-  }
-  return { stateMachineArn, tableName };
 }
 
 /**
@@ -75,7 +58,13 @@ export async function deleteRequestCommand(requestId: string, flags: DeleteFlags
     });
     return finish(result.status, result.error, Boolean(flags.json), io);
   }
-  const workflow = await findDeleteWorkflow(flags, flags.stack ?? config.stackName, aws);
+  const workflow = await findStackStateMachine(
+    flags,
+    flags.stack ?? config.stackName,
+    aws,
+    WORKFLOW_STACK_OUTPUTS.deleteStateMachineArn,
+    'the delete state machine',
+  );
   const sfn = new SFNClient(awsClientConfig(aws, region));
   const store = makeRequestRepository({ documentClient: makeDocumentClient(aws, region), tableName: workflow.tableName, now: () => new Date() });
   const started = await startDelete({ store, sfn, deleteStateMachineArn: workflow.stateMachineArn, now: () => new Date() }, requestId);

@@ -35,3 +35,28 @@ export async function findDeployment(flags: DeploymentFlags, aws: AwsClientOptio
   }
   return { tableName, region: aws.region, ...(stateMachineArn ? { stateMachineArn } : {}) };
 }
+
+/**
+ * A state machine of a deployed workflow stack (its output `outputKey`) and the request table,
+ * unless both are named by flags. `what` names the state machine in the error.
+ */
+export async function findStackStateMachine(
+  flags: { readonly stateMachineArn?: string; readonly table?: string },
+  stackName: string,
+  aws: AwsClientOptions & { region: string },
+  outputKey: string,
+  what: string,
+): Promise<{ stateMachineArn: string; tableName: string }> {
+  if (flags.stateMachineArn && flags.table) return { stateMachineArn: flags.stateMachineArn, tableName: flags.table };
+  const cloudformation = new CloudFormationClient(awsClientConfig(aws, aws.region));
+  const result = await cloudformation.send(new DescribeStacksCommand({ StackName: stackName }));
+  const outputs = new Map((result.Stacks?.[0]?.Outputs ?? []).map((o) => [o.OutputKey, o.OutputValue]));
+  const stateMachineArn = flags.stateMachineArn ?? outputs.get(outputKey);
+  const tableName = flags.table ?? outputs.get(WORKFLOW_STACK_OUTPUTS.tableName);
+  if (!stateMachineArn || !tableName) {
+    throw new UsageError(
+      `stack ${stackName} in ${aws.region} has no ${outputKey} or ${WORKFLOW_STACK_OUTPUTS.tableName} output: deploy the current certflow, or pass --state-machine-arn (${what}) and --table`,
+    );
+  }
+  return { stateMachineArn, tableName };
+}
