@@ -1,7 +1,8 @@
 /**
  * `npm run bench`: certflow's measured figures (SPEC §8), printed, never asserted.
  * `npm run bench -- --json` prints one JSON object instead of the tables;
- * `--load N` sets the size of the rate-limited load run (default 500, 0 skips it).
+ * `--load N` sets the size of the rate-limited load run (default 500, 0 skips it);
+ * `--only load` runs the load run alone.
  * - AWS API calls per certificate, state transitions, history events and Lambda
  *   invocations per execution (the real ASL and handlers against moto, through the
  *   counting proxy; the local ACM event stand-in's own reads stand for ACM and are
@@ -33,6 +34,9 @@ import { PEER_HANDLER_FILE, runPeer } from './bench-peer';
 const JSON_OUTPUT = process.argv.includes('--json');
 const loadArg = process.argv.indexOf('--load');
 const LOAD_REQUESTS = loadArg >= 0 ? Number(process.argv[loadArg + 1]) : 500;
+const onlyArg = process.argv.indexOf('--only');
+const ONLY = onlyArg >= 0 ? process.argv[onlyArg + 1] : undefined;
+if (ONLY !== undefined && ONLY !== 'load') throw new Error(`--only takes 'load' (the rate-limited load run alone), not ${JSON.stringify(ONLY)}`);
 
 const say = (text = '') => {
   if (!JSON_OUTPUT) process.stdout.write(`${text}\n`);
@@ -371,6 +375,11 @@ async function peerFigures(harness: Harness): Promise<PeerFigure> {
 async function main(): Promise<void> {
   const startedAt = new Date().toISOString();
   say(`# certflow benchmark (${startedAt}, node ${process.version})`);
+  if (ONLY === 'load') {
+    const load = await runLoad({ requests: LOAD_REQUESTS, say });
+    if (JSON_OUTPUT) process.stdout.write(`${JSON.stringify({ startedAt, node: process.version, load })}\n`);
+    return;
+  }
   const { bundles, peer: peerBundle } = bundleFigures();
   const harness = await startHarness({ acmValidationWaitSeconds: 0 });
   let report: Record<string, unknown>;
