@@ -19,6 +19,7 @@ import { mkdtempSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { buildSync } from 'esbuild';
+import { BUNDLE_MAIN_FIELDS } from '../lib/certflow-function';
 import { LOCAL_ACM_EVENT_STAND_IN_AGENT } from '../bin/cli/local-acm-event-stand-in';
 import { SimulatedClock } from '../bin/cli/local-runner';
 import { FALLBACK_FRACTION } from '../lambdas/core/poll';
@@ -60,10 +61,10 @@ const byServiceText = (counts: Record<string, number>) =>
     .map(([s, n]) => `${s} ${n}`)
     .join(', ');
 
-/** Bundles an entry like the stack does (esbuild, minified, SDK included) and returns its size and median cold init. */
+/** Bundles an entry like the stack does (esbuild, minified, SDK included, ES module builds first; the peer too) and returns its size and median cold init. */
 function measureBundle(entry: string, outDir: string, name: string): { bytes: number; initMs: number } {
   const outfile = join(outDir, `${name}.js`);
-  buildSync({ entryPoints: [entry], bundle: true, platform: 'node', target: 'node22', format: 'cjs', minify: true, outfile, logLevel: 'silent' });
+  buildSync({ entryPoints: [entry], bundle: true, platform: 'node', target: 'node22', format: 'cjs', minify: true, mainFields: BUNDLE_MAIN_FIELDS, outfile, logLevel: 'silent' });
   const bytes = statSync(outfile).size;
   const script = `const t=process.hrtime.bigint();require(${JSON.stringify(outfile)});process.stdout.write(String(Number(process.hrtime.bigint()-t)/1e6))`;
   const samples = Array.from({ length: 7 }, () => Number(execFileSync(process.execPath, ['-e', script], { encoding: 'utf8' })));
