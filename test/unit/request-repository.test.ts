@@ -63,7 +63,9 @@ describe('storeRequest (the workflow’s first step)', () => {
 
   test('a claim to take along: written in the same transaction, right after the request item; claimed', async () => {
     ddb.on(TransactWriteCommand).resolves({});
-    const claim = { Update: { TableName: TABLE, Key: lockItemKey('CERT#abc'), UpdateExpression: 'SET holder = :holder', ExpressionAttributeValues: { ':holder': EXECUTION } } };
+    const claim = {
+      Update: { TableName: TABLE, Key: lockItemKey('CERT#abc'), UpdateExpression: 'SET holder = :holder', ExpressionAttributeValues: { ':holder': EXECUTION } },
+    };
 
     const result = await repository().storeRequest(request, initialStatus(request), { executionArn: EXECUTION, alsoClaim: claim });
 
@@ -75,8 +77,13 @@ describe('storeRequest (the workflow’s first step)', () => {
   });
 
   test('a claim someone else holds: the request is stored without it straight away, and not claimed', async () => {
-    const claim = { Update: { TableName: TABLE, Key: lockItemKey('CERT#abc'), UpdateExpression: 'SET holder = :holder', ExpressionAttributeValues: { ':holder': EXECUTION } } };
-    ddb.on(TransactWriteCommand).rejectsOnce(cancelled('None', 'None', 'ConditionalCheckFailed', 'None', 'None')).resolves({});
+    const claim = {
+      Update: { TableName: TABLE, Key: lockItemKey('CERT#abc'), UpdateExpression: 'SET holder = :holder', ExpressionAttributeValues: { ':holder': EXECUTION } },
+    };
+    ddb
+      .on(TransactWriteCommand)
+      .rejectsOnce(cancelled('None', 'None', 'ConditionalCheckFailed', 'None', 'None'))
+      .resolves({});
 
     const result = await repository().storeRequest(request, initialStatus(request), { executionArn: EXECUTION, alsoClaim: claim });
 
