@@ -20,6 +20,7 @@ import { mkdtempSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { buildSync } from 'esbuild';
+import { BUNDLE_MAIN_FIELDS } from '../lib/certflow-function';
 import { LOCAL_ACM_EVENT_STAND_IN_AGENT } from '../bin/cli/local-acm-event-stand-in';
 import { SimulatedClock } from '../bin/cli/local-runner';
 import { FALLBACK_FRACTION } from '../lambdas/core/poll';
@@ -64,14 +65,27 @@ const byServiceText = (counts: Record<string, number>) =>
     .map(([s, n]) => `${s} ${n}`)
     .join(', ');
 
-/** Bundles an entry like the stack does (esbuild, minified, SDK included) and returns its size and median cold init. */
-function measureBundle(entry: string, outDir: string, name: string): { bytes: number; initMs: number } {
+/** Bundles an entry like the stack does (esbuild, minified, SDK included, ES module builds first; the peer too) and returns the bundle's path and size. */
+function buildBundle(entry: string, outDir: string, name: string): { outfile: string; bytes: number } {
   const outfile = join(outDir, `${name}.js`);
-  buildSync({ entryPoints: [entry], bundle: true, platform: 'node', target: 'node22', format: 'cjs', minify: true, outfile, logLevel: 'silent' });
-  const bytes = statSync(outfile).size;
+  buildSync({
+    entryPoints: [entry],
+    bundle: true,
+    platform: 'node',
+    target: 'node22',
+    format: 'cjs',
+    minify: true,
+    mainFields: BUNDLE_MAIN_FIELDS,
+    outfile,
+    logLevel: 'silent',
+  });
+  return { outfile, bytes: statSync(outfile).size };
+}
+
+/** Milliseconds a fresh Node process takes to require `outfile`: the bundle's cold module init. */
+function coldInitMs(outfile: string): number {
   const script = `const t=process.hrtime.bigint();require(${JSON.stringify(outfile)});process.stdout.write(String(Number(process.hrtime.bigint()-t)/1e6))`;
-  const samples = Array.from({ length: 7 }, () => Number(execFileSync(process.execPath, ['-e', script], { encoding: 'utf8' })));
-  return { bytes, initMs: median(samples) };
+  return Number(execFileSync(process.execPath, ['-e', script], { encoding: 'utf8' }));
 }
 
 interface BundleFigure {
@@ -80,17 +94,26 @@ interface BundleFigure {
   initMs: number;
 }
 
+/** Init samples per bundle; each round loads every bundle once, the peer included, so that a busy moment weighs on all alike. */
+const INIT_ROUNDS = 7;
+
 function bundleFigures(): { bundles: BundleFigure[]; peer: BundleFigure } {
-  say('\n## Lambda bundles (esbuild, minified, AWS SDK v3 bundled), cold require time (median of 7, this machine)');
+  say(`\n## Lambda bundles (esbuild, minified, AWS SDK v3 bundled), cold require time (median of ${INIT_ROUNDS} interleaved rounds, this machine)`);
   say('function | bundle | init');
   say('--- | --- | ---');
   const dir = mkdtempSync(join(tmpdir(), 'certflow-bench-'));
   const folders = [...STEPS.map((step) => step.folder), 'acm-events'];
-  const bundles = folders.map((folder) => ({ function: folder, ...measureBundle(join(__dirname, '..', 'lambdas', folder, 'handler.ts'), dir, folder) }));
-  const peer = { function: 'aws-cdk-lib DnsValidatedCertificate handler', ...measureBundle(PEER_HANDLER_FILE, dir, 'cdk-dns-validated-certificate') };
-  for (const b of [...bundles, { ...peer, function: `peer: ${peer.function}` }])
+  const built = [
+    ...folders.map((folder) => ({ function: folder, ...buildBundle(join(__dirname, '..', 'lambdas', folder, 'handler.ts'), dir, folder) })),
+    { function: 'aws-cdk-lib DnsValidatedCertificate handler', ...buildBundle(PEER_HANDLER_FILE, dir, 'cdk-dns-validated-certificate') },
+  ];
+  const samples = built.map(() => [] as number[]);
+  for (let round = 0; round < INIT_ROUNDS; round++) built.forEach((bundle, i) => samples[i]?.push(coldInitMs(bundle.outfile)));
+  const figures = built.map((bundle, i) => ({ function: bundle.function, bytes: bundle.bytes, initMs: median(samples[i] ?? []) }));
+  const peer = figures.pop() as BundleFigure;
+  for (const b of [...figures, { ...peer, function: `peer: ${peer.function}` }])
     say(`${b.function} | ${(b.bytes / 1024).toFixed(0)} KiB | ${b.initMs.toFixed(1)} ms`);
-  return { bundles, peer };
+  return { bundles: figures, peer };
 }
 
 interface ExecutionFigure {
