@@ -1,9 +1,10 @@
-import { ACMClient, DescribeCertificateCommand, RequestCertificateCommand } from '@aws-sdk/client-acm';
+import { ACMClient, DescribeCertificateCommand, ListCertificatesCommand, RequestCertificateCommand } from '@aws-sdk/client-acm';
 import {
   CreateTableCommand,
   DynamoDBClient,
   GetItemCommand,
   PutItemCommand,
+  QueryCommand,
   TransactionCanceledException,
   TransactWriteItemsCommand,
 } from '@aws-sdk/client-dynamodb';
@@ -12,8 +13,9 @@ import { TEST_CREDENTIALS } from '../support/seed';
 
 /**
  * test/support/moto-server.py replaces moto's whole-table copy in
- * TransactWriteItems by a copy of the items a transaction names, and shares
- * one RSA key among ACM's certificates: what a client sees must not change.
+ * TransactWriteItems by a copy of the items a transaction names, reads one
+ * partition for a key Query, shares one RSA key among ACM's certificates and
+ * reuses a certificate's rendering: what a client sees must not change.
  */
 describe('the emulator without its whole-table copies', () => {
   let moto: MotoServer;
@@ -93,6 +95,36 @@ describe('the emulator without its whole-table copies', () => {
     expect(await valueOf('a', '1')).toBe('updated');
   });
 
+  test('a key Query returns its partition only, in range-key order, page by page', async () => {
+    for (const [pk, sk] of [
+      ['p', '3'],
+      ['q', '2'],
+      ['p', '1'],
+      ['p', '2'],
+      ['q', '1'],
+    ])
+      await dynamodb.send(new PutItemCommand({ TableName, Item: item(pk, sk, `${pk}${sk}`) }));
+    const query = (ExclusiveStartKey?: Record<string, { S: string }>) =>
+      dynamodb.send(
+        new QueryCommand({
+          TableName,
+          KeyConditionExpression: 'pk = :pk',
+          ExpressionAttributeValues: { ':pk': { S: 'p' } },
+          ScanIndexForward: false,
+          Limit: 2,
+          ExclusiveStartKey,
+        }),
+      );
+    const first = await query();
+    expect(first.Items?.map((i) => i.value?.S)).toEqual(['p3', 'p2']);
+    const second = await query(first.LastEvaluatedKey as Record<string, { S: string }>);
+    expect(second.Items?.map((i) => i.value?.S)).toEqual(['p1']);
+    const none = await dynamodb.send(
+      new QueryCommand({ TableName, KeyConditionExpression: 'pk = :pk', ExpressionAttributeValues: { ':pk': { S: 'nobody' } } }),
+    );
+    expect(none.Items).toEqual([]);
+  });
+
   test('ACM certificates still differ in ARN and serial, and carry their own names', async () => {
     const acm = new ACMClient({ endpoint: moto.endpoint, region: 'us-east-1', credentials: TEST_CREDENTIALS });
     const arns = await Promise.all(
@@ -105,5 +137,12 @@ describe('the emulator without its whole-table copies', () => {
     expect(one?.Serial).not.toBe(two?.Serial);
     expect(one?.SubjectAlternativeNames).toEqual(['one.example.com']);
     expect(two?.DomainName).toBe('two.example.com');
+
+    // moto issues a DNS-validated certificate a second after it was requested (MOTO_ACM_VALIDATION_WAIT): the listing shows the change.
+    const listed = async () => (await acm.send(new ListCertificatesCommand({}))).CertificateSummaryList?.find((c) => c.CertificateArn === arns[0])?.Status;
+    expect(await listed()).toBe('PENDING_VALIDATION');
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+    expect(await listed()).toBe('ISSUED');
+    expect((await acm.send(new DescribeCertificateCommand({ CertificateArn: arns[0] }))).Certificate?.Status).toBe('ISSUED');
   });
 });
