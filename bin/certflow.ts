@@ -18,6 +18,7 @@ import {
 } from './cli/local-command';
 import { localRunOf } from './cli/local-runs';
 import { renderStatus } from './cli/render';
+import { LISTED_STATES, MAX_LIST_LIMIT } from '../lambdas/core/list';
 import { normalizeRequest } from '../lambdas/core/request';
 import { namesOf } from '../lambdas/core/status';
 import type { StatusRecord } from '../lambdas/core/types';
@@ -260,16 +261,22 @@ function registerList(program: Command, { io, setExitCode }: CommandContext): vo
       .command('list')
       .description('list the requests certflow manages, newest first: names, state, certificate expiry and days left, renewal state, distribution')
       .option('--domain <name>', 'only requests whose names cover this one (a wildcard covers the names one label below it)')
-      .option(
-        '--state <state>',
-        'only requests in this state (REQUESTED, PENDING_VALIDATION, ISSUED, DEPLOYING, DEPLOYED, FAILED, REPLACED, DELETING, DELETED)',
-      )
-      .option('--limit <n>', 'requests per page asked of the deployment (every page is listed)', (v) => Number.parseInt(v, 10)),
-  ).action(async (flags: CommonFlags & { domain?: string; state?: string; limit?: number }) => {
+      .option('--state <state>', `only requests in this state (${LISTED_STATES.join(', ')}; any case)`)
+      .option('--limit <n>', `requests per page asked of the deployment, 1 to ${MAX_LIST_LIMIT} (every page is listed)`),
+  ).action(async (flags: CommonFlags & { domain?: string; state?: string; limit?: string }) => {
+    // Refused before any call: an unknown state would list nothing, as if there were no such requests.
+    const state = flags.state?.toUpperCase();
+    if (state !== undefined && !(LISTED_STATES as readonly string[]).includes(state)) {
+      throw new UsageError(`--state ${flags.state} is not a request state: use one of ${LISTED_STATES.join(', ')}`);
+    }
+    const limit = flags.limit === undefined ? undefined : Number(flags.limit);
+    if (limit !== undefined && !(Number.isInteger(limit) && limit >= 1 && limit <= MAX_LIST_LIMIT)) {
+      throw new UsageError(`--limit ${flags.limit} is not a whole number from 1 to ${MAX_LIST_LIMIT}`);
+    }
     const query = {
       ...(flags.domain !== undefined ? { domain: flags.domain } : {}),
-      ...(flags.state !== undefined ? { state: flags.state.toUpperCase() } : {}),
-      ...(flags.limit !== undefined ? { limit: flags.limit } : {}),
+      ...(state !== undefined ? { state } : {}),
+      ...(limit !== undefined ? { limit } : {}),
     };
     setExitCode(await listRequests(await statusSourceOf(flags, io), query, Boolean(flags.json), io));
   });

@@ -1,7 +1,8 @@
 /**
  * `npm run bench`: certflow's measured figures (SPEC §8), printed, never asserted.
  * `npm run bench -- --json` prints one JSON object instead of the tables;
- * `--load N` sets the size of the rate-limited load run (default 500, 0 skips it).
+ * `--load N` sets the size of the rate-limited load run (default 500, 0 skips it);
+ * `--only load` runs the load run alone.
  * - AWS API calls per certificate, state transitions, history events and Lambda
  *   invocations per execution (the real ASL and handlers against moto, through the
  *   counting proxy; the local ACM event stand-in's own reads stand for ACM and are
@@ -19,6 +20,7 @@ import { mkdtempSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { buildSync } from 'esbuild';
+import { BUNDLE_MAIN_FIELDS } from '../lib/certflow-function';
 import { LOCAL_ACM_EVENT_STAND_IN_AGENT } from '../bin/cli/local-acm-event-stand-in';
 import { SimulatedClock } from '../bin/cli/local-runner';
 import { FALLBACK_FRACTION } from '../lambdas/core/poll';
@@ -33,6 +35,9 @@ import { PEER_HANDLER_FILE, runPeer } from './bench-peer';
 const JSON_OUTPUT = process.argv.includes('--json');
 const loadArg = process.argv.indexOf('--load');
 const LOAD_REQUESTS = loadArg >= 0 ? Number(process.argv[loadArg + 1]) : 500;
+const onlyArg = process.argv.indexOf('--only');
+const ONLY = onlyArg >= 0 ? process.argv[onlyArg + 1] : undefined;
+if (ONLY !== undefined && ONLY !== 'load') throw new Error(`--only takes 'load' (the rate-limited load run alone), not ${JSON.stringify(ONLY)}`);
 
 const say = (text = '') => {
   if (!JSON_OUTPUT) process.stdout.write(`${text}\n`);
@@ -60,14 +65,27 @@ const byServiceText = (counts: Record<string, number>) =>
     .map(([s, n]) => `${s} ${n}`)
     .join(', ');
 
-/** Bundles an entry like the stack does (esbuild, minified, SDK included) and returns its size and median cold init. */
-function measureBundle(entry: string, outDir: string, name: string): { bytes: number; initMs: number } {
+/** Bundles an entry like the stack does (esbuild, minified, SDK included, ES module builds first; the peer too) and returns the bundle's path and size. */
+function buildBundle(entry: string, outDir: string, name: string): { outfile: string; bytes: number } {
   const outfile = join(outDir, `${name}.js`);
-  buildSync({ entryPoints: [entry], bundle: true, platform: 'node', target: 'node22', format: 'cjs', minify: true, outfile, logLevel: 'silent' });
-  const bytes = statSync(outfile).size;
+  buildSync({
+    entryPoints: [entry],
+    bundle: true,
+    platform: 'node',
+    target: 'node22',
+    format: 'cjs',
+    minify: true,
+    mainFields: BUNDLE_MAIN_FIELDS,
+    outfile,
+    logLevel: 'silent',
+  });
+  return { outfile, bytes: statSync(outfile).size };
+}
+
+/** Milliseconds a fresh Node process takes to require `outfile`: the bundle's cold module init. */
+function coldInitMs(outfile: string): number {
   const script = `const t=process.hrtime.bigint();require(${JSON.stringify(outfile)});process.stdout.write(String(Number(process.hrtime.bigint()-t)/1e6))`;
-  const samples = Array.from({ length: 7 }, () => Number(execFileSync(process.execPath, ['-e', script], { encoding: 'utf8' })));
-  return { bytes, initMs: median(samples) };
+  return Number(execFileSync(process.execPath, ['-e', script], { encoding: 'utf8' }));
 }
 
 interface BundleFigure {
@@ -76,17 +94,26 @@ interface BundleFigure {
   initMs: number;
 }
 
+/** Init samples per bundle; each round loads every bundle once, the peer included, so that a busy moment weighs on all alike. */
+const INIT_ROUNDS = 7;
+
 function bundleFigures(): { bundles: BundleFigure[]; peer: BundleFigure } {
-  say('\n## Lambda bundles (esbuild, minified, AWS SDK v3 bundled), cold require time (median of 7, this machine)');
+  say(`\n## Lambda bundles (esbuild, minified, AWS SDK v3 bundled), cold require time (median of ${INIT_ROUNDS} interleaved rounds, this machine)`);
   say('function | bundle | init');
   say('--- | --- | ---');
   const dir = mkdtempSync(join(tmpdir(), 'certflow-bench-'));
   const folders = [...STEPS.map((step) => step.folder), 'acm-events'];
-  const bundles = folders.map((folder) => ({ function: folder, ...measureBundle(join(__dirname, '..', 'lambdas', folder, 'handler.ts'), dir, folder) }));
-  const peer = { function: 'aws-cdk-lib DnsValidatedCertificate handler', ...measureBundle(PEER_HANDLER_FILE, dir, 'cdk-dns-validated-certificate') };
-  for (const b of [...bundles, { ...peer, function: `peer: ${peer.function}` }])
+  const built = [
+    ...folders.map((folder) => ({ function: folder, ...buildBundle(join(__dirname, '..', 'lambdas', folder, 'handler.ts'), dir, folder) })),
+    { function: 'aws-cdk-lib DnsValidatedCertificate handler', ...buildBundle(PEER_HANDLER_FILE, dir, 'cdk-dns-validated-certificate') },
+  ];
+  const samples = built.map(() => [] as number[]);
+  for (let round = 0; round < INIT_ROUNDS; round++) built.forEach((bundle, i) => samples[i]?.push(coldInitMs(bundle.outfile)));
+  const figures = built.map((bundle, i) => ({ function: bundle.function, bytes: bundle.bytes, initMs: median(samples[i] ?? []) }));
+  const peer = figures.pop() as BundleFigure;
+  for (const b of [...figures, { ...peer, function: `peer: ${peer.function}` }])
     say(`${b.function} | ${(b.bytes / 1024).toFixed(0)} KiB | ${b.initMs.toFixed(1)} ms`);
-  return { bundles, peer };
+  return { bundles: figures, peer };
 }
 
 interface ExecutionFigure {
@@ -371,6 +398,11 @@ async function peerFigures(harness: Harness): Promise<PeerFigure> {
 async function main(): Promise<void> {
   const startedAt = new Date().toISOString();
   say(`# certflow benchmark (${startedAt}, node ${process.version})`);
+  if (ONLY === 'load') {
+    const load = await runLoad({ requests: LOAD_REQUESTS, say });
+    if (JSON_OUTPUT) process.stdout.write(`${JSON.stringify({ startedAt, node: process.version, load })}\n`);
+    return;
+  }
   const { bundles, peer: peerBundle } = bundleFigures();
   const harness = await startHarness({ acmValidationWaitSeconds: 0 });
   let report: Record<string, unknown>;

@@ -140,13 +140,11 @@ const defaultLogger: ApiLogger = (entry) => {
 
 /**
  * The stored request `{id}` names, when the caller may see it; otherwise the
- * response to send (400 for a malformed id, 404 for an unknown one and for
- * another tenant's, never a hint that it exists). For every `{id}` route.
+ * response to send (400 for a malformed id, 404 RequestNotFound for an
+ * unknown one and for another tenant's, never a hint that it exists). For
+ * every `{id}` route, so that all answer an unknown id alike.
  */
-export async function accessibleRequest(
-  context: RouteContext,
-  notFoundCode: string = API_ERROR_CODES.notFound,
-): Promise<{ stored: StoredRequest } | { response: ApiResponse }> {
+export async function accessibleRequest(context: RouteContext): Promise<{ stored: StoredRequest } | { response: ApiResponse }> {
   const id = context.request.pathParameters.id ?? '';
   if (!REQUEST_ID.test(id)) {
     return {
@@ -158,7 +156,9 @@ export async function accessibleRequest(
     };
   }
   const stored = await context.deps.store.getRequest(id);
-  if (!stored || !canAccess(context.caller, stored)) return { response: errorResponse(404, notFoundCode, `there is no certificate request ${id}`) };
+  if (!stored || !canAccess(context.caller, stored)) {
+    return { response: errorResponse(404, API_ERROR_CODES.requestNotFound, `there is no certificate request ${id}`) };
+  }
   return { stored };
 }
 
@@ -198,7 +198,7 @@ async function get(context: RouteContext): Promise<ApiResponse> {
  * (startDelete). Another tenant's request is 404 like an unknown id.
  */
 async function remove(context: RouteContext): Promise<ApiResponse> {
-  const found = await accessibleRequest(context, API_ERROR_CODES.requestNotFound);
+  const found = await accessibleRequest(context);
   if ('response' in found) return found.response;
   const { deps, request: http } = context;
   if (!deps.deleteStateMachineArn) throw new Error(`the API has no ${DELETE_STATE_MACHINE_ARN_ENV}: the stack sets it to the delete state machine's ARN`);

@@ -34,6 +34,13 @@ const REUSABLE_STATUSES = ['ISSUED', 'PENDING_VALIDATION'] as const;
 /** How long a claim to request a certificate holds before another execution may take it over (a holder that crashed). */
 export const CERTIFICATE_CLAIM_LEASE_SECONDS = 120;
 
+/**
+ * How much of a claim's lease must remain for the find step to rely on a
+ * claim taken before it: more than the step's own timeout (60 s in the ASL),
+ * so that the certificate is requested before anyone may take the claim over.
+ */
+const CLAIM_MARGIN_SECONDS = 90;
+
 /** The claim key of a name set in a region with a key algorithm: what "the same certificate" means. */
 export function certificateClaimKey(request: Pick<NormalizedRequest, 'region' | 'keyAlgorithm' | 'domainName' | 'subjectAlternativeNames'>): string {
   const names = namesOf(request).map(canonicalName).sort();
@@ -159,9 +166,10 @@ export async function findCertificate(acm: ACMClient, request: NormalizedRequest
  * a retried call within an hour, and the lookup finds it after that.
  */
 export async function findOrRequestCertificate(
-  deps: Pick<CertificateDeps, 'acm' | 'locks'>,
+  deps: Pick<CertificateDeps, 'acm' | 'locks' | 'now'>,
   request: NormalizedRequest,
   holder?: string,
+  claimedUntil?: number,
 ): Promise<CertificateStatus> {
   const acm = deps.acm(request.region);
   const names = namesOf(request);
@@ -173,7 +181,9 @@ export async function findOrRequestCertificate(
     // retried start, a step retried while the first attempt still runs) meet here; the IdempotencyToken
     // alone is honoured for an hour and, by an emulator, not under concurrency.
     const key = certificateClaimKey(request);
-    const claim = await deps.locks.acquire(key, holder, { leaseSeconds: CERTIFICATE_CLAIM_LEASE_SECONDS });
+    // Taken with the request item moments ago (ValidateRequest): held while the lease outlasts this step.
+    const stillHeld = holder !== undefined && claimedUntil !== undefined && claimedUntil - deps.now().getTime() >= CLAIM_MARGIN_SECONDS * 1000;
+    const claim = stillHeld ? { outcome: 'acquired' as const } : await deps.locks.acquire(key, holder, { leaseSeconds: CERTIFICATE_CLAIM_LEASE_SECONDS });
     if (claim.outcome === 'held') {
       // A claim completed with its certificate (by an earlier version of certflow): reuse it, or forget it when it is unusable.
       const resourceId = claim.lock?.resourceId;
@@ -276,8 +286,8 @@ function requireCertificate(status: StatusRecord): CertificateStatus {
  * act on; a delete that stops the execution before that finds the certificate
  * by its names (see finishDeleteStep).
  */
-export async function findOrRequestCertificateStep(deps: Pick<CertificateDeps, 'acm' | 'locks'>, state: WorkflowState): Promise<WorkflowState> {
-  const certificate = await findOrRequestCertificate(deps, state.request, state.executionArn);
+export async function findOrRequestCertificateStep(deps: Pick<CertificateDeps, 'acm' | 'locks' | 'now'>, state: WorkflowState): Promise<WorkflowState> {
+  const certificate = await findOrRequestCertificate(deps, state.request, state.executionArn, state.certificateClaimUntil);
   const status: StatusRecord = {
     ...state.status,
     state: certificate.status === 'ISSUED' ? 'ISSUED' : 'PENDING_VALIDATION',

@@ -165,4 +165,6 @@ export interface WorkflowState {
   readonly poll?: PollState;
   /** The execution running the request: a step retried by the same execution keeps its claims. */
   readonly executionArn?: string;
+  /** Epoch milliseconds until which the execution holds the certificate claim taken with the request (ValidateRequest). */
+  readonly certificateClaimUntil?: number;
 }

@@ -208,6 +208,8 @@ export interface RateLimitCount {
   readonly limit: RateLimit;
   readonly allowed: number;
   readonly throttled: number;
+  /** Calls let through, by bucket key (the account for per-account limits, `all` for one bucket). */
+  readonly allowedByKey: Readonly<Record<string, number>>;
 }
 
 /** A running fault-injecting proxy. */
@@ -587,11 +589,17 @@ export async function startFaultProxy(options: FaultProxyOptions): Promise<Fault
   }
   const random = seededRandom(options.seed ?? 1);
   let rules: RuleState[] = [];
-  let limits: { limit: RateLimit; buckets: Map<string, { tokens: number; at: number }>; allowed: number; throttled: number }[] = [];
+  let limits: {
+    limit: RateLimit;
+    buckets: Map<string, { tokens: number; at: number }>;
+    allowed: number;
+    throttled: number;
+    allowedByKey: Record<string, number>;
+  }[] = [];
   /** Access key id → account, learned from AssumeRole answers, so that per-account limits see assumed-role callers. */
   const accountsByKey = new Map<string, string>();
   const setRateLimits = (list: readonly RateLimit[]) => {
-    limits = list.map((limit) => ({ limit, buckets: new Map(), allowed: 0, throttled: 0 }));
+    limits = list.map((limit) => ({ limit, buckets: new Map(), allowed: 0, throttled: 0, allowedByKey: {} }));
   };
   setRateLimits(options.rateLimits ?? []);
 
@@ -616,6 +624,7 @@ export async function startFaultProxy(options: FaultProxyOptions): Promise<Fault
       }
       bucket.tokens -= 1;
       entry.allowed += 1;
+      entry.allowedByKey[key] = (entry.allowedByKey[key] ?? 0) + 1;
     }
     return undefined;
   }
@@ -844,7 +853,7 @@ export async function startFaultProxy(options: FaultProxyOptions): Promise<Fault
     },
     setRateLimits,
     rateLimitCounts() {
-      return limits.map(({ limit, allowed, throttled }) => ({ limit, allowed, throttled }));
+      return limits.map(({ limit, allowed, throttled, allowedByKey }) => ({ limit, allowed, throttled, allowedByKey: { ...allowedByKey } }));
     },
     async stop() {
       stopping.abort();

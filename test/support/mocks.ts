@@ -16,6 +16,7 @@ import type {
   Page,
   RequestRepository,
   SaveStatusOptions,
+  StoreOptions,
   StoreResult,
   StoredRequest,
 } from '../../lambdas/core/request-repository';
@@ -92,7 +93,7 @@ export interface SavedStatus {
   readonly extra?: { distributionId?: string };
 }
 
-/** An in-memory {@link RequestRepository} for the steps' unit tests, recording every write (names are not locked). */
+/** An in-memory {@link RequestRepository} for the steps' unit tests, recording every write (names are not locked, claims never taken). */
 export class InMemoryRequestStore implements RequestRepository {
   readonly items = new Map<string, StoredRequest>();
   readonly savedStatuses: SavedStatus[] = [];
@@ -108,14 +109,14 @@ export class InMemoryRequestStore implements RequestRepository {
     return stored;
   }
 
-  async storeRequest(request: NormalizedRequest, status: StatusRecord, options: { executionArn?: string } = {}): Promise<StoreResult> {
+  async storeRequest(request: NormalizedRequest, status: StatusRecord, options: StoreOptions = {}): Promise<StoreResult> {
     this.savedRequests.push(request);
     const existing = this.items.get(request.requestId);
-    if (existing) return { outcome: 'stored', stored: existing };
+    if (existing) return { outcome: 'stored', stored: existing, claimed: false };
     const at = this.now().toISOString();
     const stored: StoredRequest = { request, status, createdAt: at, updatedAt: at, ...(options.executionArn ? { executionArn: options.executionArn } : {}) };
     this.items.set(request.requestId, stored);
-    return { outcome: 'stored', stored };
+    return { outcome: 'stored', stored, claimed: false };
   }
 
   async startAttempt(): Promise<AttemptResult> {

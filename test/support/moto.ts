@@ -1,11 +1,14 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer } from 'node:net';
+import { join } from 'node:path';
 
 /** A running moto server, the AWS emulator used by workflow tests and the demo. */
 export interface MotoServer {
   /** Base URL, for AWS_ENDPOINT_URL or a client's `endpoint`. */
   readonly endpoint: string;
   readonly port: number;
+  /** The server's process id (to sample its memory), when it started. */
+  readonly pid: number | undefined;
   /** Wipes every resource in every account (moto's reset API). */
   reset(): Promise<void>;
   stop(): Promise<void>;
@@ -60,13 +63,14 @@ async function waitUntilUp(endpoint: string, child: ChildProcess, timeoutMs: num
 }
 
 /**
- * Starts `python3 -m moto.server` on a free loopback port.
- * Requires moto[server] (`pip install "moto[server]"`).
+ * Starts moto's server on a free loopback port, through moto-server.py: `python3 -m moto.server`
+ * without the whole-table copy moto's TransactWriteItems makes (an emulator cost that grows with
+ * the table; see that file). Requires moto[server] (`pip install "moto[server]"`).
  */
 export async function startMoto(options: StartMotoOptions = {}): Promise<MotoServer> {
   const port = await freePort();
   const endpoint = `http://127.0.0.1:${port}`;
-  const child = spawn('python3', ['-m', 'moto.server', '-H', '127.0.0.1', '-p', String(port)], {
+  const child = spawn('python3', [join(__dirname, 'moto-server.py'), '-H', '127.0.0.1', '-p', String(port)], {
     env: {
       ...process.env,
       MOTO_ACM_VALIDATION_WAIT: String(options.acmValidationWaitSeconds ?? 1),
@@ -82,6 +86,7 @@ export async function startMoto(options: StartMotoOptions = {}): Promise<MotoSer
   return {
     endpoint,
     port,
+    pid: child.pid,
     async reset() {
       await fetch(`${endpoint}/moto-api/reset`, { method: 'POST' });
     },

@@ -505,7 +505,10 @@ describe('tenants (SPEC §10)', () => {
 
     const hidden = await get(SHOP);
     expect(hidden.statusCode).toBe(404);
-    expect((hidden.body as { error: { message: string } }).error.message).toBe(`there is no certificate request ${webRequest.requestId}`);
+    expect((hidden.body as { error: { code: string; message: string } }).error).toEqual({
+      code: 'RequestNotFound',
+      message: `there is no certificate request ${webRequest.requestId}`,
+    });
     expect((await get({ userArn: 'arn:aws:sts::111111111111:assumed-role/web-admin/alice', accountId: '111111111111' })).statusCode).toBe(200);
     expect((await get(OPERATOR)).statusCode).toBe(200);
   });

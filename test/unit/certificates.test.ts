@@ -10,6 +10,7 @@ import {
 import { mockClient } from 'aws-sdk-client-mock';
 import {
   type CertificateDeps,
+  CERTIFICATE_CLAIM_LEASE_SECONDS,
   certificateClaimKey,
   checkCertificateStep,
   findOrRequestCertificate,
@@ -271,6 +272,30 @@ describe('findOrRequestCertificate', () => {
     acmMock.on(ListCertificatesCommand).resolves({});
     await findOrRequestCertificate(deps, request);
     expect(locks.calls).toEqual([{ op: 'acquire', key: certificateClaimKey(request) }]);
+  });
+
+  it('relies on the claim taken with the request while its lease outlasts the step, and takes it again when it does not', async () => {
+    const request = wildcardRequest();
+    acmMock.on(ListCertificatesCommand).resolves({});
+    const leaseEnd = clock.now().getTime() + CERTIFICATE_CLAIM_LEASE_SECONDS * 1000;
+
+    await expect(findOrRequestCertificate(deps, request, 'execution-1', leaseEnd)).resolves.toMatchObject({ arn: ARN, reused: false });
+    expect(locks.calls).toEqual([]);
+
+    // The step retried a minute later: less of the lease left than a step may last.
+    clock.advance(60);
+    await findOrRequestCertificate(deps, request, 'execution-1', leaseEnd);
+    expect(locks.calls).toEqual([{ op: 'acquire', key: certificateClaimKey(request) }]);
+  });
+
+  it('takes the claim itself when another execution took it over, whatever lease the state claims', async () => {
+    const request = wildcardRequest();
+    acmMock.on(ListCertificatesCommand).resolves({});
+    await locks.acquire(certificateClaimKey(request), 'execution-2');
+    const expired = clock.now().getTime() + 30_000;
+
+    await expect(findOrRequestCertificate(deps, request, 'execution-1', expired)).rejects.toBeInstanceOf(RequestInProgressError);
+    expect(acmMock.commandCalls(RequestCertificateCommand)).toHaveLength(0);
   });
 
   it('gives the same claim key whatever the order and case of the names, and another for another key algorithm', () => {

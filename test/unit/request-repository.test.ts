@@ -46,6 +46,7 @@ describe('storeRequest (the workflow’s first step)', () => {
     expect(result).toEqual({
       outcome: 'stored',
       stored: { request, status: initialStatus(request), createdAt: T0.toISOString(), updatedAt: T0.toISOString(), executionArn: EXECUTION },
+      claimed: false,
     });
     expect(ddb.calls()).toHaveLength(1);
     const [lock, requestItem, ...index] = ddb.commandCalls(TransactWriteCommand)[0]!.args[0].input.TransactItems!;
@@ -58,6 +59,42 @@ describe('storeRequest (the workflow’s first step)', () => {
       { pk: 'NAME#www.example.com', sk: request.requestId },
       { pk: 'NAME#example.com', sk: request.requestId },
     ]);
+  });
+
+  test('a claim to take along: written in the same transaction, right after the request item; claimed', async () => {
+    ddb.on(TransactWriteCommand).resolves({});
+    const claim = {
+      Update: { TableName: TABLE, Key: lockItemKey('CERT#abc'), UpdateExpression: 'SET holder = :holder', ExpressionAttributeValues: { ':holder': EXECUTION } },
+    };
+
+    const result = await repository().storeRequest(request, initialStatus(request), { executionArn: EXECUTION, alsoClaim: claim });
+
+    expect(result).toMatchObject({ outcome: 'stored', claimed: true });
+    expect(ddb.calls()).toHaveLength(1);
+    const [, requestItem, third] = ddb.commandCalls(TransactWriteCommand)[0]!.args[0].input.TransactItems!;
+    expect(requestItem!.Update!.Key).toEqual(requestKey(request.requestId));
+    expect(third).toEqual(claim);
+  });
+
+  test('a claim someone else holds: the request is stored without it straight away, and not claimed', async () => {
+    const claim = {
+      Update: { TableName: TABLE, Key: lockItemKey('CERT#abc'), UpdateExpression: 'SET holder = :holder', ExpressionAttributeValues: { ':holder': EXECUTION } },
+    };
+    ddb
+      .on(TransactWriteCommand)
+      .rejectsOnce(cancelled('None', 'None', 'ConditionalCheckFailed', 'None', 'None'))
+      .resolves({});
+
+    const result = await repository().storeRequest(request, initialStatus(request), { executionArn: EXECUTION, alsoClaim: claim });
+
+    expect(result).toMatchObject({ outcome: 'stored', claimed: false, stored: { executionArn: EXECUTION } });
+    const writes = ddb.commandCalls(TransactWriteCommand).map((call) => call.args[0].input.TransactItems!);
+    expect(writes).toHaveLength(2);
+    expect(writes[0]).toContainEqual(claim);
+    expect(writes[1]).not.toContainEqual(claim);
+    expect(writes[1]!.map((entry) => entry.Update!.Key)).toEqual(writes[0]!.filter((entry) => entry !== writes[0]![2]).map((entry) => entry.Update!.Key));
+    // Nothing read: the refusal named the claim.
+    expect(ddb.commandCalls(GetCommand)).toHaveLength(0);
   });
 
   test('already stored for this execution (by the API, or an earlier try): returned as stored, owner included', async () => {

@@ -325,10 +325,10 @@ describe('certificate API on the emulator', () => {
     });
   });
 
-  test('GET of an unknown id is 404, of a malformed id 400', async () => {
+  test('GET of an unknown id is 404 RequestNotFound (as for DELETE), of a malformed id 400', async () => {
     const unknown = await invoke(getCertificate('0'.repeat(32)));
     expect(unknown.statusCode).toBe(404);
-    expect((unknown.body as unknown as ErrorBody).error.code).toBe('NotFound');
+    expect((unknown.body as unknown as ErrorBody).error.code).toBe('RequestNotFound');
 
     for (const id of ['abc', 'G'.repeat(32), `${'a'.repeat(32)}x`, '../REQUEST', "' OR 1=1 --"]) {
       const malformed = await invoke(getCertificate(id));

@@ -94,6 +94,16 @@ describe('certflow CLI', () => {
     const failed = JSON.parse((await cli('list', '--local', '--json', '--state', 'FAILED')).stdout) as StatusRecord[];
     expect(failed.map((s) => s.requestId)).not.toContain(first.requestId);
     expect(failed.every((s) => s.state === 'FAILED')).toBe(true);
+    expect(JSON.parse((await cli('list', '--local', '--json', '--state', 'failed')).stdout)).toEqual(failed);
+    // A state that does not exist is refused, not answered with an empty list.
+    const unknownState = await cli('list', '--local', '--json', '--state', 'ISSUING');
+    expect(unknownState).toMatchObject({ code: 2, stdout: '' });
+    expect(unknownState.stderr).toMatch(/--state ISSUING is not a request state: use one of REQUESTED, PENDING_VALIDATION, .*DELETED/);
+    for (const limit of ['0', 'ten', '2.5', '101']) {
+      const refused = await cli('list', '--local', '--limit', limit);
+      expect(refused).toMatchObject({ code: 2, stdout: '' });
+      expect(refused.stderr).toContain(`--limit ${limit} is not a whole number from 1 to 100`);
+    }
   });
 
   test('an invalid request ends FAILED: exit 1 and the code and message on stderr', async () => {

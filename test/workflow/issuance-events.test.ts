@@ -68,6 +68,17 @@ describe('event-assisted issuance wait on the emulator', () => {
     // NotAfter came with the event (CertificateExpirationDate).
     expect(result.status?.certificate?.notAfter).toEqual(expect.any(String));
     expect((await harness.store.getRequest(result.status!.requestId))?.status.state).toBe('ISSUED');
+
+    // SPEC §8's call budget: one certificate, two names in one zone, no distribution, at most 16 AWS calls.
+    // The writes a reader needs: request + lock (+ claim), records published (+ wait registration), final state.
+    const certflowCalls = harness.proxy.calls.filter((c) => !fromStandIn(c));
+    expect(certflowCalls.length).toBeLessThanOrEqual(16);
+    expect(certflowCalls.filter((c) => c.service === 'dynamodb').map((c) => c.operation)).toEqual([
+      'TransactWriteItems',
+      'TransactWriteItems',
+      'Query',
+      'TransactWriteItems',
+    ]);
   });
 
   test('event lost: the heartbeat is the fallback poll; each timeout re-registers and reads once more until ISSUED', async () => {
