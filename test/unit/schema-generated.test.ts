@@ -14,6 +14,8 @@ import validateConfigSchema from '../../lambdas/core/generated/config-validator'
 import validateRequestSchema from '../../lambdas/core/generated/request-validator';
 import type { PrecompiledValidator } from '../../lambdas/core/schema';
 import exampleConfig from '../../certflow.config.example.json';
+import requestSchema from '../../schema/certificate-request.schema.json';
+import definitions from '../../schema/definitions.schema.json';
 
 type SchemaNode = { readonly [keyword: string]: unknown };
 
@@ -32,10 +34,12 @@ describe('generated validators', () => {
     expect(readdirSync(GENERATED_DIR).sort()).toEqual([...generated.keys()].sort());
   });
 
-  it('each generated module needs only Ajv runtime helpers, never the compiler', () => {
-    for (const [file, code] of generated) {
-      const required = [...code.matchAll(/require\("([^"]+)"\)/g)].map((match) => match[1]);
-      expect({ file, outside: required.filter((path) => !path?.startsWith('ajv/dist/runtime/')) }).toEqual({ file, outside: [] });
+  it("each generated module needs only Ajv's runtime helpers and the schema files, never the compiler", () => {
+    for (const [file, code] of [...generated].filter(([file]) => file.endsWith('.js'))) {
+      const required = [...code.matchAll(/require\("([^"]+)"\)/g)].map((match) => match[1] ?? '');
+      expect(required).toContain('../../../schema/definitions.schema.json');
+      const outside = required.filter((path) => !path.startsWith('ajv/dist/runtime/') && !/^\.\.\/\.\.\/\.\.\/schema\/[\w.-]+\.schema\.json$/.test(path));
+      expect({ file, outside }).toEqual({ file, outside: [] });
     }
   });
 });
@@ -91,10 +95,13 @@ describe.each([
   });
 });
 
-it('the request validator puts the schema node, x-messages included, on each error (verbose standalone code)', () => {
-  expect(validateRequestSchema({ domainName: 'example.com', region: 'Mars' })).toBe(false);
-  const error = validateRequestSchema.errors?.find((e) => e.keyword === 'pattern' && e.instancePath === '/region');
-  expect((error?.parentSchema as SchemaNode | undefined)?.['x-messages']).toEqual({ pattern: expect.stringContaining('is not an AWS region name') });
+it("the request validator puts the schema file's own node, x-messages included, on each error (verbose standalone code)", () => {
+  expect(validateRequestSchema({ domainName: 'example.com', region: 'Mars', keyAlgorithm: 'DSA' })).toBe(false);
+  const region = validateRequestSchema.errors?.find((e) => e.keyword === 'pattern' && e.instancePath === '/region');
+  expect(region?.parentSchema).toBe(definitions.$defs.awsRegion);
+  expect((region?.parentSchema as SchemaNode | undefined)?.['x-messages']).toEqual({ pattern: expect.stringContaining('is not an AWS region name') });
+  const keyAlgorithm = validateRequestSchema.errors?.find((e) => e.keyword === 'enum' && e.instancePath === '/keyAlgorithm');
+  expect(keyAlgorithm?.parentSchema).toBe(requestSchema.properties.keyAlgorithm);
 });
 
 it("no Lambda bundle reaches Ajv's compiler (esbuild metafile of every lambdas/*/handler.ts)", () => {
