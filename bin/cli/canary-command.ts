@@ -1,10 +1,11 @@
 import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
-import { DescribeExecutionCommand, GetExecutionHistoryCommand, SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
+import { GetExecutionHistoryCommand, SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
 import { settingsFor } from '../../lib/config';
 import { WORKFLOW_STACK_OUTPUTS } from '../../lib/stack-outputs';
 import type { CanaryInput, CanaryOutcome, CanaryResult } from '../../lambdas/core/canary';
 import { type AwsClientOptions, awsClientConfig } from '../../lambdas/core/deps';
 import { type CliIo, cliConfig, environmentAws, environmentRegion, LOCAL_TABLE_NAME } from './local-command';
+import { followExecution } from './follow-execution';
 import { ensureLocalResources } from './local-resources';
 import { runLocally } from './local-runner';
 import { UsageError } from './request-input';
@@ -62,23 +63,19 @@ async function runDeployedCanary(input: CanaryInput | undefined, stateMachineArn
   // Without a canary block of its own, the run uses the one the schedule passes, read from the configuration.
   const { executionArn } = await sfn.send(new StartExecutionCommand({ stateMachineArn, ...(input ? { input: JSON.stringify(input) } : {}) }));
   io.stderr(`certflow: canary run ${executionArn} started`);
-  for (;;) {
-    await new Promise((resolve) => setTimeout(resolve, 5000));
-    const execution = await sfn.send(new DescribeExecutionCommand({ executionArn }));
-    if (execution.status === 'RUNNING') continue;
-    if (execution.status === 'SUCCEEDED' && execution.output) return JSON.parse(execution.output) as CanaryResult;
-    return (
-      (await finishedResult(sfn, executionArn ?? '')) ?? {
-        name: input?.canary.domainName ?? '',
-        state: 'FAILED' as const,
-        phases: {},
-        error: {
-          code: execution.error ?? execution.status ?? 'Unknown',
-          message: execution.cause ?? `the canary execution ${executionArn} ended ${execution.status}`,
-        },
-      }
-    );
-  }
+  const execution = await followExecution(sfn, executionArn ?? '', io, { intervalMs: 5000, label: 'the canary run' });
+  if (execution.status === 'SUCCEEDED' && execution.output) return JSON.parse(execution.output) as CanaryResult;
+  return (
+    (await finishedResult(sfn, executionArn ?? '')) ?? {
+      name: input?.canary.domainName ?? '',
+      state: 'FAILED' as const,
+      phases: {},
+      error: {
+        code: execution.error ?? execution.status ?? 'Unknown',
+        message: execution.cause ?? `the canary execution ${executionArn} ended ${execution.status}`,
+      },
+    }
+  );
 }
 
 /**

@@ -1,4 +1,4 @@
-import { DescribeExecutionCommand, SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
+import { SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
 import { settingsFor } from '../../lib/config';
 import { WORKFLOW_STACK_OUTPUTS } from '../../lib/stack-outputs';
 import { type AwsClientOptions, awsClientConfig, makeDocumentClient } from '../../lambdas/core/deps';
@@ -6,6 +6,7 @@ import { type CertificateCheck, makeRenewalRepository } from '../../lambdas/core
 import type { SweepInput } from '../../lambdas/core/renewal-sweep';
 import { type CliIo, cliConfig, environmentAws, environmentRegion, LOCAL_TABLE_NAME } from './local-command';
 import { findStackStateMachine } from './deployment';
+import { followExecution } from './follow-execution';
 import { ensureLocalResources } from './local-resources';
 import { sweepLocally } from './local-sweep';
 import { UsageError } from './request-input';
@@ -55,16 +56,11 @@ async function sweepRemotely(input: SweepInput, stateMachineArn: string, aws: Aw
   const sfn = new SFNClient(awsClientConfig(aws, aws.region));
   const { executionArn } = await sfn.send(new StartExecutionCommand({ stateMachineArn, input: JSON.stringify(input) }));
   io.stderr(`certflow: renewal sweep ${executionArn} started`);
-  for (;;) {
-    await new Promise((resolve) => setTimeout(resolve, 3000));
-    const execution = await sfn.send(new DescribeExecutionCommand({ executionArn }));
-    if (execution.status === 'RUNNING') continue;
-    if (execution.status !== 'SUCCEEDED') {
-      throw new UsageError(
-        `renewal sweep ${executionArn} ended ${execution.status}: ${execution.error ?? ''} ${execution.cause ?? ''}; see its history in the Step Functions console`,
-      );
-    }
-    return;
+  const execution = await followExecution(sfn, executionArn ?? '', io, { intervalMs: 3000, label: 'the renewal sweep' });
+  if (execution.status !== 'SUCCEEDED') {
+    throw new UsageError(
+      `renewal sweep ${executionArn} ended ${execution.status}: ${execution.error ?? ''} ${execution.cause ?? ''}; see its history in the Step Functions console`,
+    );
   }
 }
 

@@ -1,4 +1,4 @@
-import { DescribeExecutionCommand, SFNClient } from '@aws-sdk/client-sfn';
+import { SFNClient } from '@aws-sdk/client-sfn';
 import { settingsFor } from '../../lib/config';
 import { WORKFLOW_STACK_OUTPUTS } from '../../lib/stack-outputs';
 import { awsClientConfig, makeDocumentClient } from '../../lambdas/core/deps';
@@ -7,6 +7,7 @@ import { makeRequestRepository } from '../../lambdas/core/request-repository';
 import type { StatusRecord } from '../../lambdas/core/types';
 import { type CliIo, cliConfig, environmentAws, environmentRegion, LOCAL_TABLE_NAME } from './local-command';
 import { findStackStateMachine } from './deployment';
+import { followExecution } from './follow-execution';
 import { ensureLocalResources } from './local-resources';
 import { runLocally, SimulatedClock } from './local-runner';
 import { renderStatus } from './render';
@@ -70,12 +71,8 @@ export async function deleteRequestCommand(requestId: string, flags: DeleteFlags
   const started = await startDelete({ store, sfn, deleteStateMachineArn: workflow.stateMachineArn, now: () => new Date() }, requestId);
   if (!started.executionArn) return finish(started.status, undefined, Boolean(flags.json), io);
   io.stderr(`certflow: delete of request ${requestId} started: execution ${started.executionArn}`);
-  for (;;) {
-    await new Promise((resolve) => setTimeout(resolve, 3000));
-    const execution = await sfn.send(new DescribeExecutionCommand({ executionArn: started.executionArn }));
-    if (execution.status === 'RUNNING') continue;
-    const stored = await store.getRequest(requestId);
-    const error = execution.status === 'SUCCEEDED' ? undefined : { code: execution.error ?? execution.status ?? 'Unknown', message: execution.cause ?? '' };
-    return finish(stored?.status, error, Boolean(flags.json), io);
-  }
+  const execution = await followExecution(sfn, started.executionArn, io, { intervalMs: 3000, label: `the delete of request ${requestId}` });
+  const stored = await store.getRequest(requestId);
+  const error = execution.status === 'SUCCEEDED' ? undefined : { code: execution.error ?? execution.status ?? 'Unknown', message: execution.cause ?? '' };
+  return finish(stored?.status, error, Boolean(flags.json), io);
 }

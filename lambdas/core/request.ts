@@ -2,7 +2,8 @@
  * The public input contract (SPEC §2): validates a raw request from any entry
  * point, applies defaults, normalizes names and computes the request's
  * deterministic identity. The request's shape is
- * schema/certificate-request.schema.json, checked by Ajv; the name rules a
+ * schema/certificate-request.schema.json, checked by the validator Ajv
+ * generated from it at build time (scripts/build-validators.ts); the name rules a
  * schema cannot express come from names.ts, and the rules across fields (the
  * names-per-certificate quota, CloudFront's region, the allowed suffixes)
  * from here. Every problem is reported at once, in the order of the fields,
@@ -12,7 +13,8 @@ import { createHash } from 'node:crypto';
 import requestSchema from '../../schema/certificate-request.schema.json';
 import { DomainNotAllowedError, InvalidRequestError, type RequestProblem } from './errors';
 import { codePointOf, isWithinDomain, MAX_COMMON_NAME_OCTETS, normalizeDomainName, normalizeSuffix, quote } from './names';
-import { compileSchema, describeType, type PathSegment } from './schema';
+import validateRequestSchema from './generated/request-validator';
+import { describeType, schemaValidator, type PathSegment } from './schema';
 import type { Settings } from './settings';
 import { namesOf } from './status';
 import type { DistributionRequest, KeyAlgorithm, NormalizedRequest } from './types';
@@ -46,7 +48,7 @@ const ORIGIN_PATH = new RegExp(DISTRIBUTION_PROPERTIES.originPath.pattern, 'u');
 /** Schema definitions whose content names.ts judges (with better messages than a pattern can give). */
 const NAME_DEFINITIONS = /\/\$defs\/(certificateName|hostName)\//;
 
-const REQUEST_VALIDATOR = compileSchema(requestSchema, {
+const REQUEST_VALIDATOR = schemaValidator(validateRequestSchema, requestSchema, {
   rootField: 'request',
   skip: (error) => NAME_DEFINITIONS.test(error.schemaPath) && error.keyword !== 'type',
   explain: (error, path) => {

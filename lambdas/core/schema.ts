@@ -4,6 +4,10 @@
  * this module turns Ajv's errors into problems that name the field and the
  * rule, in the order a person reads the document.
  *
+ * Ajv compiles the schemas at build time (scripts/build-validators.ts writes
+ * lambdas/core/generated/), so no Lambda carries Ajv's compiler or spends its
+ * cold start compiling: this module takes the precompiled function.
+ *
  * Schemas carry their own wording in two annotation keywords, so a rule and
  * its message live side by side:
  * - `x-expected`: what a type error says was expected (`an array of strings`);
@@ -12,7 +16,7 @@
  *   quoted; `{value:40}` cuts it at 40 characters), `{length}`, `{count}`,
  *   `{limit}`, `{badChar}` (the first character the pattern refuses).
  */
-import Ajv2020, { type ErrorObject } from 'ajv/dist/2020';
+import type { ErrorObject } from 'ajv/dist/2020';
 import definitions from '../../schema/definitions.schema.json';
 import { quote } from './names';
 
@@ -76,15 +80,22 @@ const KEYWORD_PRIORITY = [
 const DEFINITIONS_ID = (definitions as { $id: string }).$id;
 
 /**
- * Compiles a schema once (call it at module scope). The shared definitions
- * (`schema/definitions.schema.json`) are available to it by their `$id`.
+ * A validator function Ajv generated ahead of time from a schema (a module in
+ * lambdas/core/generated/): true when the document is valid, else false with
+ * the broken rules in `errors` (verbose: each error carries its schema node).
  */
-export function compileSchema(schema: SchemaNode, options: SchemaValidatorOptions): SchemaValidator {
-  // strictRequired is off for "exactly one of" (oneOf of required lists), a standard idiom it flags.
-  const ajv = new Ajv2020({ allErrors: true, verbose: true, strict: true, strictRequired: false, ownProperties: true });
-  ajv.addVocabulary(['x-messages', 'x-expected']);
-  ajv.addSchema(definitions);
-  const check = ajv.compile(schema);
+export interface PrecompiledValidator {
+  (data: unknown): boolean;
+  errors?: ErrorObject[] | null;
+}
+
+/**
+ * A validator for `schema` from its precompiled function `check` (generated from
+ * that same schema by scripts/build-validators.ts). The schema itself serves the
+ * reading order and the messages; the shared definitions
+ * (`schema/definitions.schema.json`) are found by their `$id`.
+ */
+export function schemaValidator(check: PrecompiledValidator, schema: SchemaNode, options: SchemaValidatorOptions): SchemaValidator {
   const roots = new Map<string, SchemaNode>([
     [DEFINITIONS_ID, definitions as SchemaNode],
     [String(schema.$id ?? ''), schema],

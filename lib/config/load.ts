@@ -11,7 +11,8 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { isAbsolute, resolve } from 'node:path';
 import { isWithinDomain, normalizeSuffix } from '../../lambdas/core/names';
-import { compileSchema } from '../../lambdas/core/schema';
+import validateConfigSchema from '../../lambdas/core/generated/config-validator';
+import { schemaValidator } from '../../lambdas/core/schema';
 import { DEFAULT_WAITS, type DnsRole, type PartialWaitPolicies, type WaitPolicies, type WaitPolicy } from '../../lambdas/core/settings';
 import configSchema from '../../schema/certflow-config.schema.json';
 import {
@@ -38,7 +39,7 @@ const LAMBDA_ENVIRONMENT_LIMIT_BYTES = 4096;
 /** Room kept for the other variables and for the table name and region resolved at deploy time. */
 const SETTINGS_ENVIRONMENT_BUDGET_BYTES = LAMBDA_ENVIRONMENT_LIMIT_BYTES - 512;
 
-const CONFIG_VALIDATOR = compileSchema(configSchema, { rootField: '(root)', prefixUnknownRootFields: true });
+const CONFIG_VALIDATOR = schemaValidator(validateConfigSchema, configSchema, { rootField: '(root)', prefixUnknownRootFields: true });
 
 /** The configuration is missing, not JSON, or breaks a rule; the message lists every problem. */
 export class ConfigError extends Error {

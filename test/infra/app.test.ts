@@ -69,10 +69,12 @@ it('bundles every function with the local esbuild: minified, source-mapped, AWS 
       // Minified: a handful of very long lines, not one line per statement.
       minified: code.split('\n').length < 200,
       // The SDK's ES module builds, which esbuild tree-shakes, not its CommonJS ones (BUNDLE_MAIN_FIELDS).
-      sdkEsBuilds: sources.some((s) => s.includes('/@aws-sdk/') && s.includes('/dist-es/')) && !sources.some((s) => /\/@(aws-sdk|smithy)\/[^/]+\/dist-cjs\//.test(s)),
+      sdkEsBuilds:
+        sources.some((s) => s.includes('/@aws-sdk/') && s.includes('/dist-es/')) && !sources.some((s) => /\/@(aws-sdk|smithy)\/[^/]+\/dist-cjs\//.test(s)),
     };
   });
-  for (const summary of summaries) expect(summary).toEqual({ bundle: summary.bundle, exists: true, sourceMap: true, requiresSdk: false, minified: true, sdkEsBuilds: true });
+  for (const summary of summaries)
+    expect(summary).toEqual({ bundle: summary.bundle, exists: true, sourceMap: true, requiresSdk: false, minified: true, sdkEsBuilds: true });
 
   // Each bundle loads on its own and exports `handler`.
   const env = {
