@@ -18,5 +18,10 @@ describe('50 concurrent requests under the documented rate limits', () => {
     expect(figure.quotas.reduce((sum, q) => sum + q.allowed, 0)).toBeGreaterThan(50);
     // Without the zone-list cache each request would list both accounts' zones (100 listings).
     expect(figure.zoneListings).toBeLessThan(50);
+    // The floor counts what the requests need, not what retries spent: one RequestCertificate per request.
+    const requestCertificate = figure.quotas.find((q) => q.quota.startsWith('acm RequestCertificate'));
+    expect(requestCertificate?.necessary).toBe(50);
+    expect(requestCertificate?.floorSeconds).toBe((50 - 5) / 5);
+    expect(figure.floorSeconds).toBeGreaterThanOrEqual(requestCertificate?.floorSeconds ?? Infinity);
   });
 });
