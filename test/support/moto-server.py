@@ -34,6 +34,10 @@ longer than the one before, and moto's memory grew by gigabytes.
    call costs in proportion to the account's certificates (17%). Here a
    certificate's rendering is reused until something it shows changes.
 
+Written against moto 5.2.1's internals; each replacement falls back to moto's
+own code for what it does not recognise (an index Query, another caller of RSA
+key generation).
+
 Usage: python3 moto-server.py -H 127.0.0.1 -p PORT (the arguments of moto.server).
 """
 
