@@ -81,6 +81,11 @@ export async function startLocalApiGateway(
     get refused() {
       return refused;
     },
-    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+    close: () => {
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      // The clients' keep-alive sockets would otherwise hold the server, and the test worker, open for seconds.
+      server.closeAllConnections();
+      return closed;
+    },
   };
 }
