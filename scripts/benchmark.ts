@@ -82,7 +82,7 @@ function buildBundle(entry: string, outDir: string, name: string): { outfile: st
   return { outfile, bytes: statSync(outfile).size };
 }
 
-/** Milliseconds a fresh Node process takes to require `outfile`: the bundle's cold module init. */
+/** Milliseconds a fresh Node process takes to require `outfile`: the bundle's cold module init, without source maps enabled, as the stack runs it. */
 function coldInitMs(outfile: string): number {
   const script = `const t=process.hrtime.bigint();require(${JSON.stringify(outfile)});process.stdout.write(String(Number(process.hrtime.bigint()-t)/1e6))`;
   return Number(execFileSync(process.execPath, ['-e', script], { encoding: 'utf8' }));
