@@ -12,14 +12,16 @@ import type { Clock } from './poll';
  *   held by a request id until that request reaches a final state, and taken
  *   in the same transaction as the request item ({@link Locks.acquireItem});
  * - the claim on a side effect that must happen once per key (requesting a
- *   certificate), held by an execution under a lease, then *completed* with
- *   the id of what it created, after which it is never taken again unless
- *   that resource is forgotten ({@link Locks.forget}).
+ *   certificate), held by an execution under a lease. A claim an earlier
+ *   version of certflow *completed* with the id of what it created is never
+ *   taken again unless that resource is forgotten ({@link Locks.forget}).
+ *   The certificate it created is found by its names now, so no claim is
+ *   completed any more.
  *
  * ACM's IdempotencyToken covers an hour only, and an emulator may not honour
  * it at all under concurrency; a conditional write covers both.
  *
- * Table actions: UpdateItem (acquire, complete, forget), GetItem (read),
+ * Table actions: UpdateItem (acquire, forget), GetItem (read),
  * DeleteItem (release); the `*Item` builders go into a caller's
  * TransactWriteItems.
  */
@@ -41,7 +43,7 @@ export interface HeldLock {
   readonly claimedAt: number;
   /** Epoch milliseconds after which an uncompleted lock may be taken over; absent: held until released. */
   readonly leaseUntil?: number;
-  /** What the holder created under the lock ({@link Locks.complete}). */
+  /** What the holder created under the lock (claims completed by an earlier version of certflow). */
   readonly resourceId?: string;
   /** What the holder recorded with the lock (the names and region of a name set, the execution). */
   readonly detail: Readonly<Record<string, unknown>>;
@@ -52,7 +54,7 @@ export type ClaimResult =
   | {
       /** The caller holds the lock (newly, or again as the same holder). */
       readonly outcome: 'acquired';
-      /** The holder to pass to {@link Locks.complete} and {@link Locks.release}. */
+      /** The holder to pass to {@link Locks.release}. */
       readonly token: string;
     }
   | {
@@ -84,8 +86,6 @@ export interface Locks {
   /** The same conditional write as {@link acquire}, for a transaction with other items. */
   acquireItem(key: string, holder: string, options?: AcquireOptions): TransactItem;
   read(key: string): Promise<HeldLock | undefined>;
-  /** Records what the holder created; a holder whose lease was taken over records nothing. */
-  complete(key: string, holder: string, resourceId: string): Promise<void>;
   /** Forgets a created resource that turned out unusable (a FAILED certificate), so that the next acquire creates anew. */
   forget(key: string, resourceId: string): Promise<void>;
   /** Deletes the lock if `holder` still holds it; false when someone else does (or nobody). */
@@ -167,20 +167,6 @@ export function makeLocks(deps: LockDeps): Locks {
     acquireItem: (key, holder, options) => ({ Update: acquireUpdate(key, holder, options) }),
 
     read,
-
-    async complete(key, holder, resourceId) {
-      await call('UpdateItem', key, () =>
-        documentClient.send(
-          new UpdateCommand({
-            TableName: tableName,
-            Key: lockItemKey(key),
-            UpdateExpression: 'SET resourceId = :resourceId',
-            ConditionExpression: 'holder = :holder',
-            ExpressionAttributeValues: { ':holder': holder, ':resourceId': resourceId },
-          }),
-        ),
-      );
-    },
 
     async forget(key, resourceId) {
       try {

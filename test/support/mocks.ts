@@ -210,7 +210,7 @@ export function route53Client(): Route53Client {
 /** An in-memory {@link Locks}: one holder per key (no leases), recording every call. */
 export class InMemoryLocks implements Locks {
   readonly entries = new Map<string, { token: string; resourceId?: string }>();
-  readonly calls: { op: 'acquire' | 'complete' | 'forget' | 'release'; key: string; resourceId?: string }[] = [];
+  readonly calls: { op: 'acquire' | 'forget' | 'release'; key: string; resourceId?: string }[] = [];
   private counter = 0;
 
   async acquire(key: string, holder?: string, _options?: AcquireOptions): Promise<ClaimResult> {
@@ -231,10 +231,9 @@ export class InMemoryLocks implements Locks {
     return this.heldLock(key);
   }
 
-  async complete(key: string, token: string, resourceId: string): Promise<void> {
-    this.calls.push({ op: 'complete', key, resourceId });
-    const entry = this.entries.get(key);
-    if (entry?.token === token) entry.resourceId = resourceId;
+  /** Puts in place a claim an earlier version of certflow completed with the resource it created. */
+  seedCompleted(key: string, resourceId: string): void {
+    this.entries.set(key, { token: 'an-earlier-execution', resourceId });
   }
 
   async forget(key: string, resourceId: string): Promise<void> {

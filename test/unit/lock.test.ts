@@ -73,16 +73,7 @@ describe('acquire', () => {
   });
 });
 
-describe('complete, forget, release', () => {
-  test('complete records the resource only for the holder', async () => {
-    ddb.on(UpdateCommand).resolves({});
-    await locks().complete('k', 'h', 'arn:cert');
-    expect(ddb.commandCalls(UpdateCommand)[0]!.args[0].input).toMatchObject({
-      ConditionExpression: 'holder = :holder',
-      ExpressionAttributeValues: { ':holder': 'h', ':resourceId': 'arn:cert' },
-    });
-  });
-
+describe('forget, release', () => {
   test('forget removes the resource and expires the lease, once; a second forget is harmless', async () => {
     ddb.on(UpdateCommand).resolvesOnce({}).rejects(conditionFailed());
     await locks().forget('k', 'arn:cert');
