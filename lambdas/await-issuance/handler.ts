@@ -1,9 +1,9 @@
-import { makeCoreDeps, makeIssuanceWaitDeps } from '../core/deps';
+import { makeAwaitIssuanceDeps } from '../core/deps';
 import { awaitIssuanceStep } from '../core/issuance-wait';
 import { defineStep } from '../shared/step-handler';
 
 /** The first registration is written with the status (the request repository), later ones alone. */
-const step = defineStep('await-issuance', awaitIssuanceStep, (settings) => ({ ...makeIssuanceWaitDeps(settings), store: makeCoreDeps(settings).store }));
+const step = defineStep('await-issuance', awaitIssuanceStep, makeAwaitIssuanceDeps);
 
 /** Lambda entry point; clients and settings come from the environment, once per container. */
 export const handler = step.handler;

@@ -50,8 +50,12 @@ export function makeDocumentClient(options: AwsClientOptions, region: string): D
  * of client, so a handler that builds only what its step uses bundles only
  * those SDK clients (the SDK packages are side-effect free and tree-shaken).
  */
-export function makeCoreDeps(settings: Settings, options: AwsClientOptions = {}, now: Clock = () => new Date()): CoreDeps {
-  const documentClient = makeDocumentClient(options, options.region ?? settings.defaultRegion);
+export function makeCoreDeps(
+  settings: Settings,
+  options: AwsClientOptions = {},
+  now: Clock = () => new Date(),
+  documentClient: DynamoDBDocumentClient = makeDocumentClient(options, options.region ?? settings.defaultRegion),
+): CoreDeps {
   const locks = makeLocks({ documentClient, tableName: settings.tableName, now });
   return {
     settings,
@@ -95,8 +99,13 @@ export function makeCloudFront(options: AwsClientOptions = {}): CloudFrontClient
 }
 
 /** The issuance waiters (task tokens registered against certificate ARNs) in the request table. */
-export function makeWaiters(settings: Settings, options: AwsClientOptions = {}, now: Clock = () => new Date()): IssuanceWaiters {
-  return makeIssuanceWaiters({ documentClient: makeDocumentClient(options, options.region ?? settings.defaultRegion), tableName: settings.tableName, now });
+export function makeWaiters(
+  settings: Settings,
+  options: AwsClientOptions = {},
+  now: Clock = () => new Date(),
+  documentClient: DynamoDBDocumentClient = makeDocumentClient(options, options.region ?? settings.defaultRegion),
+): IssuanceWaiters {
+  return makeIssuanceWaiters({ documentClient, tableName: settings.tableName, now });
 }
 
 /** Step Functions' SendTaskSuccess/SendTaskFailure, for the steps and handlers that resume waiting executions. */
@@ -105,8 +114,18 @@ export function makeTaskTokens(settings: Settings, options: AwsClientOptions = {
 }
 
 /** What await-issuance and acm-events both need: ACM, the waiters in the table, Step Functions' task tokens. */
-export function makeIssuanceWaitDeps(settings: Settings): IssuanceWaitDeps {
-  return { acm: makeAcm(), waiters: makeWaiters(settings), taskTokens: makeTaskTokens(settings), now: () => new Date() };
+export function makeIssuanceWaitDeps(settings: Settings, documentClient?: DynamoDBDocumentClient): IssuanceWaitDeps {
+  return { acm: makeAcm(), waiters: makeWaiters(settings, {}, undefined, documentClient), taskTokens: makeTaskTokens(settings), now: () => new Date() };
+}
+
+/**
+ * await-issuance's: the issuance wait's dependencies and the request
+ * repository (its first registration is written with the status), over one
+ * DynamoDB client.
+ */
+export function makeAwaitIssuanceDeps(settings: Settings): IssuanceWaitDeps & Pick<CoreDeps, 'store'> {
+  const documentClient = makeDocumentClient({}, settings.defaultRegion);
+  return { ...makeIssuanceWaitDeps(settings, documentClient), store: makeCoreDeps(settings, {}, undefined, documentClient).store };
 }
 
 /**
@@ -114,12 +133,13 @@ export function makeIssuanceWaitDeps(settings: Settings): IssuanceWaitDeps {
  * one process (and passes its own task tokens: Step Functions is not there).
  */
 export function makeStepDeps(settings: Settings, options: AwsClientOptions = {}, now: Clock = () => new Date(), taskTokens?: TaskTokens): StepDeps {
+  const documentClient = makeDocumentClient(options, options.region ?? settings.defaultRegion);
   return {
-    ...makeCoreDeps(settings, options, now),
+    ...makeCoreDeps(settings, options, now, documentClient),
     acm: makeAcm(options),
     dns: makeDns(settings, options),
     cloudfront: makeCloudFront(options),
-    waiters: makeWaiters(settings, options, now),
+    waiters: makeWaiters(settings, options, now, documentClient),
     taskTokens: taskTokens ?? makeTaskTokens(settings, options),
   };
 }
