@@ -1,10 +1,10 @@
-import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
 import { GetExecutionHistoryCommand, SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
 import { settingsFor } from '../../lib/config';
 import { WORKFLOW_STACK_OUTPUTS } from '../../lib/stack-outputs';
 import type { CanaryInput, CanaryOutcome, CanaryResult } from '../../lambdas/core/canary';
 import { type AwsClientOptions, awsClientConfig } from '../../lambdas/core/deps';
 import { type CliIo, cliConfig, environmentAws, environmentRegion, LOCAL_TABLE_NAME } from './local-command';
+import { stackOutputs } from './deployment';
 import { followExecution } from './follow-execution';
 import { ensureLocalResources } from './local-resources';
 import { runLocally } from './local-runner';
@@ -38,9 +38,7 @@ export function renderCanary(result: CanaryResult): string {
 /** The canary state machine of a deployed stack (its CanaryStateMachineArn output), unless named by a flag. */
 async function findCanary(flags: CanaryFlags, stackName: string, aws: AwsClientOptions & { region: string }): Promise<string> {
   if (flags.stateMachineArn) return flags.stateMachineArn;
-  const cloudformation = new CloudFormationClient(awsClientConfig(aws, aws.region));
-  const result = await cloudformation.send(new DescribeStacksCommand({ StackName: stackName }));
-  const arn = (result.Stacks?.[0]?.Outputs ?? []).find((o) => o.OutputKey === WORKFLOW_STACK_OUTPUTS.canaryStateMachineArn)?.OutputValue;
+  const arn = (await stackOutputs(stackName, aws)).get(WORKFLOW_STACK_OUTPUTS.canaryStateMachineArn);
   if (!arn) {
     throw new UsageError(
       `stack ${stackName} in ${aws.region} has no ${WORKFLOW_STACK_OUTPUTS.canaryStateMachineArn} output: configure "canary" and deploy, or pass --state-machine-arn`,

@@ -17,15 +17,20 @@ export interface DeploymentFlags {
   readonly table?: string;
 }
 
+/** The CloudFormation outputs of a deployed stack (lib/stack-outputs.ts names the workflow stack's), by output key. */
+export async function stackOutputs(stackName: string, aws: AwsClientOptions & { region: string }): Promise<Map<string | undefined, string | undefined>> {
+  const cloudformation = new CloudFormationClient(awsClientConfig(aws, aws.region));
+  const result = await cloudformation.send(new DescribeStacksCommand({ StackName: stackName }));
+  return new Map((result.Stacks?.[0]?.Outputs ?? []).map((o) => [o.OutputKey, o.OutputValue]));
+}
+
 /**
  * Finds the deployment: explicit flags win; otherwise the workflow stack's
  * CloudFormation outputs (lib/stack-outputs.ts) are read by stack name.
  */
 export async function findDeployment(flags: DeploymentFlags, aws: AwsClientOptions & { region: string }): Promise<Deployment> {
   if (flags.table && flags.stateMachineArn) return { tableName: flags.table, stateMachineArn: flags.stateMachineArn, region: aws.region };
-  const cloudformation = new CloudFormationClient(awsClientConfig(aws, aws.region));
-  const result = await cloudformation.send(new DescribeStacksCommand({ StackName: flags.stack }));
-  const outputs = new Map((result.Stacks?.[0]?.Outputs ?? []).map((o) => [o.OutputKey, o.OutputValue]));
+  const outputs = await stackOutputs(flags.stack, aws);
   const tableName = flags.table ?? outputs.get(WORKFLOW_STACK_OUTPUTS.tableName);
   const stateMachineArn = flags.stateMachineArn ?? outputs.get(WORKFLOW_STACK_OUTPUTS.stateMachineArn);
   if (!tableName) {
@@ -48,9 +53,7 @@ export async function findStackStateMachine(
   what: string,
 ): Promise<{ stateMachineArn: string; tableName: string }> {
   if (flags.stateMachineArn && flags.table) return { stateMachineArn: flags.stateMachineArn, tableName: flags.table };
-  const cloudformation = new CloudFormationClient(awsClientConfig(aws, aws.region));
-  const result = await cloudformation.send(new DescribeStacksCommand({ StackName: stackName }));
-  const outputs = new Map((result.Stacks?.[0]?.Outputs ?? []).map((o) => [o.OutputKey, o.OutputValue]));
+  const outputs = await stackOutputs(stackName, aws);
   const stateMachineArn = flags.stateMachineArn ?? outputs.get(outputKey);
   const tableName = flags.table ?? outputs.get(WORKFLOW_STACK_OUTPUTS.tableName);
   if (!stateMachineArn || !tableName) {
