@@ -128,8 +128,9 @@ export async function findOwnDistribution(cloudfront: CloudFrontClient, request:
   return undefined;
 }
 
-function statusOfSummary(summary: { Id?: string; DomainName?: string; Status?: string }): DistributionStatus {
-  return { id: summary.Id ?? '', domainName: summary.DomainName ?? '', status: summary.Status ?? 'InProgress' };
+/** What certflow records of a distribution CloudFront described (a summary, or a whole one), `id` standing in for a missing Id. */
+export function statusOfSummary(summary: { Id?: string; DomainName?: string; Status?: string } | undefined, id = ''): DistributionStatus {
+  return { id: summary?.Id ?? id, domainName: summary?.DomainName ?? '', status: summary?.Status ?? 'InProgress' };
 }
 
 /**

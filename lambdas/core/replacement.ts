@@ -18,7 +18,7 @@ import {
 import type { ACMClient } from '@aws-sdk/client-acm';
 import { planAliasRecords, writeAliasRecords } from './alias-records';
 import type { DnsAccess } from './dns';
-import { createDistribution, distributionConfigOf } from './distributions';
+import { createDistribution, distributionConfigOf, statusOfSummary } from './distributions';
 import { AliasConflictError, InvalidRequestError, RequestConflictError, RequestNotFoundError, TransientAwsError, translateAwsError } from './errors';
 import type { Locks } from './lock';
 import type { Clock } from './poll';
@@ -213,8 +213,7 @@ export function holdsConfig(current: unknown, desired: unknown): boolean {
 /** The distribution's id, domain name and status, read when the update it needs was already applied. */
 async function currentStatus(cloudfront: CloudFrontClient, id: string): Promise<DistributionStatus | undefined> {
   try {
-    const d = (await cloudfront.send(new GetDistributionCommand({ Id: id }))).Distribution;
-    return { id: d?.Id ?? id, domainName: d?.DomainName ?? '', status: d?.Status ?? 'InProgress' };
+    return statusOfSummary((await cloudfront.send(new GetDistributionCommand({ Id: id }))).Distribution, id);
   } catch (error) {
     if (errorName(error) === 'NoSuchDistribution') return undefined;
     throw error;
@@ -249,8 +248,7 @@ async function updateInPlace(
     if (holdsConfig(read.DistributionConfig, desired)) return currentStatus(cloudfront, id);
     try {
       const updated = await cloudfront.send(new UpdateDistributionCommand({ Id: id, IfMatch: read.ETag, DistributionConfig: desired }));
-      const d = updated.Distribution;
-      return { id: d?.Id ?? id, domainName: d?.DomainName ?? '', status: d?.Status ?? 'InProgress' };
+      return statusOfSummary(updated.Distribution, id);
     } catch (error) {
       const name = errorName(error);
       if (name === 'NoSuchDistribution') return undefined;
