@@ -27,7 +27,7 @@ import { FALLBACK_FRACTION } from '../lambdas/core/poll';
 import { DEFAULT_WAITS } from '../lambdas/core/settings';
 import { STEPS } from '../lambdas/core/steps';
 import { type CallInfo, type CallRecord, type FaultRule, rewriteJson } from '../test/support/fault-proxy';
-import { type Harness, REGION, startHarness } from '../test/support/harness';
+import { type Harness, isWaitRegistration, REGION, startHarness } from '../test/support/harness';
 import { TEST_CREDENTIALS } from '../test/support/seed';
 import { runLoad } from './bench-load';
 import { PEER_HANDLER_FILE, runPeer } from './bench-peer';
@@ -126,8 +126,7 @@ interface ExecutionFigure {
 }
 
 /** True once an execution registered its issuance wait (the first registration is written with the status). */
-const registeredWait = (harness: Harness) =>
-  harness.proxy.calls.some((c) => (c.operation === 'PutItem' || c.operation === 'TransactWriteItems') && c.body.includes('CERTWAIT#'));
+const registeredWait = (harness: Harness) => harness.proxy.calls.some(isWaitRegistration);
 
 async function perExecution(harness: Harness): Promise<ExecutionFigure[]> {
   say('\n## Per execution (real ASL + handlers, moto behind the counting proxy)');

@@ -9,7 +9,8 @@ import { ensureLocalResources } from '../../bin/cli/local-resources';
 import { type LocalRunOptions, type LocalRunResult, type LocalWorkflow, runLocally, SimulatedClock } from '../../bin/cli/local-runner';
 import { type DnsRole, type Settings, withDefaults } from '../../lambdas/core/settings';
 import { makeRequestRepository, type RequestRepository } from '../../lambdas/core/request-repository';
-import { type FaultProxy, startFaultProxy } from './fault-proxy';
+import { waitersKeyOf } from '../../lambdas/core/issuance-wait';
+import { type CallInfo, type FaultProxy, startFaultProxy } from './fault-proxy';
 import { type MotoServer, startMoto } from './moto';
 import { DNS_ROLE_ARN, route53InAccountOf, seedZones, TEST_CREDENTIALS, type ZoneSeed } from './seed';
 
@@ -78,6 +79,10 @@ export interface Harness {
   receivedEvents(): Promise<ReceivedEvent[]>;
   stop(): Promise<void>;
 }
+
+/** A call registering an issuance wait's task token: the first wait's is written with the status (TransactWriteItems), later ones alone (PutItem). */
+export const isWaitRegistration = (call: CallInfo): boolean =>
+  (call.operation === 'PutItem' || call.operation === 'TransactWriteItems') && call.body.includes(waitersKeyOf(''));
 
 /** Starts moto, a fault proxy in front of it, and seeds the DNS account. */
 export async function startHarness(options: HarnessOptions = {}): Promise<Harness> {

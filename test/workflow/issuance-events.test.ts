@@ -3,7 +3,7 @@ import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { LOCAL_ACM_EVENT_STAND_IN_AGENT } from '../../bin/cli/local-acm-event-stand-in';
 import { makeIssuanceWaiters } from '../../lambdas/core/issuance-wait';
 import { type CallInfo, type FaultRule, rewriteJson } from '../support/fault-proxy';
-import { type Harness, REGION, startHarness } from '../support/harness';
+import { type Harness, isWaitRegistration, REGION, startHarness } from '../support/harness';
 import { TEST_CREDENTIALS } from '../support/seed';
 
 type DescribeBody = { Certificate?: { Status?: string; FailureReason?: string; CertificateArn?: string } };
@@ -32,11 +32,8 @@ describe('event-assisted issuance wait on the emulator', () => {
     harness.proxy.resetLog();
   });
 
-  /** A registration of a token: the first wait's is written with the status (TransactWriteItems), later ones alone (PutItem). */
-  const isRegistration = (c: CallInfo) => (c.operation === 'PutItem' || c.operation === 'TransactWriteItems') && c.body.includes('CERTWAIT#');
-
   /** True once the run has registered its token. */
-  const registered = () => harness.proxy.calls.some(isRegistration);
+  const registered = () => harness.proxy.calls.some(isWaitRegistration);
 
   /** certflow's reads of the certificate after the registration see `status` (the stand-in's are left alone). */
   function afterRegistration(status: string, count?: number, extra: Record<string, string> = {}): FaultRule {
@@ -90,7 +87,7 @@ describe('event-assisted issuance wait on the emulator', () => {
     expect(result.heartbeatTimeouts).toBe(3);
     expect(result.acmEventsDelivered).toHaveLength(0);
     // Four registrations (three timed out), each followed by one read of the certificate; only the first writes the status too.
-    const registrations = harness.proxy.calls.filter(isRegistration);
+    const registrations = harness.proxy.calls.filter(isWaitRegistration);
     expect(registrations.map((c) => c.operation)).toEqual(['TransactWriteItems', 'PutItem', 'PutItem', 'PutItem']);
     // The first heartbeats are the 15 s floor: three of them passed in simulated time.
     expect(result.clock!.simulatedSeconds).toBeGreaterThanOrEqual(45);
