@@ -3,6 +3,7 @@
  * controllable clock, requests and status records, settings, SDK-shaped
  * errors and a {@link DnsAccess} over mocked Route 53 clients.
  */
+import { TransactionCanceledException } from '@aws-sdk/client-dynamodb';
 import { Route53Client } from '@aws-sdk/client-route-53';
 import type { DnsAccess, DnsAccessOptions, DnsAccount } from '../../lambdas/core/dns';
 import type { Clock } from '../../lambdas/core/poll';
@@ -166,6 +167,11 @@ export interface AwsErrorShape {
   readonly fault?: 'client' | 'server';
   readonly retryable?: { throttling?: boolean };
   readonly code?: string;
+}
+
+/** DynamoDB's refusal of a TransactWriteItems, with one cancellation reason code per item (`None` for an item that passed). */
+export function transactionCancelled(...codes: string[]): TransactionCanceledException {
+  return new TransactionCanceledException({ message: 'Transaction cancelled', $metadata: {}, CancellationReasons: codes.map((Code) => ({ Code })) });
 }
 
 /** An error shaped like the ones AWS SDK v3 throws (name, $fault, $metadata, optional $retryable). */

@@ -1,4 +1,4 @@
-import { DynamoDBClient, TransactionCanceledException } from '@aws-sdk/client-dynamodb';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import {
   DescribeExecutionCommand,
   ExecutionAlreadyExists,
@@ -30,7 +30,7 @@ import { lockItemKey } from '../../lambdas/core/lock';
 import { makeRequestRepository, nameSetKeyOf, type StoredRequest } from '../../lambdas/core/request-repository';
 import type { NormalizedRequest, StatusRecord } from '../../lambdas/core/types';
 import { apiEvent, lambdaContext, parseResult, postCertificates, resourceOf } from '../support/api-events';
-import { awsError } from '../support/mocks';
+import { awsError, transactionCancelled } from '../support/mocks';
 
 const STATE_MACHINE_ARN = 'arn:aws:states:us-east-1:111111111111:stateMachine:certflow';
 const DELETE_STATE_MACHINE_ARN = 'arn:aws:states:us-east-1:111111111111:stateMachine:certflow-delete';
@@ -97,14 +97,6 @@ function stored(of: NormalizedRequest, overrides: Partial<StoredRequest> & { sta
     executionArn: arnOf(`${of.requestId}-${generation}`),
     ...rest,
   };
-}
-
-function cancelled(...codes: string[]): TransactionCanceledException {
-  return new TransactionCanceledException({
-    message: 'Transaction cancelled',
-    $metadata: {},
-    CancellationReasons: codes.map((Code) => ({ Code })),
-  });
 }
 
 beforeEach(() => {
@@ -322,7 +314,7 @@ describe('POST /certificates', () => {
 
     beforeEach(() => {
       ddb.on(GetCommand, { Key: requestKey(request.requestId) }).resolves({});
-      ddb.on(TransactWriteCommand).rejects(cancelled('ConditionalCheckFailed', 'None'));
+      ddb.on(TransactWriteCommand).rejects(transactionCancelled('ConditionalCheckFailed', 'None'));
       ddb.on(GetCommand, { Key: lockItemKey(nameSetKeyOf(request)) }).resolves({
         Item: { holder: holder.requestId, claimedAt, detail: { executionArn: arnOf(`${holder.requestId}-1`), names: [], region: 'eu-west-1' } },
       });
@@ -351,7 +343,7 @@ describe('POST /certificates', () => {
     test('an execution that never started is ended after the grace period, and the names are claimed', async () => {
       sfn.on(DescribeExecutionCommand).rejects(new ExecutionDoesNotExist({ message: 'no', $metadata: {} }));
       now = new Date(NOW.getTime() + NEVER_STARTED_AFTER_MS + 1000);
-      ddb.on(TransactWriteCommand).rejectsOnce(cancelled('ConditionalCheckFailed', 'None')).resolves({});
+      ddb.on(TransactWriteCommand).rejectsOnce(transactionCancelled('ConditionalCheckFailed', 'None')).resolves({});
       ddb
         .on(GetCommand, { Key: requestKey(request.requestId) })
         .resolvesOnce({})
@@ -533,7 +525,7 @@ describe('tenants (SPEC §10)', () => {
   test('a conflict with another tenant’s request does not name it', async () => {
     const holder = normalizeRequest({ domainName: 'www.web.example.com', keyAlgorithm: 'EC_prime256v1' }, settings);
     ddb.on(GetCommand, { Key: requestKey(webRequest.requestId) }).resolves({});
-    ddb.on(TransactWriteCommand).rejects(cancelled('ConditionalCheckFailed', 'None'));
+    ddb.on(TransactWriteCommand).rejects(transactionCancelled('ConditionalCheckFailed', 'None'));
     ddb.on(GetCommand, { Key: lockItemKey(nameSetKeyOf(webRequest)) }).resolves({ Item: { holder: holder.requestId, claimedAt: NOW.getTime(), detail: {} } });
     ddb
       .on(GetCommand, { Key: requestKey(holder.requestId) })

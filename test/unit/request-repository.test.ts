@@ -1,4 +1,4 @@
-import { DynamoDBClient, TransactionCanceledException } from '@aws-sdk/client-dynamodb';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DeleteCommand, DynamoDBDocumentClient, GetCommand, QueryCommand, TransactWriteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import { InvalidRequestError, TransientAwsError } from '../../lambdas/core/errors';
@@ -6,7 +6,7 @@ import { lockItemKey } from '../../lambdas/core/lock';
 import { makeRequestRepository, nameSetKeyOf, REQUESTS_BY_STATE_INDEX, type StoredRequest } from '../../lambdas/core/request-repository';
 import { initialStatus } from '../../lambdas/core/status';
 import type { NormalizedRequest, StatusRecord } from '../../lambdas/core/types';
-import { awsError, makeDistributionRequest, makeRequest, T0 } from '../support/mocks';
+import { awsError, makeDistributionRequest, makeRequest, T0, transactionCancelled } from '../support/mocks';
 
 const TABLE = 'requests';
 const ddb = mockClient(DynamoDBDocumentClient);
@@ -29,10 +29,6 @@ function item(of: NormalizedRequest, overrides: Partial<StoredRequest> & { state
     updatedAt: T0.toISOString(),
     ...rest,
   };
-}
-
-function cancelled(...codes: string[]): TransactionCanceledException {
-  return new TransactionCanceledException({ message: 'Transaction cancelled', $metadata: {}, CancellationReasons: codes.map((Code) => ({ Code })) });
 }
 
 beforeEach(() => ddb.reset());
@@ -82,7 +78,7 @@ describe('storeRequest (the workflow’s first step)', () => {
     };
     ddb
       .on(TransactWriteCommand)
-      .rejectsOnce(cancelled('None', 'None', 'ConditionalCheckFailed', 'None', 'None'))
+      .rejectsOnce(transactionCancelled('None', 'None', 'ConditionalCheckFailed', 'None', 'None'))
       .resolves({});
 
     const result = await repository().storeRequest(request, initialStatus(request), { executionArn: EXECUTION, alsoClaim: claim });
@@ -98,7 +94,7 @@ describe('storeRequest (the workflow’s first step)', () => {
   });
 
   test('already stored for this execution (by the API, or an earlier try): returned as stored, owner included', async () => {
-    ddb.on(TransactWriteCommand).rejects(cancelled('None', 'ConditionalCheckFailed', 'None', 'None'));
+    ddb.on(TransactWriteCommand).rejects(transactionCancelled('None', 'ConditionalCheckFailed', 'None', 'None'));
     ddb.on(GetCommand).resolves({ Item: item(request, { owner: 'arn:aws:iam::111111111111:user/alice', executionArn: EXECUTION }) });
 
     const result = await repository().storeRequest(request, initialStatus(request), { executionArn: EXECUTION });
@@ -109,7 +105,7 @@ describe('storeRequest (the workflow’s first step)', () => {
 
   test('names held by another active request: the holder, with its stored request', async () => {
     const other = makeRequest({ requestId: 'e'.repeat(32), keyAlgorithm: 'EC_prime256v1' });
-    ddb.on(TransactWriteCommand).rejects(cancelled('ConditionalCheckFailed', 'None'));
+    ddb.on(TransactWriteCommand).rejects(transactionCancelled('ConditionalCheckFailed', 'None'));
     ddb.on(GetCommand, { Key: lockItemKey(nameSetKeyOf(request)) }).resolves({
       Item: {
         holder: other.requestId,
@@ -130,7 +126,7 @@ describe('storeRequest (the workflow’s first step)', () => {
 
   test('a lock left by a request that is over is released, and the store tried again', async () => {
     const other = makeRequest({ requestId: 'e'.repeat(32), keyAlgorithm: 'EC_prime256v1' });
-    ddb.on(TransactWriteCommand).rejectsOnce(cancelled('ConditionalCheckFailed', 'None')).resolves({});
+    ddb.on(TransactWriteCommand).rejectsOnce(transactionCancelled('ConditionalCheckFailed', 'None')).resolves({});
     ddb.on(GetCommand, { Key: lockItemKey(nameSetKeyOf(request)) }).resolves({ Item: { holder: other.requestId, claimedAt: 0, detail: {} } });
     ddb.on(GetCommand, { Key: requestKey(other.requestId) }).resolves({ Item: item(other, { state: 'FAILED' }) });
     ddb.on(DeleteCommand).resolves({});
@@ -146,7 +142,7 @@ describe('storeRequest (the workflow’s first step)', () => {
   });
 
   test('writers that keep colliding end in TransientAwsError (the state machine retries)', async () => {
-    ddb.on(TransactWriteCommand).rejects(cancelled('TransactionConflict', 'None'));
+    ddb.on(TransactWriteCommand).rejects(transactionCancelled('TransactionConflict', 'None'));
     await expect(repository().storeRequest(request, initialStatus(request))).rejects.toThrow(TransientAwsError);
     expect(ddb.commandCalls(TransactWriteCommand)).toHaveLength(6);
   });
@@ -186,14 +182,14 @@ describe('saveStatus', () => {
   });
 
   test('a final status whose names are no longer held by the request is written alone', async () => {
-    ddb.on(TransactWriteCommand).rejects(cancelled('None', 'ConditionalCheckFailed'));
+    ddb.on(TransactWriteCommand).rejects(transactionCancelled('None', 'ConditionalCheckFailed'));
     ddb.on(UpdateCommand).resolves({});
     await repository().saveStatus({ ...initialStatus(request), state: 'FAILED' }, { request });
     expect(ddb.commandCalls(UpdateCommand)).toHaveLength(1);
   });
 
   test('a status for a request that was never stored is refused, and the conflict says it was never stored', async () => {
-    ddb.on(TransactWriteCommand).rejects(cancelled('ConditionalCheckFailed', 'None'));
+    ddb.on(TransactWriteCommand).rejects(transactionCancelled('ConditionalCheckFailed', 'None'));
     ddb.on(GetCommand).resolves({});
     // The condition cannot tell a missing item from a deleted one; the item read after the refusal does (issue 9).
     const refusal = repository().saveStatus({ ...initialStatus(request), state: 'FAILED' }, { request });

@@ -9,7 +9,7 @@
  */
 import { ACMClient, DeleteCertificateCommand, DescribeCertificateCommand, ListTagsForCertificateCommand } from '@aws-sdk/client-acm';
 import { CloudFrontClient, GetDistributionCommand, ListDistributionsCommand } from '@aws-sdk/client-cloudfront';
-import { ConditionalCheckFailedException, DynamoDBClient, TransactionCanceledException } from '@aws-sdk/client-dynamodb';
+import { ConditionalCheckFailedException, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import { DeleteCommand, DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand, TransactWriteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
@@ -29,6 +29,7 @@ import { recordFailureStep } from '../../lambdas/core/failure';
 import { validateRequestStep } from '../../lambdas/core/intake';
 import { lockItemKey, makeLocks } from '../../lambdas/core/lock';
 import type { NormalizedRequest, StatusRecord } from '../../lambdas/core/types';
+import { transactionCancelled } from '../support/mocks';
 import { DELETE_STEP_TABLE_ACTIONS, RENEWAL_TABLE_ACTIONS, type RenewalFunctionFolder, STEP_TABLE_ACTIONS } from '../../lib/step-table-actions';
 
 const TABLE = 'requests';
@@ -75,6 +76,27 @@ function recordedActions(): { table: string[]; stateIndex: string[] } {
 }
 
 const sorted = (actions: readonly string[]) => [...actions].sort();
+
+/**
+ * Checks each recorded run of a step against its grant (`keep`), and
+ * collects what the runs sent, so that `expectEveryGrantUsed` can check that
+ * together they used every action granted: the grants are no wider than the code.
+ */
+function grantRecorder<F extends string>(grants: Readonly<Record<F, readonly string[]>>) {
+  const recorded: Partial<Record<F, Set<string>>> = {};
+  return {
+    keep(folder: F): void {
+      const { table, stateIndex } = recordedActions();
+      expect(stateIndex).toEqual([]);
+      for (const action of table) (recorded[folder] ??= new Set()).add(action);
+      // Within the grant, whatever the path.
+      expect(table.filter((action) => !grants[folder].includes(action))).toEqual([]);
+    },
+    expectEveryGrantUsed(folders: readonly F[]): void {
+      for (const folder of folders) expect({ folder, actions: [...(recorded[folder] ?? [])].sort() }).toEqual({ folder, actions: sorted(grants[folder]) });
+    },
+  };
+}
 
 const request = normalizeRequest(
   { domainName: 'www.example.com', subjectAlternativeNames: ['example.com'], distribution: { originDomainName: 'origin.example.net' } },
@@ -132,14 +154,7 @@ beforeEach(() => {
 });
 
 describe('delete steps', () => {
-  const recorded: Partial<Record<DeleteStepFolder, Set<string>>> = {};
-  const keep = (folder: DeleteStepFolder) => {
-    const { table, stateIndex } = recordedActions();
-    expect(stateIndex).toEqual([]);
-    for (const action of table) (recorded[folder] ??= new Set()).add(action);
-    // Within the grant, whatever the path.
-    expect(table.filter((action) => !DELETE_STEP_TABLE_ACTIONS[folder].includes(action as never))).toEqual([]);
-  };
+  const { keep, expectEveryGrantUsed } = grantRecorder<DeleteStepFolder>(DELETE_STEP_TABLE_ACTIONS);
   const stepDeps = () => ({ store: store(), cloudfront: new CloudFrontClient({ region: 'us-east-1' }), stopExecution: jest.fn(async () => undefined) });
 
   test('start-delete, of a deployed request whose distribution another live request still serves', async () => {
@@ -213,36 +228,24 @@ describe('delete steps', () => {
     expect(recordedActions()).toEqual({ table: sorted(DELETE_STEP_TABLE_ACTIONS['delete-distribution']), stateIndex: [] });
   });
 
-  afterAll(() => {
-    // Together the paths above use every action granted: the grants are no wider than the code.
-    for (const folder of ['start-delete', 'finish-delete', 'record-delete-failure'] as const) {
-      expect({ folder, actions: [...(recorded[folder] ?? [])].sort() }).toEqual({ folder, actions: sorted(DELETE_STEP_TABLE_ACTIONS[folder]) });
-    }
-  });
+  // Together the paths above use every action granted: the grants are no wider than the code.
+  afterAll(() => expectEveryGrantUsed(['start-delete', 'finish-delete', 'record-delete-failure']));
 });
 
 describe('certificate workflow steps that store requests and statuses', () => {
-  const recorded: Partial<Record<StepFolder, Set<string>>> = {};
-  const keep = (folder: StepFolder) => {
-    const { table, stateIndex } = recordedActions();
-    expect(stateIndex).toEqual([]);
-    for (const action of table) (recorded[folder] ??= new Set()).add(action);
-    expect(table.filter((action) => !STEP_TABLE_ACTIONS[folder].includes(action as never))).toEqual([]);
-  };
+  const { keep, expectEveryGrantUsed } = grantRecorder<StepFolder>(STEP_TABLE_ACTIONS);
   const coreDeps = () => {
     const client = documentClient();
     const locks = makeLocks({ documentClient: client, tableName: TABLE, now: () => NOW });
     return { settings, store: makeRequestRepository({ documentClient: client, tableName: TABLE, now: () => NOW, locks }), locks, now: () => NOW };
   };
-  const cancelled = (...codes: string[]) =>
-    new TransactionCanceledException({ message: 'Transaction cancelled', $metadata: {}, CancellationReasons: codes.map((Code) => ({ Code })) });
   const issuedState = { request: other, status: { ...initialStatus(other), state: 'PENDING_VALIDATION' as const, certificate } };
 
   test('validate-request, of a request with a distribution, taking its names over from a finished request', async () => {
     const finished = normalizeRequest({ domainName: 'www.example.com', subjectAlternativeNames: ['example.com'], keyAlgorithm: 'EC_secp384r1' }, settings);
     serve({ [finished.requestId]: item(finished, { ...initialStatus(finished), state: 'ISSUED', certificate }) });
     ddb.on(GetCommand, { Key: lockItemKey(nameSetKeyOf(request)) }).resolves({ Item: { holder: finished.requestId, claimedAt: NOW.getTime(), detail: {} } });
-    ddb.on(TransactWriteCommand).rejectsOnce(cancelled('ConditionalCheckFailed', 'None')).resolves({});
+    ddb.on(TransactWriteCommand).rejectsOnce(transactionCancelled('ConditionalCheckFailed', 'None')).resolves({});
     const state = await validateRequestStep(coreDeps(), {
       input: { domainName: 'www.example.com', subjectAlternativeNames: ['example.com'], distribution: { originDomainName: 'origin.example.net' } },
     });
@@ -258,7 +261,7 @@ describe('certificate workflow steps that store requests and statuses', () => {
 
     ddb.reset();
     serve({ [other.requestId]: item(other, { ...issuedState.status, state: 'DELETING' }) });
-    ddb.on(TransactWriteCommand).rejects(cancelled('ConditionalCheckFailed', 'None'));
+    ddb.on(TransactWriteCommand).rejects(transactionCancelled('ConditionalCheckFailed', 'None'));
     await expect(checkCertificateStep(deps, { ...issuedState, issuance: { status: 'ISSUED' } } as Parameters<typeof checkCertificateStep>[1])).rejects.toThrow(
       /DELETING/,
     );
@@ -272,18 +275,14 @@ describe('certificate workflow steps that store requests and statuses', () => {
 
     ddb.reset();
     serve({});
-    ddb.on(TransactWriteCommand).rejects(cancelled('ConditionalCheckFailed', 'None'));
+    ddb.on(TransactWriteCommand).rejects(transactionCancelled('ConditionalCheckFailed', 'None'));
     await expect(recordFailureStep(coreDeps(), { ...issuedState, error: { Error: 'CertificateFailedError', Cause: 'CAA_ERROR' } })).rejects.toThrow(
       /was never stored/,
     );
     keep('record-failure');
   });
 
-  afterAll(() => {
-    for (const folder of ['validate-request', 'check-certificate', 'record-failure'] as const) {
-      expect({ folder, actions: [...(recorded[folder] ?? [])].sort() }).toEqual({ folder, actions: sorted(STEP_TABLE_ACTIONS[folder]) });
-    }
-  });
+  afterAll(() => expectEveryGrantUsed(['validate-request', 'check-certificate', 'record-failure']));
 });
 
 describe('renewal watch', () => {
