@@ -104,17 +104,19 @@ async function main(): Promise<void> {
 
     heading('what is in the workflow account');
     const acm = new ACMClient(aws);
-    const certificates = await acm.send(new ListCertificatesCommand({ Includes: { keyTypes: ['RSA_2048', 'EC_prime256v1', 'EC_secp384r1'] } }));
-    for (const c of certificates.CertificateSummaryList ?? []) say(`certificate ${c.CertificateArn} ${c.DomainName} ${c.Status}`);
     const cloudfront = new CloudFrontClient(aws);
-    const distributions = await cloudfront.send(new ListDistributionsCommand({}));
-    for (const d of distributions.DistributionList?.Items ?? []) {
+    // The account's certificates of every key type, and its distributions.
+    const listCertificates = async () =>
+      (await acm.send(new ListCertificatesCommand({ Includes: { keyTypes: ['RSA_2048', 'EC_prime256v1', 'EC_secp384r1'] } }))).CertificateSummaryList ?? [];
+    const listDistributions = async () => (await cloudfront.send(new ListDistributionsCommand({}))).DistributionList?.Items ?? [];
+    const certificates = await listCertificates();
+    for (const c of certificates) say(`certificate ${c.CertificateArn} ${c.DomainName} ${c.Status}`);
+    const distributions = await listDistributions();
+    for (const d of distributions) {
       const aliases = d.Aliases?.Items ?? [];
       say(`distribution ${d.Id} ${d.DomainName} ${d.Status}${aliases.length > 0 ? `, serving ${aliases.join(', ')}` : ''}`);
     }
-    say(
-      `=> ${certificates.CertificateSummaryList?.length ?? 0} certificate(s), ${distributions.DistributionList?.Items?.length ?? 0} distribution(s) after two runs`,
-    );
+    say(`=> ${certificates.length} certificate(s), ${distributions.length} distribution(s) after two runs`);
 
     heading('events received by the subscribed queue');
     const received: string[] = [];
@@ -149,10 +151,8 @@ async function main(): Promise<void> {
 
     heading(`certflow delete ${requestId} --local --config certflow.config.json`);
     const deleted = await deleteRequestCommand(requestId, { local: true, config: configFile, pollMs: 20 }, io);
-    const certificatesLeft =
-      (await acm.send(new ListCertificatesCommand({ Includes: { keyTypes: ['RSA_2048', 'EC_prime256v1', 'EC_secp384r1'] } }))).CertificateSummaryList?.length ??
-      0;
-    const distributionsLeft = (await cloudfront.send(new ListDistributionsCommand({}))).DistributionList?.Items?.length ?? 0;
+    const certificatesLeft = (await listCertificates()).length;
+    const distributionsLeft = (await listDistributions()).length;
     say(
       `=> ${certificatesLeft} certificate(s), ${distributionsLeft} distribution(s) left in the workflow account; the validation CNAMEs stay (ACM shares them between every certificate for a name)`,
     );
