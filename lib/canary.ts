@@ -2,15 +2,12 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Arn, ArnFormat, Aws, type CfnElement, Duration, Names, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
-import * as cloudwatchActions from 'aws-cdk-lib/aws-cloudwatch-actions';
 import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import type * as events from 'aws-cdk-lib/aws-events';
 import * as iam from 'aws-cdk-lib/aws-iam';
-import type * as kms from 'aws-cdk-lib/aws-kms';
 import type { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as scheduler from 'aws-cdk-lib/aws-scheduler';
-import type * as sns from 'aws-cdk-lib/aws-sns';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import type { CanaryInput } from '../lambdas/core/canary';
@@ -18,7 +15,9 @@ import { SETTINGS_ENV, type DnsRole } from '../lambdas/core/settings';
 import { CANARY_NESTED_SUBSTITUTIONS, CANARY_STEPS, type CanaryStepFolder, EVENT_BUS_SUBSTITUTION } from '../lambdas/core/steps';
 import { CertflowFunction } from './certflow-function';
 import type { CanaryConfig } from './config';
+import { type AlarmTopic, alarmNameFor, failedExecutionsAlarm, missedRunsAlarm, notifyTopic, runTimeoutSeconds } from './execution-alarms';
 import { route53RecordStatements } from './route53-record-permissions';
+import { durationText, missedRunWindow } from './schedule-window';
 
 /** The canary's definition (STYLE: one source of truth, filled by definitionSubstitutions). */
 export const CANARY_DEFINITION_FILE = join(__dirname, '..', 'statemachine', 'canary.asl.json');
@@ -48,10 +47,10 @@ export interface CanaryProps {
    */
   readonly roleNames?: Readonly<Partial<Record<string, string>>>;
   /**
-   * The notification topic the alarm notifies, with the key that encrypts it.
-   * @default - the alarm notifies nobody (the `Canary Failed` event is still published)
+   * The notification topic the alarms notify, with the key that encrypts it.
+   * @default - the alarms notify nobody (the `Canary Failed` event is still published)
    */
-  readonly notificationTopic?: { readonly topic: sns.Topic; readonly key: kms.Key };
+  readonly notificationTopic?: AlarmTopic;
   /**
    * Retention of the functions' and the state machine's log groups.
    * @default logs.RetentionDays.ONE_MONTH
@@ -62,8 +61,9 @@ export interface CanaryProps {
 /**
  * The scheduled canary of SPEC §9: statemachine/canary.asl.json (the
  * certificate and delete workflows run nested, between a start and a finish
- * step), its EventBridge Scheduler schedule, and an alarm on failed or
- * timed-out runs that notifies the notification topic.
+ * step), its EventBridge Scheduler schedule, an alarm on failed or
+ * timed-out runs and one on missed runs (no success within a window derived
+ * from the schedule), both notifying the notification topic.
  */
 export class Canary extends Construct {
   /** The canary state machine. */
@@ -76,6 +76,8 @@ export class Canary extends Construct {
   readonly schedule: scheduler.CfnSchedule;
   /** In alarm when a run failed or timed out. */
   readonly alarm: cloudwatch.Alarm;
+  /** In alarm when no run succeeded within twice the schedule's interval (plus a run's timeout): the schedule stopped starting runs, or every run fails. */
+  readonly missedRunsAlarm: cloudwatch.Alarm;
 
   constructor(scope: Construct, id: string, props: CanaryProps) {
     super(scope, id);
@@ -113,7 +115,7 @@ export class Canary extends Construct {
       target: { arn: this.stateMachine.stateMachineArn, roleArn: schedulerRole.roleArn, input: JSON.stringify(input) },
     });
 
-    this.alarm = this.createAlarm(props);
+    [this.alarm, this.missedRunsAlarm] = this.createAlarms(props);
   }
 
   /** The finish step: read the run's record, delete the canary's own validation CNAMEs, look for leftovers. */
@@ -231,55 +233,28 @@ export class Canary extends Construct {
     return stateMachine;
   }
 
-  /** Failed or timed-out runs → the notification topic. */
-  private createAlarm(props: CanaryProps): cloudwatch.Alarm {
-    const stack = Stack.of(this);
-    // A name of our own, so the topic's key policy can name the alarm without a reference cycle (key → alarm → topic → key).
-    const alarmName = `${Names.uniqueResourceName(this, { maxLength: 200, separator: '-' })}-failed`;
-    const period = Duration.minutes(5);
-    const alarm = new cloudwatch.Alarm(this, 'FailedAlarm', {
-      alarmName,
-      alarmDescription: `certflow: a canary run under ${props.canary.domainName} failed or overran; its execution's error and the 'Canary Failed' event say which phase and why.`,
-      metric: new cloudwatch.MathExpression({
-        expression: 'failed + timedOut',
-        usingMetrics: {
-          failed: this.stateMachine.metricFailed({ period, statistic: 'Sum' }),
-          timedOut: this.stateMachine.metricTimedOut({ period, statistic: 'Sum' }),
-        },
-        period,
-        label: 'Failed or timed-out canary runs',
-      }),
-      threshold: 1,
-      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-      evaluationPeriods: 1,
-      // No run in a period is no news: runs are a day apart by default.
-      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+  /** Failed or timed-out runs, and runs that stopped → the notification topic. */
+  private createAlarms(props: CanaryProps): [failed: cloudwatch.Alarm, missedRuns: cloudwatch.Alarm] {
+    const { domainName, schedule } = props.canary;
+    const failed = failedExecutionsAlarm(this, 'FailedAlarm', {
+      stateMachine: this.stateMachine,
+      alarmName: alarmNameFor(this, 'failed'),
+      description: `certflow: a canary run under ${domainName} failed or overran; its execution's error and the 'Canary Failed' event say which phase and why.`,
+      outcomes: ['failed', 'timedOut'],
+      label: 'Failed or timed-out canary runs',
     });
-    const topic = props.notificationTopic;
-    if (!topic) return alarm;
-    alarm.addAlarmAction(new cloudwatchActions.SnsAction(topic.topic));
-    const alarmArn = stack.formatArn({ service: 'cloudwatch', resource: 'alarm', resourceName: alarmName, arnFormat: ArnFormat.COLON_RESOURCE_NAME });
-    // CloudWatch publishes as its service principal, and the topic is encrypted with a customer managed key:
-    // the key and the topic must both let this alarm (and only it) publish.
-    topic.key.addToResourcePolicy(
-      new iam.PolicyStatement({
-        sid: 'AllowCanaryAlarmToPublishToTheTopic',
-        principals: [new iam.ServicePrincipal('cloudwatch.amazonaws.com')],
-        actions: ['kms:GenerateDataKey*', 'kms:Decrypt'],
-        resources: ['*'],
-        conditions: { ArnEquals: { 'aws:SourceArn': alarmArn }, StringEquals: { 'aws:SourceAccount': stack.account } },
-      }),
-    );
-    topic.topic.addToResourcePolicy(
-      new iam.PolicyStatement({
-        sid: 'AllowCanaryAlarmToPublish',
-        principals: [new iam.ServicePrincipal('cloudwatch.amazonaws.com')],
-        actions: ['sns:Publish'],
-        resources: [topic.topic.topicArn],
-        conditions: { ArnEquals: { 'aws:SourceArn': alarmArn }, StringEquals: { 'aws:SourceAccount': stack.account } },
-      }),
-    );
-    return alarm;
+    const window = missedRunWindow(schedule, 'canary.schedule', { maxRunSeconds: runTimeoutSeconds(CANARY_DEFINITION_FILE) });
+    const missedRuns = missedRunsAlarm(this, 'MissedRunsAlarm', {
+      stateMachine: this.stateMachine,
+      alarmName: alarmNameFor(this, 'missed-runs'),
+      description:
+        `certflow: no canary run under ${domainName} succeeded in ${durationText(window.windowSeconds)} (schedule "${schedule}"): runs have stopped or keep failing. ` +
+        "Check that the canary's EventBridge Scheduler schedule exists and is enabled, that its role may still start the state machine, " +
+        "and the canary state machine's recent executions (none started, or failed ones). Until the first run succeeds after a deployment, this alarm is in ALARM: start one with 'certflow canary'.",
+      window,
+    });
+    if (props.notificationTopic) notifyTopic(props.notificationTopic, 'AllowCanaryAlarmToPublish', [failed, missedRuns]);
+    return [failed, missedRuns];
   }
 }
 

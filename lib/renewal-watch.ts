@@ -7,6 +7,7 @@ import * as targets from 'aws-cdk-lib/aws-events-targets';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
+import type * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as scheduler from 'aws-cdk-lib/aws-scheduler';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
@@ -16,12 +17,17 @@ import { EVENT_BUS_ENV, RENEWAL_AT_RISK_DAYS_ENV, type SweepInput } from '../lam
 import { SETTINGS_ENV, type DnsRole } from '../lambdas/core/settings';
 import { EVENT_BUS_SUBSTITUTION } from '../lambdas/core/steps';
 import { CertflowFunction } from './certflow-function';
+import { type AlarmTopic, alarmNameFor, failedExecutionsAlarm, missedRunsAlarm, notifyTopic, runTimeoutSeconds } from './execution-alarms';
 import { grantTableActions } from './grants';
 import { route53RecordStatements } from './route53-record-permissions';
+import { durationText, missedRunWindow } from './schedule-window';
 import { RENEWAL_TABLE_ACTIONS, type RenewalFunctionFolder } from './step-table-actions';
 
 /** The sweep's definition (STYLE: one source of truth, filled by definitionSubstitutions). */
 export const RENEWAL_SWEEP_DEFINITION_FILE = join(__dirname, '..', 'statemachine', 'renewal-sweep.asl.json');
+
+/** How much later than its time Scheduler may start the sweep (spreads the load; the missed-sweeps window allows for it). */
+const SWEEP_FLEXIBLE_WINDOW_MINUTES = 60;
 
 /** The renewal watch's settings (the configuration's `renewal` block). */
 export interface RenewalWatchSettings {
@@ -60,6 +66,11 @@ export interface RenewalWatchProps {
    * @default logs.RetentionDays.ONE_MONTH
    */
   readonly logRetention?: logs.RetentionDays;
+  /**
+   * The notification topic the sweep's alarms notify, with the key that encrypts it.
+   * @default - the alarms notify nobody
+   */
+  readonly notificationTopic?: AlarmTopic;
 }
 
 /**
@@ -68,7 +79,9 @@ export interface RenewalWatchProps {
  * executions, so 2,500 certificates stay far from the 25,000-event history
  * limit), its EventBridge Scheduler schedule, and the handler of ACM's
  * renewal events on the default bus (where ACM, and the forwarder from
- * us-east-1, deliver them).
+ * us-east-1, deliver them). Two alarms watch the sweep, the backstop that
+ * must not stop silently: one on failed, timed-out or aborted sweeps, one on
+ * missed sweeps (no success within a window derived from the schedule).
  */
 export class RenewalWatch extends Construct {
   /** The sweep. */
@@ -83,6 +96,10 @@ export class RenewalWatch extends Construct {
   readonly acmRule: events.Rule;
   /** Runs the sweep daily (or as configured). */
   readonly schedule: scheduler.CfnSchedule;
+  /** In alarm when a sweep failed, timed out or was stopped. */
+  readonly failedAlarm: cloudwatch.Alarm;
+  /** In alarm when no sweep succeeded within twice the schedule's interval (plus a sweep's timeout and the flexible window). */
+  readonly missedSweepsAlarm: cloudwatch.Alarm;
 
   constructor(scope: Construct, id: string, props: RenewalWatchProps) {
     super(scope, id);
@@ -137,9 +154,41 @@ export class RenewalWatch extends Construct {
     this.schedule = new scheduler.CfnSchedule(this, 'Schedule', {
       description: 'certflow: daily renewal and drift sweep',
       scheduleExpression: renewal.schedule,
-      flexibleTimeWindow: { mode: 'FLEXIBLE', maximumWindowInMinutes: 60 },
+      flexibleTimeWindow: { mode: 'FLEXIBLE', maximumWindowInMinutes: SWEEP_FLEXIBLE_WINDOW_MINUTES },
       target: { arn: this.stateMachine.stateMachineArn, roleArn: schedulerRole.roleArn, input: JSON.stringify(input) },
     });
+
+    [this.failedAlarm, this.missedSweepsAlarm] = this.createAlarms(renewal.schedule, props.notificationTopic);
+  }
+
+  /** Failed, timed-out or aborted sweeps, and sweeps that stopped → the notification topic. */
+  private createAlarms(schedule: string, notificationTopic: AlarmTopic | undefined): [failed: cloudwatch.Alarm, missedSweeps: cloudwatch.Alarm] {
+    const failed = failedExecutionsAlarm(this, 'SweepFailedAlarm', {
+      stateMachine: this.stateMachine,
+      alarmName: alarmNameFor(this, 'sweep-failed'),
+      description:
+        'certflow: a renewal sweep failed, timed out or was stopped, so some certificates were not checked. ' +
+        "The sweep's failed execution (its error, and the Map Run of its check executions) says where; " +
+        "'certflow check' runs it again now. Until it succeeds, validation CNAMEs are not repaired and AT_RISK certificates are not announced.",
+      outcomes: ['failed', 'timedOut', 'aborted'],
+      label: 'Failed, timed-out or aborted renewal sweeps',
+    });
+    const window = missedRunWindow(schedule, 'renewal.schedule', {
+      maxRunSeconds: runTimeoutSeconds(RENEWAL_SWEEP_DEFINITION_FILE),
+      flexibleWindowSeconds: SWEEP_FLEXIBLE_WINDOW_MINUTES * 60,
+    });
+    const missedSweeps = missedRunsAlarm(this, 'MissedSweepsAlarm', {
+      stateMachine: this.stateMachine,
+      alarmName: alarmNameFor(this, 'missed-sweeps'),
+      description:
+        `certflow: no renewal sweep succeeded in ${durationText(window.windowSeconds)} (schedule "${schedule}"): sweeps have stopped or keep failing, ` +
+        'and certificates whose validation CNAME went missing will not renew. ' +
+        "Check that the sweep's EventBridge Scheduler schedule exists and is enabled, that its role may still start the sweep state machine, " +
+        "and the sweep state machine's recent executions (none started, or failed ones). Until the first sweep succeeds after a deployment, this alarm is in ALARM: run 'certflow check'.",
+      window,
+    });
+    if (notificationTopic) notifyTopic(notificationTopic, 'AllowRenewalSweepAlarmsToPublish', [failed, missedSweeps]);
+    return [failed, missedSweeps];
   }
 
   /** What a check does besides the table: describe certificates, read and UPSERT validation CNAMEs. */

@@ -78,6 +78,7 @@ export class WorkflowStack extends Stack {
       allowedDomainSuffixes: config.allowedDomainSuffixes,
       renewal: config.renewal,
       ...(config.dnsRoles.length > 0 && { roleNames: dnsStepRoleNames(workflowRolePrefixOf(config)) }),
+      ...(this.notifications && { notificationTopic: { topic: this.notifications.topic, key: this.notifications.topicKey } }),
     });
     new CfnOutput(this, WORKFLOW_STACK_OUTPUTS.renewalSweepStateMachineArn, {
       description: 'Renewal and drift sweep state machine (certflow check starts it)',

@@ -1,9 +1,12 @@
 /**
  * The deployed canary (SPEC §9): its state machine, schedule and alarm exist
- * only when configured; the alarm notifies the notification topic; the DNS
+ * only when configured; its alarms (failed runs, missed runs) notify the
+ * notification topic; the DNS
  * role may delete the canary's own validation CNAMEs and nothing else.
  */
+import { readFileSync } from 'node:fs';
 import { CANARY_NAME_PREFIX } from '../../lambdas/core/canary';
+import { CANARY_DEFINITION_FILE } from '../../lib/canary';
 import { canaryValidationRecordNamePatterns } from '../../lib/route53-record-permissions';
 import { WORKFLOW_STACK_OUTPUTS } from '../../lib/stack-outputs';
 import {
@@ -17,6 +20,7 @@ import {
   type FlatStatement,
   type SynthesizedCertflow,
 } from '../support/synth';
+import { alarmArn, alarmProperties, cloudWatchPublishers } from '../support/alarms';
 
 const CANARY = { domainName: 'Canary.Example.com', schedule: 'rate(6 hours)', originDomainName: 'origin.example.net' };
 /** A real ACM validation record label: `_` and 32 hex digits. */
@@ -63,7 +67,13 @@ describe('only when configured', () => {
     expect(without.workflowStack.canary).toBeUndefined();
     const outputs = without.workflow.toJSON().Outputs as Record<string, unknown>;
     expect(outputs[WORKFLOW_STACK_OUTPUTS.canaryStateMachineArn]).toBeUndefined();
-    expect(ofType(without, 'AWS::CloudWatch::Alarm')).toEqual([]);
+    // The renewal sweep's two alarms are the only ones.
+    const { failedAlarm, missedSweepsAlarm } = without.workflowStack.renewal;
+    expect(
+      ofType(without, 'AWS::CloudWatch::Alarm')
+        .map(([id]) => id)
+        .sort(),
+    ).toEqual([logicalId(failedAlarm), logicalId(missedSweepsAlarm)].sort());
     // The renewal sweep's schedule is the only one.
     expect(ofType(without, 'AWS::Scheduler::Schedule')).toHaveLength(1);
     expect(ofType(crossAccount, 'AWS::Scheduler::Schedule')).toHaveLength(2);
@@ -138,8 +148,11 @@ describe('state machine', () => {
   });
 });
 
-describe('alarm', () => {
+describe('alarms', () => {
   const alarmOf = (s: SynthesizedCertflow) => resources(s)[logicalId(canaryOf(s).alarm)]!.Properties;
+  const missedRunsOf = (s: SynthesizedCertflow) => alarmProperties(s, canaryOf(s).missedRunsAlarm);
+  /** The canary's own deadline: a success is counted when the run ends. */
+  const canaryTimeout = (JSON.parse(readFileSync(CANARY_DEFINITION_FILE, 'utf8')) as { TimeoutSeconds: number }).TimeoutSeconds;
 
   it("counts the canary's failed and timed-out executions and notifies the notification topic", () => {
     const alarm = alarmOf(crossAccount);
@@ -152,26 +165,64 @@ describe('alarm', () => {
     for (const m of metrics) expect(m.MetricStat!.Metric.Dimensions[0]!.Value).toEqual(canaryArnRef(crossAccount));
   });
 
-  it('may publish to the encrypted topic: the key and the topic policy name this alarm only', () => {
-    const alarmName = alarmOf(crossAccount).AlarmName as string;
-    const alarmArn = `arn:<AWS::Partition>:cloudwatch:<AWS::Region>:<AWS::AccountId>:alarm:${alarmName}`;
-    const keyPolicy = resources(crossAccount)[logicalId(crossAccount.workflowStack.notifications!.topicKey)]!.Properties.KeyPolicy as {
-      Statement: { Principal?: { Service?: string }; Action: string[]; Condition?: { ArnEquals?: Record<string, unknown> } }[];
-    };
-    const forCloudWatch = keyPolicy.Statement.filter((st) => st.Principal?.Service === 'cloudwatch.amazonaws.com');
-    expect(forCloudWatch).toHaveLength(1);
-    expect(flatten(forCloudWatch[0]!.Condition!.ArnEquals!['aws:SourceArn'])).toBe(alarmArn);
-    const [, topicPolicy] = ofType(crossAccount, 'AWS::SNS::TopicPolicy')[0]!;
-    const statements = (
-      topicPolicy.Properties.PolicyDocument as { Statement: { Principal?: { Service?: string }; Condition?: { ArnEquals?: Record<string, unknown> } }[] }
-    ).Statement;
-    const publish = statements.filter((st) => st.Principal?.Service === 'cloudwatch.amazonaws.com');
-    expect(publish).toHaveLength(1);
-    expect(flatten(publish[0]!.Condition!.ArnEquals!['aws:SourceArn'])).toBe(alarmArn);
+  it('may publish to the encrypted topic: the key and the topic policy name these two alarms only', () => {
+    const canaryAlarms = [canaryOf(crossAccount).alarm, canaryOf(crossAccount).missedRunsAlarm].map((a) =>
+      alarmArn(alarmProperties(crossAccount, a).AlarmName),
+    );
+    expect(canaryAlarms[0]).toMatch(/:alarm:CertflowTest-Canary-[0-9A-F]{8}-failed$/);
+    const { key, topic } = cloudWatchPublishers(crossAccount);
+    for (const policy of [key, topic]) {
+      const sid = Object.keys(policy).find((id) => id.startsWith('AllowCanaryAlarm'))!;
+      expect(policy[sid]!.sort()).toEqual([...canaryAlarms].sort());
+    }
+    expect(Object.keys(key)).toContain('AllowCanaryAlarmToPublishToTheTopic');
+    expect(Object.keys(topic)).toContain('AllowCanaryAlarmToPublish');
+    // Every alarm CloudWatch may publish for is one of this stack's alarms.
+    const stackAlarms = ofType(crossAccount, 'AWS::CloudWatch::Alarm').map(([, a]) => alarmArn(a.Properties.AlarmName as string));
+    for (const policy of [key, topic]) expect(Object.values(policy).flat().sort()).toEqual([...stackAlarms].sort());
   });
 
   it('exists without a topic, notifying nobody (Canary Failed is still published on the bus)', () => {
     expect(alarmOf(ownAccount).AlarmActions).toBeUndefined();
+    expect(missedRunsOf(ownAccount).AlarmActions).toBeUndefined();
+  });
+
+  it("alarms on missed runs: fewer than 1 succeeded canary execution in every period of the schedule's window, missing data breaching", () => {
+    const alarm = missedRunsOf(crossAccount);
+    expect(alarm).toMatchObject({
+      Namespace: 'AWS/States',
+      MetricName: 'ExecutionsSucceeded',
+      Dimensions: [{ Name: 'StateMachineArn', Value: canaryArnRef(crossAccount) }],
+      Statistic: 'Sum',
+      Threshold: 1,
+      ComparisonOperator: 'LessThanThreshold',
+      TreatMissingData: 'breaching',
+      AlarmActions: [{ Ref: logicalId(crossAccount.workflowStack.notifications!.topic) }],
+    });
+    // rate(6 hours): 2 × 6 h + the canary's timeout (3 h) = 15 h, in 5-minute periods (the evaluation fits in a day),
+    // plus one period so that a success late in a period still counts for the whole window.
+    expect(canaryTimeout).toBe(3 * 3600);
+    const window = 2 * 6 * 3600 + canaryTimeout;
+    expect(alarm.Period).toBe(300);
+    expect(alarm.EvaluationPeriods).toBe(window / 300 + 1);
+    expect(alarm.DatapointsToAlarm).toBe(alarm.EvaluationPeriods);
+    expect((alarm.EvaluationPeriods as number) * 300).toBeLessThanOrEqual(86400);
+    expect(alarm.AlarmName).toMatch(/-missed-runs$/);
+    expect(alarm.AlarmDescription).toContain('rate(6 hours)');
+    expect(alarm.AlarmDescription).toContain('15 hours');
+    expect(alarm.AlarmDescription).toMatch(/schedule exists and is enabled.*its role may still start the state machine.*recent executions/);
+  });
+
+  it('derives the missed-run window from the default daily schedule: 51 hours in hour periods', () => {
+    const alarm = missedRunsOf(ownAccount);
+    expect(alarm).toMatchObject({ Period: 3600, EvaluationPeriods: (2 * 24 * 3600 + canaryTimeout) / 3600 + 1, TreatMissingData: 'breaching' });
+    expect(alarm.Dimensions).toEqual([{ Name: 'StateMachineArn', Value: canaryArnRef(ownAccount) }]);
+  });
+
+  it('refuses at synth a schedule whose window CloudWatch cannot look back over, naming it and the limit', () => {
+    expect(() => synthCertflow({ ...OWN_ACCOUNT_CONFIG, canary: { domainName: 'canary.example.com', schedule: 'rate(4 days)' } })).toThrow(
+      /canary\.schedule "rate\(4 days\)" runs up to 4 days apart.*looks back at most 7 days/,
+    );
   });
 });
 

@@ -2,11 +2,15 @@ import { readFileSync } from 'node:fs';
 import { ACM_RENEWAL_DETAIL_TYPES, RENEWAL_DEFAULTS } from '../../lambdas/core/renewal';
 import { RENEWAL_SWEEP_DEFINITION_FILE } from '../../lib/renewal-watch';
 import { WORKFLOW_STACK_OUTPUTS } from '../../lib/stack-outputs';
-import { CROSS_ACCOUNT_CONFIG, flatten, logicalId, roleStatements, synthCertflow, type SynthesizedCertflow } from '../support/synth';
+import { alarmArn, alarmProperties, cloudWatchPublishers } from '../support/alarms';
+import { CROSS_ACCOUNT_CONFIG, flatten, logicalId, OWN_ACCOUNT_CONFIG, roleStatements, synthCertflow, type SynthesizedCertflow } from '../support/synth';
 
 let s: SynthesizedCertflow;
+/** With the notification topic, and the sweep on weekdays only. */
+let notified: SynthesizedCertflow;
 beforeAll(() => {
   s = synthCertflow(CROSS_ACCOUNT_CONFIG);
+  notified = synthCertflow({ ...OWN_ACCOUNT_CONFIG, notifications: {}, renewal: { schedule: 'cron(0 4 ? * MON-FRI *)' } });
 });
 const watch = () => s.workflowStack.renewal;
 const resources = () => s.workflow.toJSON().Resources as Record<string, { Type: string; Properties: Record<string, unknown> }>;
@@ -55,5 +59,85 @@ describe('renewal watch', () => {
     const machine = roleStatements(s.workflow, logicalId(watch().stateMachine.role as never));
     expect(machine.find((st) => st.Action.includes('states:StartExecution'))?.Resource).toHaveLength(1);
     expect(flatten(machine.find((st) => st.Action.includes('states:StartExecution'))?.Resource)).toContain(':stateMachine:');
+  });
+});
+
+describe('sweep alarms', () => {
+  /** The sweep's own deadline: a success is counted when the sweep ends. */
+  const sweepTimeout = (JSON.parse(readFileSync(RENEWAL_SWEEP_DEFINITION_FILE, 'utf8')) as { TimeoutSeconds: number }).TimeoutSeconds;
+  const sweepRef = (d: SynthesizedCertflow) => ({ Ref: logicalId(d.workflowStack.renewal.stateMachine) });
+  const topicRef = () => ({ Ref: logicalId(notified.workflowStack.notifications!.topic) });
+
+  it('alarms on failed, timed-out and aborted sweeps, per 5 minutes, missing data not breaching', () => {
+    const alarm = alarmProperties(s, watch().failedAlarm);
+    expect(alarm).toMatchObject({ Threshold: 1, ComparisonOperator: 'GreaterThanOrEqualToThreshold', EvaluationPeriods: 1, TreatMissingData: 'notBreaching' });
+    type Query = {
+      Id: string;
+      Expression?: string;
+      MetricStat?: { Metric: { Namespace: string; MetricName: string; Dimensions: unknown[] }; Period: number; Stat: string };
+    };
+    const queries = alarm.Metrics as Query[];
+    expect(queries.find((q) => q.Expression)!.Expression).toBe('failed + timedOut + aborted');
+    const stats = queries.filter((q) => q.MetricStat).map((q) => q.MetricStat!);
+    expect(stats.map((m) => m.Metric.MetricName).sort()).toEqual(['ExecutionsAborted', 'ExecutionsFailed', 'ExecutionsTimedOut']);
+    for (const m of stats) {
+      expect(m).toMatchObject({ Metric: { Namespace: 'AWS/States', Dimensions: [{ Name: 'StateMachineArn', Value: sweepRef(s) }] }, Period: 300, Stat: 'Sum' });
+    }
+    expect(alarm.AlarmName).toMatch(/-sweep-failed$/);
+  });
+
+  it('alarms on missed sweeps: no succeeded sweep in 2 days + its timeout + the flexible window, missing data breaching', () => {
+    const alarm = alarmProperties(s, watch().missedSweepsAlarm);
+    expect(alarm).toMatchObject({
+      Namespace: 'AWS/States',
+      MetricName: 'ExecutionsSucceeded',
+      Dimensions: [{ Name: 'StateMachineArn', Value: sweepRef(s) }],
+      Statistic: 'Sum',
+      Threshold: 1,
+      ComparisonOperator: 'LessThanThreshold',
+      TreatMissingData: 'breaching',
+    });
+    // rate(1 day): 2 × 24 h + the sweep's timeout (6 h) + Scheduler's 60-minute flexible window = 55 h,
+    // in hour periods (beyond CloudWatch's one day for shorter ones), plus one period for alignment.
+    const schedule = resources()[s.workflowStack.getLogicalId(watch().schedule)]!.Properties.FlexibleTimeWindow;
+    expect(schedule).toEqual({ Mode: 'FLEXIBLE', MaximumWindowInMinutes: 60 });
+    const window = 2 * 24 * 3600 + sweepTimeout + 3600;
+    expect(window).toBe(55 * 3600);
+    expect(alarm).toMatchObject({ Period: 3600, EvaluationPeriods: window / 3600 + 1, DatapointsToAlarm: window / 3600 + 1 });
+    expect(alarm.AlarmName).toMatch(/-missed-sweeps$/);
+    expect(alarm.AlarmDescription).toMatch(
+      /"rate\(1 day\)".*schedule exists and is enabled.*its role may still start the sweep state machine.*recent executions/,
+    );
+  });
+
+  it('notifies nobody without a notification topic', () => {
+    expect(alarmProperties(s, watch().failedAlarm).AlarmActions).toBeUndefined();
+    expect(alarmProperties(s, watch().missedSweepsAlarm).AlarmActions).toBeUndefined();
+  });
+
+  it('notifies the notification topic, whose key and policy let exactly these two alarms publish', () => {
+    const { failedAlarm, missedSweepsAlarm } = notified.workflowStack.renewal;
+    const names = [failedAlarm, missedSweepsAlarm].map((a) => alarmProperties(notified, a));
+    for (const alarm of names) expect(alarm.AlarmActions).toEqual([topicRef()]);
+    const { key, topic } = cloudWatchPublishers(notified);
+    const arns = names.map((a) => alarmArn(a.AlarmName)).sort();
+    expect(key).toEqual({ AllowRenewalSweepAlarmsToPublishToTheTopic: arns });
+    expect(topic).toEqual({ AllowRenewalSweepAlarmsToPublish: arns });
+  });
+
+  it("derives the window from a cron schedule's longest gap: weekdays at 04:00 are up to 3 days apart", () => {
+    const alarm = alarmProperties(notified, notified.workflowStack.renewal.missedSweepsAlarm);
+    const window = 2 * 3 * 24 * 3600 + sweepTimeout + 3600;
+    expect(alarm).toMatchObject({ Period: 3600, EvaluationPeriods: window / 3600 + 1, Dimensions: [{ Name: 'StateMachineArn', Value: sweepRef(notified) }] });
+    expect((alarm.EvaluationPeriods as number) * 3600).toBeLessThanOrEqual(7 * 24 * 3600);
+  });
+
+  it('refuses at synth a sweep schedule CloudWatch cannot watch, naming it and the limit', () => {
+    expect(() => synthCertflow({ ...OWN_ACCOUNT_CONFIG, renewal: { schedule: 'rate(4 days)' } })).toThrow(
+      /renewal\.schedule "rate\(4 days\)" runs up to 4 days apart.*looks back at most 7 days/,
+    );
+    expect(() => synthCertflow({ ...OWN_ACCOUNT_CONFIG, renewal: { schedule: 'cron(0 4 1 * ? *)' } })).toThrow(
+      /renewal\.schedule "cron\(0 4 1 \* \? \*\)" cannot be used: day-of-month "1" is not supported/,
+    );
   });
 });
