@@ -2,7 +2,7 @@
  * `npm run bench`: certflow's measured figures (SPEC §8), printed, never asserted.
  * `npm run bench -- --json` prints one JSON object instead of the tables;
  * `--load N` sets the size of the rate-limited load run (default 500, 0 skips it);
- * `--only load` runs the load run alone.
+ * `--only load` runs the load run alone; `--only bundles` the bundle figures alone.
  * - AWS API calls per certificate, state transitions, history events and Lambda
  *   invocations per execution (the real ASL and handlers against moto, through the
  *   counting proxy; the local ACM event stand-in's own reads stand for ACM and are
@@ -12,7 +12,8 @@
  *   lost (the fallback heartbeat, simulated clock);
  * - many concurrent requests under emulated rate limits (token buckets at the
  *   documented quotas), against the floor the busiest quota alone forces;
- * - Lambda bundle size and cold module-init time;
+ * - Lambda bundle size and cold module-init time, with the floors of
+ *   scripts/bench-floors/ (what STYLE.md's clients and middlewares alone bundle);
  * - the peer: the aws-cdk-lib DnsValidatedCertificate handler on the same emulator.
  */
 import { execFileSync } from 'node:child_process';
@@ -37,7 +38,8 @@ const loadArg = process.argv.indexOf('--load');
 const LOAD_REQUESTS = loadArg >= 0 ? Number(process.argv[loadArg + 1]) : 500;
 const onlyArg = process.argv.indexOf('--only');
 const ONLY = onlyArg >= 0 ? process.argv[onlyArg + 1] : undefined;
-if (ONLY !== undefined && ONLY !== 'load') throw new Error(`--only takes 'load' (the rate-limited load run alone), not ${JSON.stringify(ONLY)}`);
+if (ONLY !== undefined && ONLY !== 'load' && ONLY !== 'bundles')
+  throw new Error(`--only takes 'load' (the rate-limited load run alone) or 'bundles' (bundle sizes and init times alone), not ${JSON.stringify(ONLY)}`);
 
 const say = (text = '') => {
   if (!JSON_OUTPUT) process.stdout.write(`${text}\n`);
@@ -94,26 +96,81 @@ interface BundleFigure {
   initMs: number;
 }
 
+/** A benchmark-only entry (scripts/bench-floors/): what a certflow function bundles before any certflow logic. */
+interface FloorFigure {
+  floor: string;
+  /** The certflow functions that carry it. */
+  carriedBy: string;
+  bytes: number;
+  initMs: number;
+}
+
+/** The floors, bundled and loaded in the same rounds as the functions and the peer. */
+const FLOORS: readonly { floor: string; file: string; carriedBy: string }[] = [
+  {
+    floor: 'DynamoDB document client + Powertools Logger, Metrics, Tracer (STYLE.md)',
+    file: 'observed-table-step.ts',
+    carriedBy: 'every function',
+  },
+  {
+    floor: 'the same + CloudFront client',
+    file: 'observed-table-step-cloudfront.ts',
+    carriedBy: 'the functions that call CloudFront',
+  },
+  {
+    floor: 'DynamoDB document client + Powertools Logger, Metrics, no Tracer',
+    file: 'table-step-without-tracer.ts',
+    carriedBy: 'none (shows what the Tracer costs)',
+  },
+];
+
 /** Init samples per bundle; each round loads every bundle once, the peer included, so that a busy moment weighs on all alike. */
 const INIT_ROUNDS = 7;
 
-function bundleFigures(): { bundles: BundleFigure[]; peer: BundleFigure } {
+/** How many functions meet the bundle targets: size at most the peer's, cold init at most 1.2x the peer's. */
+interface BundleTargets {
+  functions: number;
+  withinPeerBytes: number;
+  withinInitRatio: number;
+  initRatio: number;
+}
+
+const INIT_RATIO_TARGET = 1.2;
+
+function bundleFigures(): { bundles: BundleFigure[]; peer: BundleFigure; floors: FloorFigure[]; targets: BundleTargets } {
   say(`\n## Lambda bundles (esbuild, minified, AWS SDK v3 bundled), cold require time (median of ${INIT_ROUNDS} interleaved rounds, this machine)`);
-  say('function | bundle | init');
-  say('--- | --- | ---');
+  say('function | bundle | init | init / peer');
+  say('--- | --- | --- | ---');
   const dir = mkdtempSync(join(tmpdir(), 'certflow-bench-'));
   const folders = [...STEPS.map((step) => step.folder), 'acm-events'];
-  const built = [
-    ...folders.map((folder) => ({ function: folder, ...buildBundle(join(__dirname, '..', 'lambdas', folder, 'handler.ts'), dir, folder) })),
-    { function: 'aws-cdk-lib DnsValidatedCertificate handler', ...buildBundle(PEER_HANDLER_FILE, dir, 'cdk-dns-validated-certificate') },
-  ];
+  const functions = folders.map((folder) => ({ function: folder, ...buildBundle(join(__dirname, '..', 'lambdas', folder, 'handler.ts'), dir, folder) }));
+  const floors = FLOORS.map((floor, i) => ({ function: floor.floor, ...buildBundle(join(__dirname, 'bench-floors', floor.file), dir, `floor-${i}`) }));
+  const peerBuilt = { function: 'aws-cdk-lib DnsValidatedCertificate handler', ...buildBundle(PEER_HANDLER_FILE, dir, 'cdk-dns-validated-certificate') };
+  const built = [...functions, ...floors, peerBuilt];
   const samples = built.map(() => [] as number[]);
   for (let round = 0; round < INIT_ROUNDS; round++) built.forEach((bundle, i) => samples[i]?.push(coldInitMs(bundle.outfile)));
   const figures = built.map((bundle, i) => ({ function: bundle.function, bytes: bundle.bytes, initMs: median(samples[i] ?? []) }));
   const peer = figures.pop() as BundleFigure;
+  const floorFigures = figures
+    .splice(functions.length)
+    .map((f, i) => ({ floor: f.function, carriedBy: FLOORS[i]?.carriedBy ?? '', bytes: f.bytes, initMs: f.initMs }));
+  const ratio = (initMs: number) => (initMs / peer.initMs).toFixed(2);
   for (const b of [...figures, { ...peer, function: `peer: ${peer.function}` }])
-    say(`${b.function} | ${(b.bytes / 1024).toFixed(0)} KiB | ${b.initMs.toFixed(1)} ms`);
-  return { bundles: figures, peer };
+    say(`${b.function} | ${(b.bytes / 1024).toFixed(0)} KiB | ${b.initMs.toFixed(1)} ms | ${ratio(b.initMs)}`);
+  const targets = {
+    functions: figures.length,
+    withinPeerBytes: figures.filter((f) => f.bytes <= peer.bytes).length,
+    withinInitRatio: figures.filter((f) => f.initMs <= INIT_RATIO_TARGET * peer.initMs).length,
+    initRatio: INIT_RATIO_TARGET,
+  };
+  say(
+    `\nWithin the peer's ${peer.bytes} B: ${targets.withinPeerBytes} of ${targets.functions}; init within ${INIT_RATIO_TARGET}x the peer's: ${targets.withinInitRatio} of ${targets.functions}.`,
+  );
+  say('\n### Floors: benchmark-only entries (scripts/bench-floors/), what a function bundles before any certflow logic');
+  say('floor | carried by | bundle | init | init / peer');
+  say('--- | --- | --- | --- | ---');
+  for (const f of floorFigures) say(`${f.floor} | ${f.carriedBy} | ${f.bytes} B | ${f.initMs.toFixed(1)} ms | ${ratio(f.initMs)}`);
+  return { bundles: figures, peer, floors: floorFigures, targets };
 }
 
 interface ExecutionFigure {
@@ -402,7 +459,12 @@ async function main(): Promise<void> {
     if (JSON_OUTPUT) process.stdout.write(`${JSON.stringify({ startedAt, node: process.version, load })}\n`);
     return;
   }
-  const { bundles, peer: peerBundle } = bundleFigures();
+  const { bundles, peer: peerBundle, floors: bundleFloors, targets: bundleTargets } = bundleFigures();
+  if (ONLY === 'bundles') {
+    if (JSON_OUTPUT)
+      process.stdout.write(`${JSON.stringify({ startedAt, node: process.version, bundles, bundleTargets, bundleFloors, peer: { bundle: peerBundle } })}\n`);
+    return;
+  }
   const harness = await startHarness({ acmValidationWaitSeconds: 0 });
   let report: Record<string, unknown>;
   try {
@@ -418,6 +480,8 @@ async function main(): Promise<void> {
       longWait: long,
       detection: { eventPath, fallback },
       bundles,
+      bundleTargets,
+      bundleFloors,
       peer: { ...peer, bundle: peerBundle },
     };
   } finally {
