@@ -16,6 +16,7 @@ import {
   type SynthesizedCertflow,
   WEBHOOK_SECRET_ARN,
 } from '../support/synth';
+import { alarmArn, alarmProperties, cloudWatchPublishers } from '../support/alarms';
 
 /** SPEC §6, word for word. */
 const SPEC_DETAIL_TYPES = [
@@ -55,6 +56,10 @@ const statementsOf = (document: unknown): FlatStatement[] =>
     Resource: ([] as unknown[]).concat(st.Resource).map(flatten),
   })) as FlatStatement[];
 
+/** The ARNs of the renewal sweep's alarms, sorted. */
+const sweepAlarmArns = (s: SynthesizedCertflow): string[] =>
+  [s.workflowStack.renewal.failedAlarm, s.workflowStack.renewal.missedSweepsAlarm].map((a) => alarmArn(alarmProperties(s, a).AlarmName)).sort();
+
 describe('topic', () => {
   it('is encrypted with its own rotating KMS key', () => {
     const s = withSecret;
@@ -62,10 +67,13 @@ describe('topic', () => {
     expect(props(s, notifications(s).topicKey).EnableKeyRotation).toBe(true);
   });
 
-  it("lets EventBridge use the key to publish, and nothing else beyond the account's own administration", () => {
+  it("lets EventBridge use the key to publish, and nothing else beyond the account's own administration and the sweep's alarms", () => {
     const s = withSecret;
     const statements = statementsOf(props(s, notifications(s).topicKey).KeyPolicy);
-    const services = statements.filter((st) => (st.Principal as { Service?: string }).Service !== undefined);
+    const allServices = statements.filter((st) => (st.Principal as { Service?: string }).Service !== undefined);
+    // CloudWatch only for the renewal sweep's two alarms (lib/execution-alarms.ts; test/infra/renewal-watch.test.ts).
+    expect(Object.values(cloudWatchPublishers(s).key)).toEqual([sweepAlarmArns(s)]);
+    const services = allServices.filter((st) => (st.Principal as { Service?: string }).Service !== 'cloudwatch.amazonaws.com');
     expect(services).toEqual([expect.objectContaining({ Effect: 'Allow', Principal: { Service: 'events.amazonaws.com' } })]);
     expect([...(services[0]?.Action ?? [])].sort()).toEqual(['kms:Decrypt', 'kms:GenerateDataKey*']);
     // Bounded to the certflow rule of this account (the confused-deputy guard), named exactly.
@@ -78,11 +86,11 @@ describe('topic', () => {
       `arn:<AWS::Partition>:events:<AWS::Region>:<AWS::AccountId>:rule/<${logicalId(s.workflowStack.workflow.eventBus)}>/${String(rule.Name)}`,
     );
     expect(String(rule.Name)).toMatch(/-topic$/);
-    const others = statements.filter((st) => !services.includes(st));
+    const others = statements.filter((st) => !allServices.includes(st));
     expect(others.map((st) => flatten((st.Principal as { AWS: unknown }).AWS))).toEqual(['arn:<AWS::Partition>:iam::<AWS::AccountId>:root']);
   });
 
-  it('refuses publishing without TLS, and lets EventBridge publish only from the certflow rule', () => {
+  it("refuses publishing without TLS, and lets EventBridge publish only from the certflow rule (CloudWatch only for the sweep's alarms)", () => {
     const s = withSecret;
     const [[, policy]] = ofType(s, 'AWS::SNS::TopicPolicy') as [[string, Resource]];
     expect((policy.Properties.Topics as unknown[]).map(flatten)).toEqual([`<${logicalId(notifications(s).topic)}>`]);
@@ -90,7 +98,8 @@ describe('topic', () => {
     expect(statements).toContainEqual(
       expect.objectContaining({ Effect: 'Deny', Principal: '*', Action: ['sns:Publish'], Condition: { Bool: { 'aws:SecureTransport': 'false' } } }),
     );
-    const allows = statements.filter((st) => st.Effect === 'Allow');
+    expect(Object.values(cloudWatchPublishers(s).topic)).toEqual([sweepAlarmArns(s)]);
+    const allows = statements.filter((st) => st.Effect === 'Allow' && (st.Principal as { Service?: string }).Service !== 'cloudwatch.amazonaws.com');
     expect(allows).toHaveLength(1);
     expect(allows[0]).toMatchObject({ Principal: { Service: 'events.amazonaws.com' }, Action: ['sns:Publish'] });
     expect(flatten(allows[0]?.Condition?.ArnEquals?.['aws:SourceArn'])).toBe(`<${logicalId(notifications(s).topicRule)}.Arn>`);
