@@ -62,6 +62,8 @@ export interface Deletion {
   readonly deleteValidationRecords: boolean;
   /** The request was DELETED before this run: nothing to do, nothing to announce twice. */
   readonly alreadyDeleted: boolean;
+  /** Set once the alias records are removed, so that a delete waiting for ACM to release the certificate does not look at them again. */
+  readonly aliasRecordsRemoved?: boolean;
 }
 
 /** The execution state of the delete state machine. */
@@ -230,23 +232,52 @@ export async function deleteDistributionStep(deps: Pick<DeleteDeps, 'cloudfront'
 }
 
 /**
- * Step: removes the alias records that still point at the distribution
- * (when certflow made them), retires the certificate, deletes the canary's
- * validation records when asked, and ends the request DELETED.
+ * Step (polled): removes the alias records that still point at the
+ * distribution (when certflow made them), retires the certificate, deletes
+ * the canary's validation records when asked, and ends the request DELETED.
+ * While ACM still lists the deleted distribution as using the certificate
+ * (it lags the deletion by minutes), the request stays DELETING with the
+ * retirement `pending` and the step is polled again; at the wait's deadline
+ * the certificate is kept and the status says how to delete it.
  */
-export async function finishDeleteStep(deps: Pick<DeleteDeps, 'store' | 'acm' | 'dns' | 'settings'>, state: DeleteState): Promise<DeleteState> {
+export async function finishDeleteStep(deps: Pick<DeleteDeps, 'store' | 'acm' | 'dns' | 'settings' | 'now'>, state: DeleteState): Promise<DeleteState> {
   if (state.deletion.alreadyDeleted) return state;
   const { request } = state;
-  const { distributionDomainName } = state.deletion;
-  if (request.distribution?.createAliasRecords && distributionDomainName) {
+  const { distributionId, distributionDomainName } = state.deletion;
+  if (request.distribution?.createAliasRecords && distributionDomainName && !state.deletion.aliasRecordsRemoved) {
     await deleteAliasRecords(deps, request.requestId, namesOf(request), distributionDomainName);
   }
+  const deletion: Deletion = { ...state.deletion, aliasRecordsRemoved: true };
   // A delete that stopped the execution between RequestCertificate and the first status write finds the certificate by its names.
   const certificate = state.status.certificate ?? (await findCertificateOf(deps, request));
-  const retirement = certificate ? await retireCertificate(deps, certificate, request.requestId) : undefined;
+  let retirement = certificate ? await retireCertificate(deps, certificate, request.requestId, distributionId ? [distributionId] : []) : undefined;
+  const distribution = distributionId && state.status.distribution ? { ...state.status.distribution, status: 'Deleted' } : state.status.distribution;
+  const now = deps.now();
+  const poll = nextPoll(
+    state.poll,
+    {
+      kind: 'certificateRelease',
+      done: !retirement?.pending,
+      waitingFor: retirement?.pending ? `ACM to release certificate ${retirement.certificateArn}` : 'nothing',
+    },
+    deps.settings.waits.certificateRelease,
+    now,
+  );
+  if (retirement?.pending && certificate) {
+    if (!isPastDeadline(poll, now)) {
+      const waiting: StatusRecord = { ...state.status, distribution, retirement };
+      await deps.store.saveStatus(waiting);
+      return { ...state, deletion, status: waiting, poll };
+    }
+    retirement = {
+      certificateArn: certificate.arn,
+      deleted: false,
+      reason:
+        `kept: ACM still listed distribution ${distributionId} as using it at ${poll.deadline}, though the distribution is deleted; ` +
+        `delete it once ACM lets go of it: aws acm delete-certificate --certificate-arn ${certificate.arn} --region ${certificate.region}`,
+    };
+  }
   if (state.deletion.deleteValidationRecords) await deleteValidationRecords(deps, request.requestId, state.status.validationRecords);
-  const distribution =
-    state.deletion.distributionId && state.status.distribution ? { ...state.status.distribution, status: 'Deleted' } : state.status.distribution;
   const status: StatusRecord = {
     ...state.status,
     state: 'DELETED',
@@ -255,7 +286,7 @@ export async function finishDeleteStep(deps: Pick<DeleteDeps, 'store' | 'acm' | 
     ...(retirement ? { retirement } : {}),
   };
   await deps.store.saveStatus(status);
-  return { ...state, status };
+  return { ...state, deletion, status, poll: { ...poll, done: true, waitingFor: 'nothing' } };
 }
 
 async function findCertificateOf(deps: Pick<DeleteDeps, 'acm'>, request: NormalizedRequest): Promise<CertificateStatus | undefined> {

@@ -339,7 +339,20 @@ export async function completeReplacementStep(
   if (oldCertificate && oldCertificate.arn === state.status.certificate?.arn) {
     retirement = { certificateArn: oldCertificate.arn, deleted: false, reason: `kept: request ${request.requestId} that replaced this one uses it` };
   } else if (oldCertificate) {
-    retirement = await retireCertificate(deps, oldCertificate, replaced.request.requestId);
+    // The live distribution moved from the old certificate to the new one just now: ACM lists it in InUseBy for minutes more.
+    const movedId = replaced.status.distribution?.id;
+    const moved = movedId !== undefined && movedId === distribution?.id ? [movedId] : [];
+    retirement = await retireCertificate(deps, oldCertificate, replaced.request.requestId, moved);
+    if (retirement.pending) {
+      // Nothing here waits for ACM (the new request is done); deleting the replaced request later retires it with every check.
+      retirement = {
+        certificateArn: oldCertificate.arn,
+        deleted: false,
+        reason:
+          `kept for now: ACM still lists distribution ${movedId}, which moved to certificate ${state.status.certificate?.arn}, as using it ` +
+          `(ACM updates InUseBy minutes later); certflow delete ${replaced.request.requestId} retires it once ACM lets go`,
+      };
+    }
   }
   const replacedStatus: StatusRecord = {
     ...replaced.status,

@@ -37,6 +37,9 @@ async function otherUsers(store: RetireDeps['store'], certificateArn: string, na
   return [...seen.values()];
 }
 
+/** True when `resource` (an `InUseBy` ARN) is the CloudFront distribution `distributionId`. */
+const isDistribution = (resource: string, distributionId: string) => resource.endsWith(`:distribution/${distributionId}`);
+
 /**
  * Retires the certificate of a request that was replaced or deleted (SPEC §9):
  * deletes it only when certflow requested it (it carries the
@@ -44,11 +47,19 @@ async function otherUsers(store: RetireDeps['store'], certificateArn: string, na
  * it unused (`InUseBy` empty). Otherwise it is kept and the result says why.
  * Repeating it is harmless: a certificate already gone counts as deleted.
  * Validation CNAMEs are not touched: every certificate for a name shares them.
+ *
+ * `releasedFrom` names the distributions the caller has just taken off the
+ * certificate (deleted, or moved to another certificate). ACM keeps listing
+ * such a distribution in `InUseBy` for minutes after that (users report 10
+ * to 20 for CloudFront; moto never lists any): when nothing else is listed,
+ * the result is `pending`, for the caller to try again later, rather than
+ * kept for good.
  */
 export async function retireCertificate(
   deps: RetireDeps,
   certificate: Pick<CertificateStatus, 'arn' | 'region'>,
   requestId: string,
+  releasedFrom: readonly string[] = [],
 ): Promise<CertificateRetirement> {
   const acm = deps.acm(certificate.region);
   const arn = certificate.arn;
@@ -72,15 +83,23 @@ export async function retireCertificate(
       return { certificateArn: arn, deleted: false, reason: `kept: request ${list} still uses it` };
     }
     const inUseBy = detail?.InUseBy ?? [];
+    const lagging = (users: readonly string[]): CertificateRetirement => ({
+      certificateArn: arn,
+      deleted: false,
+      pending: true,
+      reason: `waiting for ACM to release it: ACM still lists ${users.join(', ')}, which no longer uses it (ACM updates InUseBy minutes later)`,
+    });
     if (inUseBy.length > 0) {
+      if (releasedFrom.length > 0 && inUseBy.every((resource) => releasedFrom.some((id) => isDistribution(resource, id)))) return lagging(inUseBy);
       return { certificateArn: arn, deleted: false, reason: `kept: ACM reports it in use by ${inUseBy.join(', ')}` };
     }
     try {
       await acm.send(new DeleteCertificateCommand({ CertificateArn: arn }));
     } catch (error) {
       if (isNotFound(error)) return { ...gone, reason: 'already deleted' };
-      // Attached to something since DescribeCertificate (ACM checks InUseBy itself).
+      // Attached to something since DescribeCertificate (ACM checks InUseBy itself), or ACM's own view still lags the release.
       if (error instanceof Error && error.name === 'ResourceInUseException') {
+        if (releasedFrom.length > 0) return lagging(releasedFrom.map((id) => `distribution ${id}`));
         return { certificateArn: arn, deleted: false, reason: `kept: ACM refused to delete it because it is in use (${error.message})` };
       }
       throw error;

@@ -22,12 +22,13 @@ export interface WaitPolicy {
   readonly deadlineSeconds: number;
 }
 
-/** The four waits of the workflow (SPEC §3). */
+/** The four waits of the workflow (SPEC §3), and the delete's wait for ACM to release a certificate (SPEC §9). */
 export interface WaitPolicies {
   readonly validationRecords: WaitPolicy;
   readonly dnsChanges: WaitPolicy;
   readonly issuance: WaitPolicy;
   readonly distribution: WaitPolicy;
+  readonly certificateRelease: WaitPolicy;
 }
 
 /** Everything a step needs to know about its deployment. */
@@ -53,12 +54,16 @@ export interface Settings {
  * 10% of the time waited so far, from 15 s up to 6 h. ACM itself gives up
  * validation after 72 h; the issuance deadline is an hour later, so that ACM's
  * own VALIDATION_TIMED_OUT (with its reason) is what a user normally sees.
+ * ACM lists a deleted distribution in a certificate's `InUseBy` for a while
+ * (users report 10 to 20 minutes for CloudFront): a delete waits up to an
+ * hour for ACM to release the certificate before it keeps it and says so.
  */
 export const DEFAULT_WAITS: WaitPolicies = {
   validationRecords: { initialSeconds: 5, maxSeconds: 30, deadlineSeconds: 15 * 60 },
   dnsChanges: { initialSeconds: 10, maxSeconds: 60, deadlineSeconds: 30 * 60 },
   issuance: { initialSeconds: 15, maxSeconds: 6 * 60 * 60, deadlineSeconds: 73 * 60 * 60 },
   distribution: { initialSeconds: 30, maxSeconds: 120, deadlineSeconds: 2 * 60 * 60 },
+  certificateRelease: { initialSeconds: 30, maxSeconds: 5 * 60, deadlineSeconds: 60 * 60 },
 };
 
 /** ACM's default quota of names per certificate. */
@@ -101,6 +106,7 @@ export function mergeWaits(waits: PartialWaitPolicies): WaitPolicies {
     dnsChanges: { ...DEFAULT_WAITS.dnsChanges, ...waits.dnsChanges },
     issuance: { ...DEFAULT_WAITS.issuance, ...waits.issuance },
     distribution: { ...DEFAULT_WAITS.distribution, ...waits.distribution },
+    certificateRelease: { ...DEFAULT_WAITS.certificateRelease, ...waits.certificateRelease },
   };
 }
 

@@ -93,6 +93,13 @@ export interface CertificateRetirement {
   readonly deleted: boolean;
   /** Why it was deleted or kept: certflow did not request it, another live request uses it, ACM reports it in use. */
   readonly reason: string;
+  /**
+   * True while ACM still lists, in the certificate's `InUseBy`, only
+   * distributions that no longer use it (deleted, or moved to another
+   * certificate): ACM updates `InUseBy` minutes later. A delete waits and
+   * tries again; absent once the certificate is deleted or kept for good.
+   */
+  readonly pending?: boolean;
 }
 
 /** How ACM's managed renewal of an issued certificate stands (SPEC §5, §9). */

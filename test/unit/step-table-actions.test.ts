@@ -196,7 +196,10 @@ describe('delete steps', () => {
       status: { ...deployed, state: 'DELETING' },
       deletion: { distributionId: null, distributionDomainName: null, deleteValidationRecords: false, alreadyDeleted: false },
     };
-    const done = await finishDeleteStep({ store: store(), acm: () => new ACMClient({ region: 'us-east-1' }), dns: {} as DnsAccess, settings }, state);
+    const done = await finishDeleteStep(
+      { store: store(), acm: () => new ACMClient({ region: 'us-east-1' }), dns: {} as DnsAccess, settings, now: () => new Date() },
+      state,
+    );
     expect(done.status).toMatchObject({ state: 'DELETED', retirement: { deleted: true } });
     keep('finish-delete');
   });

@@ -10,7 +10,8 @@ import { deleteInputOf } from '../../lambdas/core/deletion';
 import { listRequests } from '../../lambdas/core/list';
 import type { StoredRequest } from '../../lambdas/core/request-repository';
 import type { StatusRecord } from '../../lambdas/core/types';
-import { rewriteJson, rewriteText } from '../support/fault-proxy';
+import type { ProgressEvent } from '../../bin/cli/local-runner';
+import { type FaultRule, rewriteJson, rewriteText } from '../support/fault-proxy';
 import { cloudFrontETagStandIn, updateCnameAlreadyExists } from '../support/fault-proxy-cloudfront';
 import { type Harness, REGION, startHarness } from '../support/harness';
 import { TEST_CREDENTIALS } from '../support/seed';
@@ -61,6 +62,21 @@ describe('request lifecycle on the emulator', () => {
   };
   const aliasTargets = async (zone: string, name: string) =>
     (await harness.records(zone)).filter((r) => r.Name === `${name}.` && (r.Type === 'A' || r.Type === 'AAAA')).map((r) => r.AliasTarget?.DNSName);
+  /**
+   * ACM's lag after a distribution lets go of a certificate, which moto does not have: DescribeCertificate of
+   * `certificateArn` still lists the distribution in InUseBy (the first `count` times, or always).
+   */
+  const inUseByLag = (certificateArn: string, distributionId: string, count?: number): FaultRule => ({
+    service: 'acm',
+    operation: 'DescribeCertificate',
+    kind: 'rewrite',
+    match: (call) => call.body.includes(certificateArn),
+    ...(count !== undefined ? { count } : {}),
+    rewrite: rewriteJson<{ Certificate?: { InUseBy?: string[] } }>((body) => {
+      if (body.Certificate) body.Certificate.InUseBy = [`arn:aws:cloudfront::123456789012:distribution/${distributionId}`];
+      return body;
+    }),
+  });
 
   describe('replace', () => {
     test('names added and removed, origin changed: same distribution id and domain, new certificate, alias records follow, old request REPLACED', async () => {
@@ -259,6 +275,32 @@ describe('request lifecycle on the emulator', () => {
       });
       expect(retried.status).toMatchObject({ state: 'DEPLOYED', distribution: { id } });
     });
+
+    test('ACM still lists the distribution as using the old certificate (AWS lags; moto does not): the old certificate is kept for now, and deleting the replaced request retires it', async () => {
+      const old = await deployed({ domainName: 'laggard.example.com', distribution: { originDomainName: 'origin-a.example.net' } });
+      const oldArn = old.certificate!.arn;
+      harness.proxy.addRule(inUseByLag(oldArn, old.distribution!.id));
+      const result = await harness.run({
+        domainName: 'laggard.example.com',
+        subjectAlternativeNames: ['www.laggard.example.com'],
+        distribution: { originDomainName: 'origin-a.example.net' },
+        replaces: old.requestId,
+      });
+      expect(result.status?.state).toBe('DEPLOYED');
+      const replaced = (await harness.store.getRequest(old.requestId))!.status;
+      expect(replaced).toMatchObject({ state: 'REPLACED', retirement: { certificateArn: oldArn, deleted: false } });
+      expect(replaced.retirement?.pending).toBeUndefined();
+      expect(replaced.retirement?.reason).toContain(`certflow delete ${old.requestId}`);
+      expect(await certificateExists(oldArn)).toBe(true);
+
+      // ACM caught up: deleting the replaced request retires the certificate and leaves the live distribution alone.
+      harness.proxy.clearRules();
+      const deleted = await remove(old.requestId);
+      expect(deleted.status).toMatchObject({ state: 'DELETED', retirement: { certificateArn: oldArn, deleted: true } });
+      expect(await certificateExists(oldArn)).toBe(false);
+      const live = await cloudfront.send(new GetDistributionCommand({ Id: old.distribution!.id }));
+      expect(live.Distribution?.DistributionConfig?.ViewerCertificate?.ACMCertificateArn).toBe(result.status!.certificate!.arn);
+    });
   });
 
   describe('delete', () => {
@@ -312,6 +354,58 @@ describe('request lifecycle on the emulator', () => {
       const result = await remove(status.requestId);
       expect(result.error).toBeUndefined();
       expect(result.status).toMatchObject({ state: 'DELETED', distribution: { status: 'Deleted' }, retirement: { deleted: true } });
+    });
+
+    test('ACM still lists the deleted distribution as using the certificate (AWS lags; moto does not): DELETING says what it waits for, then the certificate is deleted', async () => {
+      const status = await deployed({
+        domainName: 'lagging.example.com',
+        distribution: { originDomainName: 'origin-a.example.net', createAliasRecords: true },
+      });
+      const arn = status.certificate!.arn;
+      harness.proxy.addRule(inUseByLag(arn, status.distribution!.id, 2));
+      const waits: ProgressEvent[] = [];
+      const finishes: ProgressEvent[] = [];
+      let callsBeforeFirstWait = -1;
+      const result = await harness.run(deleteInputOf(status.requestId), {
+        workflow: 'delete',
+        onProgress: (event) => {
+          if (event.state === 'FinishDelete' && event.status) finishes.push(event);
+          if (event.waitKind !== 'certificateRelease') return;
+          if (waits.length === 0) callsBeforeFirstWait = harness.proxy.calls.length;
+          waits.push(event);
+        },
+      });
+      expect(result.error).toBeUndefined();
+      expect(result.status).toMatchObject({ state: 'DELETED', retirement: { certificateArn: arn, deleted: true } });
+      expect(result.status?.retirement?.pending).toBeUndefined();
+      expect(await certificateExists(arn)).toBe(false);
+      expect(await aliasTargets('example.com', 'lagging.example.com')).toEqual([]);
+      // Two polls while ACM lagged, each saying what it waits for, with the request DELETING and its retirement pending.
+      expect(waits).toHaveLength(2);
+      expect(waits[0]?.waitingFor).toContain(arn);
+      expect(finishes.map((f) => [f.status?.state, f.status?.retirement?.pending])).toEqual([
+        ['DELETING', true],
+        ['DELETING', true],
+        ['DELETED', undefined],
+      ]);
+      // The polls look at the certificate only: the alias records were removed once, before the first wait.
+      expect(harness.proxy.calls.slice(callsBeforeFirstWait).filter((c) => c.service === 'route53' || c.service === 'sts')).toEqual([]);
+    });
+
+    test('ACM never lets go within the wait: DELETED with the certificate kept, and the status says how to delete it', async () => {
+      const status = await deployed({ domainName: 'stuck.example.com', distribution: { originDomainName: 'origin-a.example.net' } });
+      const arn = status.certificate!.arn;
+      harness.proxy.addRule(inUseByLag(arn, status.distribution!.id));
+      const result = await harness.run(deleteInputOf(status.requestId), { workflow: 'delete' });
+      expect(result.error).toBeUndefined();
+      expect(result.status).toMatchObject({ state: 'DELETED', retirement: { certificateArn: arn, deleted: false } });
+      expect(result.status?.retirement?.pending).toBeUndefined();
+      expect(result.status?.retirement?.reason).toContain(`aws acm delete-certificate --certificate-arn ${arn}`);
+      expect(await certificateExists(arn)).toBe(true);
+      // It waited out the policy's deadline on the simulated clock, not longer.
+      const deadline = harness.settings.waits.certificateRelease.deadlineSeconds;
+      expect(result.clock!.simulatedSeconds).toBeGreaterThanOrEqual(deadline);
+      expect(result.clock!.simulatedSeconds).toBeLessThan(deadline + harness.settings.waits.distribution.deadlineSeconds);
     });
 
     test('while provisioning: the running execution is stopped, the request ends DELETED and stays so, nothing is left but the shared validation CNAME', async () => {

@@ -546,7 +546,7 @@ if(data.waits !== undefined && func0.call(data, "waits")){
 let data12 = data.waits;
 if(data12 && typeof data12 == "object" && !Array.isArray(data12)){
 for(const key4 of Object.keys(data12)){
-if(!(((((key4 === "validationRecords") || (key4 === "dnsChanges")) || (key4 === "issuance")) || (key4 === "distribution")) || (pattern4.test(key4)))){
+if(!((((((key4 === "validationRecords") || (key4 === "dnsChanges")) || (key4 === "issuance")) || (key4 === "distribution")) || (key4 === "certificateRelease")) || (pattern4.test(key4)))){
 const err28 = {instancePath:instancePath+"/waits",schemaPath:"#/properties/waits/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key4},message:"must NOT have additional properties",schema:false,parentSchema:schema31.properties.waits,data:data12};
 if(vErrors === null){
 vErrors = [err28];
@@ -581,6 +581,12 @@ vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.error
 errors = vErrors.length;
 }
 }
+if(data12.certificateRelease !== undefined && func0.call(data12, "certificateRelease")){
+if(!(validate22(data12.certificateRelease, {instancePath:instancePath+"/waits/certificateRelease",parentData:data12,parentDataProperty:"certificateRelease",rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
+errors = vErrors.length;
+}
+}
 }
 else {
 const err29 = {instancePath:instancePath+"/waits",schemaPath:"#/properties/waits/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema31.properties.waits.type,parentSchema:schema31.properties.waits,data:data12};
@@ -594,10 +600,10 @@ errors++;
 }
 }
 if(data.eventBusName !== undefined && func0.call(data, "eventBusName")){
-let data17 = data.eventBusName;
-const _errs45 = errors;
+let data18 = data.eventBusName;
 const _errs46 = errors;
-if("default" !== data17){
+const _errs47 = errors;
+if("default" !== data18){
 const err30 = {};
 if(vErrors === null){
 vErrors = [err30];
@@ -607,9 +613,9 @@ vErrors.push(err30);
 }
 errors++;
 }
-var valid15 = _errs46 === errors;
+var valid15 = _errs47 === errors;
 if(valid15){
-const err31 = {instancePath:instancePath+"/eventBusName",schemaPath:"#/properties/eventBusName/not",keyword:"not",params:{},message:"must NOT be valid",schema:schema31.properties.eventBusName.not,parentSchema:schema31.properties.eventBusName,data:data17};
+const err31 = {instancePath:instancePath+"/eventBusName",schemaPath:"#/properties/eventBusName/not",keyword:"not",params:{},message:"must NOT be valid",schema:schema31.properties.eventBusName.not,parentSchema:schema31.properties.eventBusName,data:data18};
 if(vErrors === null){
 vErrors = [err31];
 }
@@ -619,19 +625,19 @@ vErrors.push(err31);
 errors++;
 }
 else {
-errors = _errs45;
+errors = _errs46;
 if(vErrors !== null){
-if(_errs45){
-vErrors.length = _errs45;
+if(_errs46){
+vErrors.length = _errs46;
 }
 else {
 vErrors = null;
 }
 }
 }
-if(typeof data17 === "string"){
-if(!pattern15.test(data17)){
-const err32 = {instancePath:instancePath+"/eventBusName",schemaPath:"#/properties/eventBusName/pattern",keyword:"pattern",params:{pattern: "^[\\w.-]{1,256}$"},message:"must match pattern \""+"^[\\w.-]{1,256}$"+"\"",schema:"^[\\w.-]{1,256}$",parentSchema:schema31.properties.eventBusName,data:data17};
+if(typeof data18 === "string"){
+if(!pattern15.test(data18)){
+const err32 = {instancePath:instancePath+"/eventBusName",schemaPath:"#/properties/eventBusName/pattern",keyword:"pattern",params:{pattern: "^[\\w.-]{1,256}$"},message:"must match pattern \""+"^[\\w.-]{1,256}$"+"\"",schema:"^[\\w.-]{1,256}$",parentSchema:schema31.properties.eventBusName,data:data18};
 if(vErrors === null){
 vErrors = [err32];
 }
@@ -642,7 +648,7 @@ errors++;
 }
 }
 else {
-const err33 = {instancePath:instancePath+"/eventBusName",schemaPath:"#/properties/eventBusName/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.eventBusName.type,parentSchema:schema31.properties.eventBusName,data:data17};
+const err33 = {instancePath:instancePath+"/eventBusName",schemaPath:"#/properties/eventBusName/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.eventBusName.type,parentSchema:schema31.properties.eventBusName,data:data18};
 if(vErrors === null){
 vErrors = [err33];
 }
@@ -653,11 +659,11 @@ errors++;
 }
 }
 if(data.api !== undefined && func0.call(data, "api")){
-let data18 = data.api;
-if(data18 && typeof data18 == "object" && !Array.isArray(data18)){
-for(const key5 of Object.keys(data18)){
+let data19 = data.api;
+if(data19 && typeof data19 == "object" && !Array.isArray(data19)){
+for(const key5 of Object.keys(data19)){
 if(!(((((key5 === "enabled") || (key5 === "cloudWatchRole")) || (key5 === "allowedAccounts")) || (key5 === "throttling")) || (pattern4.test(key5)))){
-const err34 = {instancePath:instancePath+"/api",schemaPath:"#/properties/api/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key5},message:"must NOT have additional properties",schema:false,parentSchema:schema31.properties.api,data:data18};
+const err34 = {instancePath:instancePath+"/api",schemaPath:"#/properties/api/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key5},message:"must NOT have additional properties",schema:false,parentSchema:schema31.properties.api,data:data19};
 if(vErrors === null){
 vErrors = [err34];
 }
@@ -667,10 +673,10 @@ vErrors.push(err34);
 errors++;
 }
 }
-if(data18.enabled !== undefined && func0.call(data18, "enabled")){
-let data19 = data18.enabled;
-if(typeof data19 !== "boolean"){
-const err35 = {instancePath:instancePath+"/api/enabled",schemaPath:"#/properties/api/properties/enabled/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema31.properties.api.properties.enabled.type,parentSchema:schema31.properties.api.properties.enabled,data:data19};
+if(data19.enabled !== undefined && func0.call(data19, "enabled")){
+let data20 = data19.enabled;
+if(typeof data20 !== "boolean"){
+const err35 = {instancePath:instancePath+"/api/enabled",schemaPath:"#/properties/api/properties/enabled/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema31.properties.api.properties.enabled.type,parentSchema:schema31.properties.api.properties.enabled,data:data20};
 if(vErrors === null){
 vErrors = [err35];
 }
@@ -680,10 +686,10 @@ vErrors.push(err35);
 errors++;
 }
 }
-if(data18.cloudWatchRole !== undefined && func0.call(data18, "cloudWatchRole")){
-let data20 = data18.cloudWatchRole;
-if(typeof data20 !== "boolean"){
-const err36 = {instancePath:instancePath+"/api/cloudWatchRole",schemaPath:"#/properties/api/properties/cloudWatchRole/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema31.properties.api.properties.cloudWatchRole.type,parentSchema:schema31.properties.api.properties.cloudWatchRole,data:data20};
+if(data19.cloudWatchRole !== undefined && func0.call(data19, "cloudWatchRole")){
+let data21 = data19.cloudWatchRole;
+if(typeof data21 !== "boolean"){
+const err36 = {instancePath:instancePath+"/api/cloudWatchRole",schemaPath:"#/properties/api/properties/cloudWatchRole/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema31.properties.api.properties.cloudWatchRole.type,parentSchema:schema31.properties.api.properties.cloudWatchRole,data:data21};
 if(vErrors === null){
 vErrors = [err36];
 }
@@ -693,11 +699,11 @@ vErrors.push(err36);
 errors++;
 }
 }
-if(data18.allowedAccounts !== undefined && func0.call(data18, "allowedAccounts")){
-let data21 = data18.allowedAccounts;
-if(Array.isArray(data21)){
-if(data21.length < 1){
-const err37 = {instancePath:instancePath+"/api/allowedAccounts",schemaPath:"#/properties/api/properties/allowedAccounts/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items",schema:1,parentSchema:schema31.properties.api.properties.allowedAccounts,data:data21};
+if(data19.allowedAccounts !== undefined && func0.call(data19, "allowedAccounts")){
+let data22 = data19.allowedAccounts;
+if(Array.isArray(data22)){
+if(data22.length < 1){
+const err37 = {instancePath:instancePath+"/api/allowedAccounts",schemaPath:"#/properties/api/properties/allowedAccounts/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items",schema:1,parentSchema:schema31.properties.api.properties.allowedAccounts,data:data22};
 if(vErrors === null){
 vErrors = [err37];
 }
@@ -706,12 +712,12 @@ vErrors.push(err37);
 }
 errors++;
 }
-const len2 = data21.length;
+const len2 = data22.length;
 for(let i2=0; i2<len2; i2++){
-let data22 = data21[i2];
-if(typeof data22 === "string"){
-if(!pattern17.test(data22)){
-const err38 = {instancePath:instancePath+"/api/allowedAccounts/" + i2,schemaPath:"urn:certflow:schema:definitions#/$defs/accountId/pattern",keyword:"pattern",params:{pattern: "^\\d{12}$"},message:"must match pattern \""+"^\\d{12}$"+"\"",schema:"^\\d{12}$",parentSchema:schema43,data:data22};
+let data23 = data22[i2];
+if(typeof data23 === "string"){
+if(!pattern17.test(data23)){
+const err38 = {instancePath:instancePath+"/api/allowedAccounts/" + i2,schemaPath:"urn:certflow:schema:definitions#/$defs/accountId/pattern",keyword:"pattern",params:{pattern: "^\\d{12}$"},message:"must match pattern \""+"^\\d{12}$"+"\"",schema:"^\\d{12}$",parentSchema:schema43,data:data23};
 if(vErrors === null){
 vErrors = [err38];
 }
@@ -722,7 +728,7 @@ errors++;
 }
 }
 else {
-const err39 = {instancePath:instancePath+"/api/allowedAccounts/" + i2,schemaPath:"urn:certflow:schema:definitions#/$defs/accountId/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema43.type,parentSchema:schema43,data:data22};
+const err39 = {instancePath:instancePath+"/api/allowedAccounts/" + i2,schemaPath:"urn:certflow:schema:definitions#/$defs/accountId/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema43.type,parentSchema:schema43,data:data23};
 if(vErrors === null){
 vErrors = [err39];
 }
@@ -732,14 +738,14 @@ vErrors.push(err39);
 errors++;
 }
 }
-let i3 = data21.length;
+let i3 = data22.length;
 let j0;
 if(i3 > 1){
 outer0:
 for(;i3--;){
 for(j0 = i3; j0--;){
-if(func27(data21[i3], data21[j0])){
-const err40 = {instancePath:instancePath+"/api/allowedAccounts",schemaPath:"#/properties/api/properties/allowedAccounts/uniqueItems",keyword:"uniqueItems",params:{i: i3, j: j0},message:"must NOT have duplicate items (items ## "+j0+" and "+i3+" are identical)",schema:true,parentSchema:schema31.properties.api.properties.allowedAccounts,data:data21};
+if(func27(data22[i3], data22[j0])){
+const err40 = {instancePath:instancePath+"/api/allowedAccounts",schemaPath:"#/properties/api/properties/allowedAccounts/uniqueItems",keyword:"uniqueItems",params:{i: i3, j: j0},message:"must NOT have duplicate items (items ## "+j0+" and "+i3+" are identical)",schema:true,parentSchema:schema31.properties.api.properties.allowedAccounts,data:data22};
 if(vErrors === null){
 vErrors = [err40];
 }
@@ -754,7 +760,7 @@ break outer0;
 }
 }
 else {
-const err41 = {instancePath:instancePath+"/api/allowedAccounts",schemaPath:"#/properties/api/properties/allowedAccounts/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema31.properties.api.properties.allowedAccounts.type,parentSchema:schema31.properties.api.properties.allowedAccounts,data:data21};
+const err41 = {instancePath:instancePath+"/api/allowedAccounts",schemaPath:"#/properties/api/properties/allowedAccounts/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema31.properties.api.properties.allowedAccounts.type,parentSchema:schema31.properties.api.properties.allowedAccounts,data:data22};
 if(vErrors === null){
 vErrors = [err41];
 }
@@ -764,12 +770,12 @@ vErrors.push(err41);
 errors++;
 }
 }
-if(data18.throttling !== undefined && func0.call(data18, "throttling")){
-let data23 = data18.throttling;
-if(data23 && typeof data23 == "object" && !Array.isArray(data23)){
-for(const key6 of Object.keys(data23)){
+if(data19.throttling !== undefined && func0.call(data19, "throttling")){
+let data24 = data19.throttling;
+if(data24 && typeof data24 == "object" && !Array.isArray(data24)){
+for(const key6 of Object.keys(data24)){
 if(!(((key6 === "rateLimit") || (key6 === "burstLimit")) || (pattern4.test(key6)))){
-const err42 = {instancePath:instancePath+"/api/throttling",schemaPath:"#/properties/api/properties/throttling/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key6},message:"must NOT have additional properties",schema:false,parentSchema:schema31.properties.api.properties.throttling,data:data23};
+const err42 = {instancePath:instancePath+"/api/throttling",schemaPath:"#/properties/api/properties/throttling/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key6},message:"must NOT have additional properties",schema:false,parentSchema:schema31.properties.api.properties.throttling,data:data24};
 if(vErrors === null){
 vErrors = [err42];
 }
@@ -779,11 +785,11 @@ vErrors.push(err42);
 errors++;
 }
 }
-if(data23.rateLimit !== undefined && func0.call(data23, "rateLimit")){
-let data24 = data23.rateLimit;
-if((typeof data24 == "number") && (isFinite(data24))){
-if(data24 > 10000 || isNaN(data24)){
-const err43 = {instancePath:instancePath+"/api/throttling/rateLimit",schemaPath:"#/properties/api/properties/throttling/properties/rateLimit/maximum",keyword:"maximum",params:{comparison: "<=", limit: 10000},message:"must be <= 10000",schema:10000,parentSchema:schema31.properties.api.properties.throttling.properties.rateLimit,data:data24};
+if(data24.rateLimit !== undefined && func0.call(data24, "rateLimit")){
+let data25 = data24.rateLimit;
+if((typeof data25 == "number") && (isFinite(data25))){
+if(data25 > 10000 || isNaN(data25)){
+const err43 = {instancePath:instancePath+"/api/throttling/rateLimit",schemaPath:"#/properties/api/properties/throttling/properties/rateLimit/maximum",keyword:"maximum",params:{comparison: "<=", limit: 10000},message:"must be <= 10000",schema:10000,parentSchema:schema31.properties.api.properties.throttling.properties.rateLimit,data:data25};
 if(vErrors === null){
 vErrors = [err43];
 }
@@ -792,8 +798,8 @@ vErrors.push(err43);
 }
 errors++;
 }
-if(data24 <= 0 || isNaN(data24)){
-const err44 = {instancePath:instancePath+"/api/throttling/rateLimit",schemaPath:"#/properties/api/properties/throttling/properties/rateLimit/exclusiveMinimum",keyword:"exclusiveMinimum",params:{comparison: ">", limit: 0},message:"must be > 0",schema:0,parentSchema:schema31.properties.api.properties.throttling.properties.rateLimit,data:data24};
+if(data25 <= 0 || isNaN(data25)){
+const err44 = {instancePath:instancePath+"/api/throttling/rateLimit",schemaPath:"#/properties/api/properties/throttling/properties/rateLimit/exclusiveMinimum",keyword:"exclusiveMinimum",params:{comparison: ">", limit: 0},message:"must be > 0",schema:0,parentSchema:schema31.properties.api.properties.throttling.properties.rateLimit,data:data25};
 if(vErrors === null){
 vErrors = [err44];
 }
@@ -804,7 +810,7 @@ errors++;
 }
 }
 else {
-const err45 = {instancePath:instancePath+"/api/throttling/rateLimit",schemaPath:"#/properties/api/properties/throttling/properties/rateLimit/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema31.properties.api.properties.throttling.properties.rateLimit.type,parentSchema:schema31.properties.api.properties.throttling.properties.rateLimit,data:data24};
+const err45 = {instancePath:instancePath+"/api/throttling/rateLimit",schemaPath:"#/properties/api/properties/throttling/properties/rateLimit/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema31.properties.api.properties.throttling.properties.rateLimit.type,parentSchema:schema31.properties.api.properties.throttling.properties.rateLimit,data:data25};
 if(vErrors === null){
 vErrors = [err45];
 }
@@ -814,10 +820,10 @@ vErrors.push(err45);
 errors++;
 }
 }
-if(data23.burstLimit !== undefined && func0.call(data23, "burstLimit")){
-let data25 = data23.burstLimit;
-if(!(((typeof data25 == "number") && (!(data25 % 1) && !isNaN(data25))) && (isFinite(data25)))){
-const err46 = {instancePath:instancePath+"/api/throttling/burstLimit",schemaPath:"#/properties/api/properties/throttling/properties/burstLimit/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema31.properties.api.properties.throttling.properties.burstLimit.type,parentSchema:schema31.properties.api.properties.throttling.properties.burstLimit,data:data25};
+if(data24.burstLimit !== undefined && func0.call(data24, "burstLimit")){
+let data26 = data24.burstLimit;
+if(!(((typeof data26 == "number") && (!(data26 % 1) && !isNaN(data26))) && (isFinite(data26)))){
+const err46 = {instancePath:instancePath+"/api/throttling/burstLimit",schemaPath:"#/properties/api/properties/throttling/properties/burstLimit/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema31.properties.api.properties.throttling.properties.burstLimit.type,parentSchema:schema31.properties.api.properties.throttling.properties.burstLimit,data:data26};
 if(vErrors === null){
 vErrors = [err46];
 }
@@ -826,9 +832,9 @@ vErrors.push(err46);
 }
 errors++;
 }
-if((typeof data25 == "number") && (isFinite(data25))){
-if(data25 > 5000 || isNaN(data25)){
-const err47 = {instancePath:instancePath+"/api/throttling/burstLimit",schemaPath:"#/properties/api/properties/throttling/properties/burstLimit/maximum",keyword:"maximum",params:{comparison: "<=", limit: 5000},message:"must be <= 5000",schema:5000,parentSchema:schema31.properties.api.properties.throttling.properties.burstLimit,data:data25};
+if((typeof data26 == "number") && (isFinite(data26))){
+if(data26 > 5000 || isNaN(data26)){
+const err47 = {instancePath:instancePath+"/api/throttling/burstLimit",schemaPath:"#/properties/api/properties/throttling/properties/burstLimit/maximum",keyword:"maximum",params:{comparison: "<=", limit: 5000},message:"must be <= 5000",schema:5000,parentSchema:schema31.properties.api.properties.throttling.properties.burstLimit,data:data26};
 if(vErrors === null){
 vErrors = [err47];
 }
@@ -837,8 +843,8 @@ vErrors.push(err47);
 }
 errors++;
 }
-if(data25 < 1 || isNaN(data25)){
-const err48 = {instancePath:instancePath+"/api/throttling/burstLimit",schemaPath:"#/properties/api/properties/throttling/properties/burstLimit/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema31.properties.api.properties.throttling.properties.burstLimit,data:data25};
+if(data26 < 1 || isNaN(data26)){
+const err48 = {instancePath:instancePath+"/api/throttling/burstLimit",schemaPath:"#/properties/api/properties/throttling/properties/burstLimit/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema31.properties.api.properties.throttling.properties.burstLimit,data:data26};
 if(vErrors === null){
 vErrors = [err48];
 }
@@ -851,7 +857,7 @@ errors++;
 }
 }
 else {
-const err49 = {instancePath:instancePath+"/api/throttling",schemaPath:"#/properties/api/properties/throttling/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema31.properties.api.properties.throttling.type,parentSchema:schema31.properties.api.properties.throttling,data:data23};
+const err49 = {instancePath:instancePath+"/api/throttling",schemaPath:"#/properties/api/properties/throttling/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema31.properties.api.properties.throttling.type,parentSchema:schema31.properties.api.properties.throttling,data:data24};
 if(vErrors === null){
 vErrors = [err49];
 }
@@ -863,7 +869,7 @@ errors++;
 }
 }
 else {
-const err50 = {instancePath:instancePath+"/api",schemaPath:"#/properties/api/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema31.properties.api.type,parentSchema:schema31.properties.api,data:data18};
+const err50 = {instancePath:instancePath+"/api",schemaPath:"#/properties/api/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema31.properties.api.type,parentSchema:schema31.properties.api,data:data19};
 if(vErrors === null){
 vErrors = [err50];
 }
@@ -874,11 +880,11 @@ errors++;
 }
 }
 if(data.notifications !== undefined && func0.call(data, "notifications")){
-let data26 = data.notifications;
-if(data26 && typeof data26 == "object" && !Array.isArray(data26)){
-for(const key7 of Object.keys(data26)){
+let data27 = data.notifications;
+if(data27 && typeof data27 == "object" && !Array.isArray(data27)){
+for(const key7 of Object.keys(data27)){
 if(!(((key7 === "emailAddresses") || (key7 === "webhook")) || (pattern4.test(key7)))){
-const err51 = {instancePath:instancePath+"/notifications",schemaPath:"#/properties/notifications/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key7},message:"must NOT have additional properties",schema:false,parentSchema:schema31.properties.notifications,data:data26};
+const err51 = {instancePath:instancePath+"/notifications",schemaPath:"#/properties/notifications/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key7},message:"must NOT have additional properties",schema:false,parentSchema:schema31.properties.notifications,data:data27};
 if(vErrors === null){
 vErrors = [err51];
 }
@@ -888,15 +894,15 @@ vErrors.push(err51);
 errors++;
 }
 }
-if(data26.emailAddresses !== undefined && func0.call(data26, "emailAddresses")){
-let data27 = data26.emailAddresses;
-if(Array.isArray(data27)){
-const len3 = data27.length;
+if(data27.emailAddresses !== undefined && func0.call(data27, "emailAddresses")){
+let data28 = data27.emailAddresses;
+if(Array.isArray(data28)){
+const len3 = data28.length;
 for(let i4=0; i4<len3; i4++){
-let data28 = data27[i4];
-if(typeof data28 === "string"){
-if(!pattern20.test(data28)){
-const err52 = {instancePath:instancePath+"/notifications/emailAddresses/" + i4,schemaPath:"#/properties/notifications/properties/emailAddresses/items/pattern",keyword:"pattern",params:{pattern: "^[^\\s@]+@[^\\s@]+\\.[^\\s@]+$"},message:"must match pattern \""+"^[^\\s@]+@[^\\s@]+\\.[^\\s@]+$"+"\"",schema:"^[^\\s@]+@[^\\s@]+\\.[^\\s@]+$",parentSchema:schema31.properties.notifications.properties.emailAddresses.items,data:data28};
+let data29 = data28[i4];
+if(typeof data29 === "string"){
+if(!pattern20.test(data29)){
+const err52 = {instancePath:instancePath+"/notifications/emailAddresses/" + i4,schemaPath:"#/properties/notifications/properties/emailAddresses/items/pattern",keyword:"pattern",params:{pattern: "^[^\\s@]+@[^\\s@]+\\.[^\\s@]+$"},message:"must match pattern \""+"^[^\\s@]+@[^\\s@]+\\.[^\\s@]+$"+"\"",schema:"^[^\\s@]+@[^\\s@]+\\.[^\\s@]+$",parentSchema:schema31.properties.notifications.properties.emailAddresses.items,data:data29};
 if(vErrors === null){
 vErrors = [err52];
 }
@@ -907,7 +913,7 @@ errors++;
 }
 }
 else {
-const err53 = {instancePath:instancePath+"/notifications/emailAddresses/" + i4,schemaPath:"#/properties/notifications/properties/emailAddresses/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.notifications.properties.emailAddresses.items.type,parentSchema:schema31.properties.notifications.properties.emailAddresses.items,data:data28};
+const err53 = {instancePath:instancePath+"/notifications/emailAddresses/" + i4,schemaPath:"#/properties/notifications/properties/emailAddresses/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.notifications.properties.emailAddresses.items.type,parentSchema:schema31.properties.notifications.properties.emailAddresses.items,data:data29};
 if(vErrors === null){
 vErrors = [err53];
 }
@@ -919,7 +925,7 @@ errors++;
 }
 }
 else {
-const err54 = {instancePath:instancePath+"/notifications/emailAddresses",schemaPath:"#/properties/notifications/properties/emailAddresses/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema31.properties.notifications.properties.emailAddresses.type,parentSchema:schema31.properties.notifications.properties.emailAddresses,data:data27};
+const err54 = {instancePath:instancePath+"/notifications/emailAddresses",schemaPath:"#/properties/notifications/properties/emailAddresses/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema31.properties.notifications.properties.emailAddresses.type,parentSchema:schema31.properties.notifications.properties.emailAddresses,data:data28};
 if(vErrors === null){
 vErrors = [err54];
 }
@@ -929,15 +935,15 @@ vErrors.push(err54);
 errors++;
 }
 }
-if(data26.webhook !== undefined && func0.call(data26, "webhook")){
-let data29 = data26.webhook;
-const _errs75 = errors;
+if(data27.webhook !== undefined && func0.call(data27, "webhook")){
+let data30 = data27.webhook;
+const _errs76 = errors;
 let valid25 = false;
 let passing0 = null;
-const _errs76 = errors;
-if(data29 && typeof data29 == "object" && !Array.isArray(data29)){
-if((data29.secretArn === undefined) || (!(func0.call(data29, "secretArn")))){
-const err55 = {instancePath:instancePath+"/notifications/webhook",schemaPath:"#/properties/notifications/properties/webhook/oneOf/0/required",keyword:"required",params:{missingProperty: "secretArn"},message:"must have required property '"+"secretArn"+"'",schema:schema31.properties.notifications.properties.webhook.oneOf[0].required,parentSchema:schema31.properties.notifications.properties.webhook.oneOf[0],data:data29};
+const _errs77 = errors;
+if(data30 && typeof data30 == "object" && !Array.isArray(data30)){
+if((data30.secretArn === undefined) || (!(func0.call(data30, "secretArn")))){
+const err55 = {instancePath:instancePath+"/notifications/webhook",schemaPath:"#/properties/notifications/properties/webhook/oneOf/0/required",keyword:"required",params:{missingProperty: "secretArn"},message:"must have required property '"+"secretArn"+"'",schema:schema31.properties.notifications.properties.webhook.oneOf[0].required,parentSchema:schema31.properties.notifications.properties.webhook.oneOf[0],data:data30};
 if(vErrors === null){
 vErrors = [err55];
 }
@@ -947,15 +953,15 @@ vErrors.push(err55);
 errors++;
 }
 }
-var _valid0 = _errs76 === errors;
+var _valid0 = _errs77 === errors;
 if(_valid0){
 valid25 = true;
 passing0 = 0;
 }
-const _errs77 = errors;
-if(data29 && typeof data29 == "object" && !Array.isArray(data29)){
-if((data29.ssmParameterName === undefined) || (!(func0.call(data29, "ssmParameterName")))){
-const err56 = {instancePath:instancePath+"/notifications/webhook",schemaPath:"#/properties/notifications/properties/webhook/oneOf/1/required",keyword:"required",params:{missingProperty: "ssmParameterName"},message:"must have required property '"+"ssmParameterName"+"'",schema:schema31.properties.notifications.properties.webhook.oneOf[1].required,parentSchema:schema31.properties.notifications.properties.webhook.oneOf[1],data:data29};
+const _errs78 = errors;
+if(data30 && typeof data30 == "object" && !Array.isArray(data30)){
+if((data30.ssmParameterName === undefined) || (!(func0.call(data30, "ssmParameterName")))){
+const err56 = {instancePath:instancePath+"/notifications/webhook",schemaPath:"#/properties/notifications/properties/webhook/oneOf/1/required",keyword:"required",params:{missingProperty: "ssmParameterName"},message:"must have required property '"+"ssmParameterName"+"'",schema:schema31.properties.notifications.properties.webhook.oneOf[1].required,parentSchema:schema31.properties.notifications.properties.webhook.oneOf[1],data:data30};
 if(vErrors === null){
 vErrors = [err56];
 }
@@ -965,7 +971,7 @@ vErrors.push(err56);
 errors++;
 }
 }
-var _valid0 = _errs77 === errors;
+var _valid0 = _errs78 === errors;
 if(_valid0 && valid25){
 valid25 = false;
 passing0 = [passing0, 1];
@@ -977,7 +983,7 @@ passing0 = 1;
 }
 }
 if(!valid25){
-const err57 = {instancePath:instancePath+"/notifications/webhook",schemaPath:"#/properties/notifications/properties/webhook/oneOf",keyword:"oneOf",params:{passingSchemas: passing0},message:"must match exactly one schema in oneOf",schema:schema31.properties.notifications.properties.webhook.oneOf,parentSchema:schema31.properties.notifications.properties.webhook,data:data29};
+const err57 = {instancePath:instancePath+"/notifications/webhook",schemaPath:"#/properties/notifications/properties/webhook/oneOf",keyword:"oneOf",params:{passingSchemas: passing0},message:"must match exactly one schema in oneOf",schema:schema31.properties.notifications.properties.webhook.oneOf,parentSchema:schema31.properties.notifications.properties.webhook,data:data30};
 if(vErrors === null){
 vErrors = [err57];
 }
@@ -987,20 +993,20 @@ vErrors.push(err57);
 errors++;
 }
 else {
-errors = _errs75;
+errors = _errs76;
 if(vErrors !== null){
-if(_errs75){
-vErrors.length = _errs75;
+if(_errs76){
+vErrors.length = _errs76;
 }
 else {
 vErrors = null;
 }
 }
 }
-if(data29 && typeof data29 == "object" && !Array.isArray(data29)){
-for(const key8 of Object.keys(data29)){
+if(data30 && typeof data30 == "object" && !Array.isArray(data30)){
+for(const key8 of Object.keys(data30)){
 if(!(((key8 === "secretArn") || (key8 === "ssmParameterName")) || (pattern4.test(key8)))){
-const err58 = {instancePath:instancePath+"/notifications/webhook",schemaPath:"#/properties/notifications/properties/webhook/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key8},message:"must NOT have additional properties",schema:false,parentSchema:schema31.properties.notifications.properties.webhook,data:data29};
+const err58 = {instancePath:instancePath+"/notifications/webhook",schemaPath:"#/properties/notifications/properties/webhook/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key8},message:"must NOT have additional properties",schema:false,parentSchema:schema31.properties.notifications.properties.webhook,data:data30};
 if(vErrors === null){
 vErrors = [err58];
 }
@@ -1010,11 +1016,11 @@ vErrors.push(err58);
 errors++;
 }
 }
-if(data29.secretArn !== undefined && func0.call(data29, "secretArn")){
-let data30 = data29.secretArn;
-if(typeof data30 === "string"){
-if(!pattern22.test(data30)){
-const err59 = {instancePath:instancePath+"/notifications/webhook/secretArn",schemaPath:"#/properties/notifications/properties/webhook/properties/secretArn/pattern",keyword:"pattern",params:{pattern: "^arn:aws(-[a-z]+)*:secretsmanager:[a-z]{2}(-gov|-iso[a-z]*)?-[a-z]+-\\d{1,2}:\\d{12}:secret:[\\w/+=.@-]{1,512}-[A-Za-z0-9]{6}$"},message:"must match pattern \""+"^arn:aws(-[a-z]+)*:secretsmanager:[a-z]{2}(-gov|-iso[a-z]*)?-[a-z]+-\\d{1,2}:\\d{12}:secret:[\\w/+=.@-]{1,512}-[A-Za-z0-9]{6}$"+"\"",schema:"^arn:aws(-[a-z]+)*:secretsmanager:[a-z]{2}(-gov|-iso[a-z]*)?-[a-z]+-\\d{1,2}:\\d{12}:secret:[\\w/+=.@-]{1,512}-[A-Za-z0-9]{6}$",parentSchema:schema31.properties.notifications.properties.webhook.properties.secretArn,data:data30};
+if(data30.secretArn !== undefined && func0.call(data30, "secretArn")){
+let data31 = data30.secretArn;
+if(typeof data31 === "string"){
+if(!pattern22.test(data31)){
+const err59 = {instancePath:instancePath+"/notifications/webhook/secretArn",schemaPath:"#/properties/notifications/properties/webhook/properties/secretArn/pattern",keyword:"pattern",params:{pattern: "^arn:aws(-[a-z]+)*:secretsmanager:[a-z]{2}(-gov|-iso[a-z]*)?-[a-z]+-\\d{1,2}:\\d{12}:secret:[\\w/+=.@-]{1,512}-[A-Za-z0-9]{6}$"},message:"must match pattern \""+"^arn:aws(-[a-z]+)*:secretsmanager:[a-z]{2}(-gov|-iso[a-z]*)?-[a-z]+-\\d{1,2}:\\d{12}:secret:[\\w/+=.@-]{1,512}-[A-Za-z0-9]{6}$"+"\"",schema:"^arn:aws(-[a-z]+)*:secretsmanager:[a-z]{2}(-gov|-iso[a-z]*)?-[a-z]+-\\d{1,2}:\\d{12}:secret:[\\w/+=.@-]{1,512}-[A-Za-z0-9]{6}$",parentSchema:schema31.properties.notifications.properties.webhook.properties.secretArn,data:data31};
 if(vErrors === null){
 vErrors = [err59];
 }
@@ -1025,7 +1031,7 @@ errors++;
 }
 }
 else {
-const err60 = {instancePath:instancePath+"/notifications/webhook/secretArn",schemaPath:"#/properties/notifications/properties/webhook/properties/secretArn/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.notifications.properties.webhook.properties.secretArn.type,parentSchema:schema31.properties.notifications.properties.webhook.properties.secretArn,data:data30};
+const err60 = {instancePath:instancePath+"/notifications/webhook/secretArn",schemaPath:"#/properties/notifications/properties/webhook/properties/secretArn/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.notifications.properties.webhook.properties.secretArn.type,parentSchema:schema31.properties.notifications.properties.webhook.properties.secretArn,data:data31};
 if(vErrors === null){
 vErrors = [err60];
 }
@@ -1035,12 +1041,12 @@ vErrors.push(err60);
 errors++;
 }
 }
-if(data29.ssmParameterName !== undefined && func0.call(data29, "ssmParameterName")){
-let data31 = data29.ssmParameterName;
-const _errs83 = errors;
+if(data30.ssmParameterName !== undefined && func0.call(data30, "ssmParameterName")){
+let data32 = data30.ssmParameterName;
 const _errs84 = errors;
-if(typeof data31 === "string"){
-if(!pattern23.test(data31)){
+const _errs85 = errors;
+if(typeof data32 === "string"){
+if(!pattern23.test(data32)){
 const err61 = {};
 if(vErrors === null){
 vErrors = [err61];
@@ -1051,9 +1057,9 @@ vErrors.push(err61);
 errors++;
 }
 }
-var valid27 = _errs84 === errors;
+var valid27 = _errs85 === errors;
 if(valid27){
-const err62 = {instancePath:instancePath+"/notifications/webhook/ssmParameterName",schemaPath:"#/properties/notifications/properties/webhook/properties/ssmParameterName/not",keyword:"not",params:{},message:"must NOT be valid",schema:schema31.properties.notifications.properties.webhook.properties.ssmParameterName.not,parentSchema:schema31.properties.notifications.properties.webhook.properties.ssmParameterName,data:data31};
+const err62 = {instancePath:instancePath+"/notifications/webhook/ssmParameterName",schemaPath:"#/properties/notifications/properties/webhook/properties/ssmParameterName/not",keyword:"not",params:{},message:"must NOT be valid",schema:schema31.properties.notifications.properties.webhook.properties.ssmParameterName.not,parentSchema:schema31.properties.notifications.properties.webhook.properties.ssmParameterName,data:data32};
 if(vErrors === null){
 vErrors = [err62];
 }
@@ -1063,19 +1069,19 @@ vErrors.push(err62);
 errors++;
 }
 else {
-errors = _errs83;
+errors = _errs84;
 if(vErrors !== null){
-if(_errs83){
-vErrors.length = _errs83;
+if(_errs84){
+vErrors.length = _errs84;
 }
 else {
 vErrors = null;
 }
 }
 }
-if(typeof data31 === "string"){
-if(func69(data31) > 2048){
-const err63 = {instancePath:instancePath+"/notifications/webhook/ssmParameterName",schemaPath:"#/properties/notifications/properties/webhook/properties/ssmParameterName/maxLength",keyword:"maxLength",params:{limit: 2048},message:"must NOT have more than 2048 characters",schema:2048,parentSchema:schema31.properties.notifications.properties.webhook.properties.ssmParameterName,data:data31};
+if(typeof data32 === "string"){
+if(func69(data32) > 2048){
+const err63 = {instancePath:instancePath+"/notifications/webhook/ssmParameterName",schemaPath:"#/properties/notifications/properties/webhook/properties/ssmParameterName/maxLength",keyword:"maxLength",params:{limit: 2048},message:"must NOT have more than 2048 characters",schema:2048,parentSchema:schema31.properties.notifications.properties.webhook.properties.ssmParameterName,data:data32};
 if(vErrors === null){
 vErrors = [err63];
 }
@@ -1084,8 +1090,8 @@ vErrors.push(err63);
 }
 errors++;
 }
-if(!pattern24.test(data31)){
-const err64 = {instancePath:instancePath+"/notifications/webhook/ssmParameterName",schemaPath:"#/properties/notifications/properties/webhook/properties/ssmParameterName/pattern",keyword:"pattern",params:{pattern: "^(?:[\\w.-]+|(?:/[\\w.-]+){1,15})$"},message:"must match pattern \""+"^(?:[\\w.-]+|(?:/[\\w.-]+){1,15})$"+"\"",schema:"^(?:[\\w.-]+|(?:/[\\w.-]+){1,15})$",parentSchema:schema31.properties.notifications.properties.webhook.properties.ssmParameterName,data:data31};
+if(!pattern24.test(data32)){
+const err64 = {instancePath:instancePath+"/notifications/webhook/ssmParameterName",schemaPath:"#/properties/notifications/properties/webhook/properties/ssmParameterName/pattern",keyword:"pattern",params:{pattern: "^(?:[\\w.-]+|(?:/[\\w.-]+){1,15})$"},message:"must match pattern \""+"^(?:[\\w.-]+|(?:/[\\w.-]+){1,15})$"+"\"",schema:"^(?:[\\w.-]+|(?:/[\\w.-]+){1,15})$",parentSchema:schema31.properties.notifications.properties.webhook.properties.ssmParameterName,data:data32};
 if(vErrors === null){
 vErrors = [err64];
 }
@@ -1096,7 +1102,7 @@ errors++;
 }
 }
 else {
-const err65 = {instancePath:instancePath+"/notifications/webhook/ssmParameterName",schemaPath:"#/properties/notifications/properties/webhook/properties/ssmParameterName/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.notifications.properties.webhook.properties.ssmParameterName.type,parentSchema:schema31.properties.notifications.properties.webhook.properties.ssmParameterName,data:data31};
+const err65 = {instancePath:instancePath+"/notifications/webhook/ssmParameterName",schemaPath:"#/properties/notifications/properties/webhook/properties/ssmParameterName/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.notifications.properties.webhook.properties.ssmParameterName.type,parentSchema:schema31.properties.notifications.properties.webhook.properties.ssmParameterName,data:data32};
 if(vErrors === null){
 vErrors = [err65];
 }
@@ -1108,7 +1114,7 @@ errors++;
 }
 }
 else {
-const err66 = {instancePath:instancePath+"/notifications/webhook",schemaPath:"#/properties/notifications/properties/webhook/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema31.properties.notifications.properties.webhook.type,parentSchema:schema31.properties.notifications.properties.webhook,data:data29};
+const err66 = {instancePath:instancePath+"/notifications/webhook",schemaPath:"#/properties/notifications/properties/webhook/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema31.properties.notifications.properties.webhook.type,parentSchema:schema31.properties.notifications.properties.webhook,data:data30};
 if(vErrors === null){
 vErrors = [err66];
 }
@@ -1120,7 +1126,7 @@ errors++;
 }
 }
 else {
-const err67 = {instancePath:instancePath+"/notifications",schemaPath:"#/properties/notifications/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema31.properties.notifications.type,parentSchema:schema31.properties.notifications,data:data26};
+const err67 = {instancePath:instancePath+"/notifications",schemaPath:"#/properties/notifications/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema31.properties.notifications.type,parentSchema:schema31.properties.notifications,data:data27};
 if(vErrors === null){
 vErrors = [err67];
 }
@@ -1131,10 +1137,10 @@ errors++;
 }
 }
 if(data.dnsAccount !== undefined && func0.call(data, "dnsAccount")){
-let data32 = data.dnsAccount;
-if(data32 && typeof data32 == "object" && !Array.isArray(data32)){
-if((data32.workflowAccountId === undefined) || (!(func0.call(data32, "workflowAccountId")))){
-const err68 = {instancePath:instancePath+"/dnsAccount",schemaPath:"#/properties/dnsAccount/required",keyword:"required",params:{missingProperty: "workflowAccountId"},message:"must have required property '"+"workflowAccountId"+"'",schema:schema31.properties.dnsAccount.required,parentSchema:schema31.properties.dnsAccount,data:data32};
+let data33 = data.dnsAccount;
+if(data33 && typeof data33 == "object" && !Array.isArray(data33)){
+if((data33.workflowAccountId === undefined) || (!(func0.call(data33, "workflowAccountId")))){
+const err68 = {instancePath:instancePath+"/dnsAccount",schemaPath:"#/properties/dnsAccount/required",keyword:"required",params:{missingProperty: "workflowAccountId"},message:"must have required property '"+"workflowAccountId"+"'",schema:schema31.properties.dnsAccount.required,parentSchema:schema31.properties.dnsAccount,data:data33};
 if(vErrors === null){
 vErrors = [err68];
 }
@@ -1143,8 +1149,8 @@ vErrors.push(err68);
 }
 errors++;
 }
-if((data32.externalId === undefined) || (!(func0.call(data32, "externalId")))){
-const err69 = {instancePath:instancePath+"/dnsAccount",schemaPath:"#/properties/dnsAccount/required",keyword:"required",params:{missingProperty: "externalId"},message:"must have required property '"+"externalId"+"'",schema:schema31.properties.dnsAccount.required,parentSchema:schema31.properties.dnsAccount,data:data32};
+if((data33.externalId === undefined) || (!(func0.call(data33, "externalId")))){
+const err69 = {instancePath:instancePath+"/dnsAccount",schemaPath:"#/properties/dnsAccount/required",keyword:"required",params:{missingProperty: "externalId"},message:"must have required property '"+"externalId"+"'",schema:schema31.properties.dnsAccount.required,parentSchema:schema31.properties.dnsAccount,data:data33};
 if(vErrors === null){
 vErrors = [err69];
 }
@@ -1153,8 +1159,8 @@ vErrors.push(err69);
 }
 errors++;
 }
-if((data32.hostedZoneIds === undefined) || (!(func0.call(data32, "hostedZoneIds")))){
-const err70 = {instancePath:instancePath+"/dnsAccount",schemaPath:"#/properties/dnsAccount/required",keyword:"required",params:{missingProperty: "hostedZoneIds"},message:"must have required property '"+"hostedZoneIds"+"'",schema:schema31.properties.dnsAccount.required,parentSchema:schema31.properties.dnsAccount,data:data32};
+if((data33.hostedZoneIds === undefined) || (!(func0.call(data33, "hostedZoneIds")))){
+const err70 = {instancePath:instancePath+"/dnsAccount",schemaPath:"#/properties/dnsAccount/required",keyword:"required",params:{missingProperty: "hostedZoneIds"},message:"must have required property '"+"hostedZoneIds"+"'",schema:schema31.properties.dnsAccount.required,parentSchema:schema31.properties.dnsAccount,data:data33};
 if(vErrors === null){
 vErrors = [err70];
 }
@@ -1163,9 +1169,9 @@ vErrors.push(err70);
 }
 errors++;
 }
-for(const key9 of Object.keys(data32)){
+for(const key9 of Object.keys(data33)){
 if(!((((((((key9 === "workflowAccountId") || (key9 === "externalId")) || (key9 === "hostedZoneIds")) || (key9 === "allowAliasRecords")) || (key9 === "roleName")) || (key9 === "workflowRolePrefix")) || (key9 === "allowedDomainSuffixes")) || (pattern4.test(key9)))){
-const err71 = {instancePath:instancePath+"/dnsAccount",schemaPath:"#/properties/dnsAccount/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key9},message:"must NOT have additional properties",schema:false,parentSchema:schema31.properties.dnsAccount,data:data32};
+const err71 = {instancePath:instancePath+"/dnsAccount",schemaPath:"#/properties/dnsAccount/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key9},message:"must NOT have additional properties",schema:false,parentSchema:schema31.properties.dnsAccount,data:data33};
 if(vErrors === null){
 vErrors = [err71];
 }
@@ -1175,11 +1181,11 @@ vErrors.push(err71);
 errors++;
 }
 }
-if(data32.workflowAccountId !== undefined && func0.call(data32, "workflowAccountId")){
-let data33 = data32.workflowAccountId;
-if(typeof data33 === "string"){
-if(!pattern17.test(data33)){
-const err72 = {instancePath:instancePath+"/dnsAccount/workflowAccountId",schemaPath:"urn:certflow:schema:definitions#/$defs/accountId/pattern",keyword:"pattern",params:{pattern: "^\\d{12}$"},message:"must match pattern \""+"^\\d{12}$"+"\"",schema:"^\\d{12}$",parentSchema:schema43,data:data33};
+if(data33.workflowAccountId !== undefined && func0.call(data33, "workflowAccountId")){
+let data34 = data33.workflowAccountId;
+if(typeof data34 === "string"){
+if(!pattern17.test(data34)){
+const err72 = {instancePath:instancePath+"/dnsAccount/workflowAccountId",schemaPath:"urn:certflow:schema:definitions#/$defs/accountId/pattern",keyword:"pattern",params:{pattern: "^\\d{12}$"},message:"must match pattern \""+"^\\d{12}$"+"\"",schema:"^\\d{12}$",parentSchema:schema43,data:data34};
 if(vErrors === null){
 vErrors = [err72];
 }
@@ -1190,7 +1196,7 @@ errors++;
 }
 }
 else {
-const err73 = {instancePath:instancePath+"/dnsAccount/workflowAccountId",schemaPath:"urn:certflow:schema:definitions#/$defs/accountId/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema43.type,parentSchema:schema43,data:data33};
+const err73 = {instancePath:instancePath+"/dnsAccount/workflowAccountId",schemaPath:"urn:certflow:schema:definitions#/$defs/accountId/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema43.type,parentSchema:schema43,data:data34};
 if(vErrors === null){
 vErrors = [err73];
 }
@@ -1200,11 +1206,11 @@ vErrors.push(err73);
 errors++;
 }
 }
-if(data32.externalId !== undefined && func0.call(data32, "externalId")){
-let data34 = data32.externalId;
-if(typeof data34 === "string"){
-if(!pattern9.test(data34)){
-const err74 = {instancePath:instancePath+"/dnsAccount/externalId",schemaPath:"#/$defs/externalId/pattern",keyword:"pattern",params:{pattern: "^[\\w+=,.@:/-]{2,1224}$"},message:"must match pattern \""+"^[\\w+=,.@:/-]{2,1224}$"+"\"",schema:"^[\\w+=,.@:/-]{2,1224}$",parentSchema:schema35,data:data34};
+if(data33.externalId !== undefined && func0.call(data33, "externalId")){
+let data35 = data33.externalId;
+if(typeof data35 === "string"){
+if(!pattern9.test(data35)){
+const err74 = {instancePath:instancePath+"/dnsAccount/externalId",schemaPath:"#/$defs/externalId/pattern",keyword:"pattern",params:{pattern: "^[\\w+=,.@:/-]{2,1224}$"},message:"must match pattern \""+"^[\\w+=,.@:/-]{2,1224}$"+"\"",schema:"^[\\w+=,.@:/-]{2,1224}$",parentSchema:schema35,data:data35};
 if(vErrors === null){
 vErrors = [err74];
 }
@@ -1215,7 +1221,7 @@ errors++;
 }
 }
 else {
-const err75 = {instancePath:instancePath+"/dnsAccount/externalId",schemaPath:"#/$defs/externalId/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema35.type,parentSchema:schema35,data:data34};
+const err75 = {instancePath:instancePath+"/dnsAccount/externalId",schemaPath:"#/$defs/externalId/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema35.type,parentSchema:schema35,data:data35};
 if(vErrors === null){
 vErrors = [err75];
 }
@@ -1224,9 +1230,9 @@ vErrors.push(err75);
 }
 errors++;
 }
-if(typeof data34 === "string"){
-if(func69(data34) < 1){
-const err76 = {instancePath:instancePath+"/dnsAccount/externalId",schemaPath:"#/properties/dnsAccount/properties/externalId/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema31.properties.dnsAccount.properties.externalId,data:data34};
+if(typeof data35 === "string"){
+if(func69(data35) < 1){
+const err76 = {instancePath:instancePath+"/dnsAccount/externalId",schemaPath:"#/properties/dnsAccount/properties/externalId/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema31.properties.dnsAccount.properties.externalId,data:data35};
 if(vErrors === null){
 vErrors = [err76];
 }
@@ -1237,7 +1243,7 @@ errors++;
 }
 }
 else {
-const err77 = {instancePath:instancePath+"/dnsAccount/externalId",schemaPath:"#/properties/dnsAccount/properties/externalId/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.dnsAccount.properties.externalId.type,parentSchema:schema31.properties.dnsAccount.properties.externalId,data:data34};
+const err77 = {instancePath:instancePath+"/dnsAccount/externalId",schemaPath:"#/properties/dnsAccount/properties/externalId/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.dnsAccount.properties.externalId.type,parentSchema:schema31.properties.dnsAccount.properties.externalId,data:data35};
 if(vErrors === null){
 vErrors = [err77];
 }
@@ -1247,11 +1253,11 @@ vErrors.push(err77);
 errors++;
 }
 }
-if(data32.hostedZoneIds !== undefined && func0.call(data32, "hostedZoneIds")){
-let data35 = data32.hostedZoneIds;
-if(Array.isArray(data35)){
-if(data35.length < 1){
-const err78 = {instancePath:instancePath+"/dnsAccount/hostedZoneIds",schemaPath:"#/properties/dnsAccount/properties/hostedZoneIds/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items",schema:1,parentSchema:schema31.properties.dnsAccount.properties.hostedZoneIds,data:data35};
+if(data33.hostedZoneIds !== undefined && func0.call(data33, "hostedZoneIds")){
+let data36 = data33.hostedZoneIds;
+if(Array.isArray(data36)){
+if(data36.length < 1){
+const err78 = {instancePath:instancePath+"/dnsAccount/hostedZoneIds",schemaPath:"#/properties/dnsAccount/properties/hostedZoneIds/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items",schema:1,parentSchema:schema31.properties.dnsAccount.properties.hostedZoneIds,data:data36};
 if(vErrors === null){
 vErrors = [err78];
 }
@@ -1260,12 +1266,12 @@ vErrors.push(err78);
 }
 errors++;
 }
-const len4 = data35.length;
+const len4 = data36.length;
 for(let i5=0; i5<len4; i5++){
-let data36 = data35[i5];
-if(typeof data36 === "string"){
-if(!pattern12.test(data36)){
-const err79 = {instancePath:instancePath+"/dnsAccount/hostedZoneIds/" + i5,schemaPath:"#/$defs/hostedZoneId/pattern",keyword:"pattern",params:{pattern: "^\\s*(/?hostedzone/)?[A-Z0-9]{1,32}\\s*$"},message:"must match pattern \""+"^\\s*(/?hostedzone/)?[A-Z0-9]{1,32}\\s*$"+"\"",schema:"^\\s*(/?hostedzone/)?[A-Z0-9]{1,32}\\s*$",parentSchema:schema38,data:data36};
+let data37 = data36[i5];
+if(typeof data37 === "string"){
+if(!pattern12.test(data37)){
+const err79 = {instancePath:instancePath+"/dnsAccount/hostedZoneIds/" + i5,schemaPath:"#/$defs/hostedZoneId/pattern",keyword:"pattern",params:{pattern: "^\\s*(/?hostedzone/)?[A-Z0-9]{1,32}\\s*$"},message:"must match pattern \""+"^\\s*(/?hostedzone/)?[A-Z0-9]{1,32}\\s*$"+"\"",schema:"^\\s*(/?hostedzone/)?[A-Z0-9]{1,32}\\s*$",parentSchema:schema38,data:data37};
 if(vErrors === null){
 vErrors = [err79];
 }
@@ -1276,7 +1282,7 @@ errors++;
 }
 }
 else {
-const err80 = {instancePath:instancePath+"/dnsAccount/hostedZoneIds/" + i5,schemaPath:"#/$defs/hostedZoneId/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema38.type,parentSchema:schema38,data:data36};
+const err80 = {instancePath:instancePath+"/dnsAccount/hostedZoneIds/" + i5,schemaPath:"#/$defs/hostedZoneId/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema38.type,parentSchema:schema38,data:data37};
 if(vErrors === null){
 vErrors = [err80];
 }
@@ -1288,7 +1294,7 @@ errors++;
 }
 }
 else {
-const err81 = {instancePath:instancePath+"/dnsAccount/hostedZoneIds",schemaPath:"#/properties/dnsAccount/properties/hostedZoneIds/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema31.properties.dnsAccount.properties.hostedZoneIds.type,parentSchema:schema31.properties.dnsAccount.properties.hostedZoneIds,data:data35};
+const err81 = {instancePath:instancePath+"/dnsAccount/hostedZoneIds",schemaPath:"#/properties/dnsAccount/properties/hostedZoneIds/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema31.properties.dnsAccount.properties.hostedZoneIds.type,parentSchema:schema31.properties.dnsAccount.properties.hostedZoneIds,data:data36};
 if(vErrors === null){
 vErrors = [err81];
 }
@@ -1298,10 +1304,10 @@ vErrors.push(err81);
 errors++;
 }
 }
-if(data32.allowAliasRecords !== undefined && func0.call(data32, "allowAliasRecords")){
-let data37 = data32.allowAliasRecords;
-if(typeof data37 !== "boolean"){
-const err82 = {instancePath:instancePath+"/dnsAccount/allowAliasRecords",schemaPath:"#/properties/dnsAccount/properties/allowAliasRecords/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema31.properties.dnsAccount.properties.allowAliasRecords.type,parentSchema:schema31.properties.dnsAccount.properties.allowAliasRecords,data:data37};
+if(data33.allowAliasRecords !== undefined && func0.call(data33, "allowAliasRecords")){
+let data38 = data33.allowAliasRecords;
+if(typeof data38 !== "boolean"){
+const err82 = {instancePath:instancePath+"/dnsAccount/allowAliasRecords",schemaPath:"#/properties/dnsAccount/properties/allowAliasRecords/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema31.properties.dnsAccount.properties.allowAliasRecords.type,parentSchema:schema31.properties.dnsAccount.properties.allowAliasRecords,data:data38};
 if(vErrors === null){
 vErrors = [err82];
 }
@@ -1311,11 +1317,11 @@ vErrors.push(err82);
 errors++;
 }
 }
-if(data32.roleName !== undefined && func0.call(data32, "roleName")){
-let data38 = data32.roleName;
-if(typeof data38 === "string"){
-if(!pattern29.test(data38)){
-const err83 = {instancePath:instancePath+"/dnsAccount/roleName",schemaPath:"#/properties/dnsAccount/properties/roleName/pattern",keyword:"pattern",params:{pattern: "^[\\w+=,.@-]{1,64}$"},message:"must match pattern \""+"^[\\w+=,.@-]{1,64}$"+"\"",schema:"^[\\w+=,.@-]{1,64}$",parentSchema:schema31.properties.dnsAccount.properties.roleName,data:data38};
+if(data33.roleName !== undefined && func0.call(data33, "roleName")){
+let data39 = data33.roleName;
+if(typeof data39 === "string"){
+if(!pattern29.test(data39)){
+const err83 = {instancePath:instancePath+"/dnsAccount/roleName",schemaPath:"#/properties/dnsAccount/properties/roleName/pattern",keyword:"pattern",params:{pattern: "^[\\w+=,.@-]{1,64}$"},message:"must match pattern \""+"^[\\w+=,.@-]{1,64}$"+"\"",schema:"^[\\w+=,.@-]{1,64}$",parentSchema:schema31.properties.dnsAccount.properties.roleName,data:data39};
 if(vErrors === null){
 vErrors = [err83];
 }
@@ -1326,7 +1332,7 @@ errors++;
 }
 }
 else {
-const err84 = {instancePath:instancePath+"/dnsAccount/roleName",schemaPath:"#/properties/dnsAccount/properties/roleName/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.dnsAccount.properties.roleName.type,parentSchema:schema31.properties.dnsAccount.properties.roleName,data:data38};
+const err84 = {instancePath:instancePath+"/dnsAccount/roleName",schemaPath:"#/properties/dnsAccount/properties/roleName/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.dnsAccount.properties.roleName.type,parentSchema:schema31.properties.dnsAccount.properties.roleName,data:data39};
 if(vErrors === null){
 vErrors = [err84];
 }
@@ -1336,11 +1342,11 @@ vErrors.push(err84);
 errors++;
 }
 }
-if(data32.workflowRolePrefix !== undefined && func0.call(data32, "workflowRolePrefix")){
-let data39 = data32.workflowRolePrefix;
-if(typeof data39 === "string"){
-if(!pattern30.test(data39)){
-const err85 = {instancePath:instancePath+"/dnsAccount/workflowRolePrefix",schemaPath:"#/properties/dnsAccount/properties/workflowRolePrefix/pattern",keyword:"pattern",params:{pattern: "^[\\w+=,.@/-]{1,64}$"},message:"must match pattern \""+"^[\\w+=,.@/-]{1,64}$"+"\"",schema:"^[\\w+=,.@/-]{1,64}$",parentSchema:schema31.properties.dnsAccount.properties.workflowRolePrefix,data:data39};
+if(data33.workflowRolePrefix !== undefined && func0.call(data33, "workflowRolePrefix")){
+let data40 = data33.workflowRolePrefix;
+if(typeof data40 === "string"){
+if(!pattern30.test(data40)){
+const err85 = {instancePath:instancePath+"/dnsAccount/workflowRolePrefix",schemaPath:"#/properties/dnsAccount/properties/workflowRolePrefix/pattern",keyword:"pattern",params:{pattern: "^[\\w+=,.@/-]{1,64}$"},message:"must match pattern \""+"^[\\w+=,.@/-]{1,64}$"+"\"",schema:"^[\\w+=,.@/-]{1,64}$",parentSchema:schema31.properties.dnsAccount.properties.workflowRolePrefix,data:data40};
 if(vErrors === null){
 vErrors = [err85];
 }
@@ -1351,7 +1357,7 @@ errors++;
 }
 }
 else {
-const err86 = {instancePath:instancePath+"/dnsAccount/workflowRolePrefix",schemaPath:"#/properties/dnsAccount/properties/workflowRolePrefix/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.dnsAccount.properties.workflowRolePrefix.type,parentSchema:schema31.properties.dnsAccount.properties.workflowRolePrefix,data:data39};
+const err86 = {instancePath:instancePath+"/dnsAccount/workflowRolePrefix",schemaPath:"#/properties/dnsAccount/properties/workflowRolePrefix/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.dnsAccount.properties.workflowRolePrefix.type,parentSchema:schema31.properties.dnsAccount.properties.workflowRolePrefix,data:data40};
 if(vErrors === null){
 vErrors = [err86];
 }
@@ -1361,15 +1367,15 @@ vErrors.push(err86);
 errors++;
 }
 }
-if(data32.allowedDomainSuffixes !== undefined && func0.call(data32, "allowedDomainSuffixes")){
-let data40 = data32.allowedDomainSuffixes;
-if(Array.isArray(data40)){
-const len5 = data40.length;
+if(data33.allowedDomainSuffixes !== undefined && func0.call(data33, "allowedDomainSuffixes")){
+let data41 = data33.allowedDomainSuffixes;
+if(Array.isArray(data41)){
+const len5 = data41.length;
 for(let i6=0; i6<len5; i6++){
-let data41 = data40[i6];
-if(typeof data41 === "string"){
-if(func69(data41) > 300){
-const err87 = {instancePath:instancePath+"/dnsAccount/allowedDomainSuffixes/" + i6,schemaPath:"urn:certflow:schema:definitions#/$defs/domainSuffix/maxLength",keyword:"maxLength",params:{limit: 300},message:"must NOT have more than 300 characters",schema:300,parentSchema:schema36,data:data41};
+let data42 = data41[i6];
+if(typeof data42 === "string"){
+if(func69(data42) > 300){
+const err87 = {instancePath:instancePath+"/dnsAccount/allowedDomainSuffixes/" + i6,schemaPath:"urn:certflow:schema:definitions#/$defs/domainSuffix/maxLength",keyword:"maxLength",params:{limit: 300},message:"must NOT have more than 300 characters",schema:300,parentSchema:schema36,data:data42};
 if(vErrors === null){
 vErrors = [err87];
 }
@@ -1378,8 +1384,8 @@ vErrors.push(err87);
 }
 errors++;
 }
-if(!pattern10.test(data41)){
-const err88 = {instancePath:instancePath+"/dnsAccount/allowedDomainSuffixes/" + i6,schemaPath:"urn:certflow:schema:definitions#/$defs/domainSuffix/pattern",keyword:"pattern",params:{pattern: "^\\s*(?=[A-Za-z0-9.-]{1,253}\\.?\\s*$)(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\\.)*[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\\.?\\s*$"},message:"must match pattern \""+"^\\s*(?=[A-Za-z0-9.-]{1,253}\\.?\\s*$)(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\\.)*[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\\.?\\s*$"+"\"",schema:"^\\s*(?=[A-Za-z0-9.-]{1,253}\\.?\\s*$)(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\\.)*[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\\.?\\s*$",parentSchema:schema36,data:data41};
+if(!pattern10.test(data42)){
+const err88 = {instancePath:instancePath+"/dnsAccount/allowedDomainSuffixes/" + i6,schemaPath:"urn:certflow:schema:definitions#/$defs/domainSuffix/pattern",keyword:"pattern",params:{pattern: "^\\s*(?=[A-Za-z0-9.-]{1,253}\\.?\\s*$)(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\\.)*[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\\.?\\s*$"},message:"must match pattern \""+"^\\s*(?=[A-Za-z0-9.-]{1,253}\\.?\\s*$)(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\\.)*[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\\.?\\s*$"+"\"",schema:"^\\s*(?=[A-Za-z0-9.-]{1,253}\\.?\\s*$)(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\\.)*[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\\.?\\s*$",parentSchema:schema36,data:data42};
 if(vErrors === null){
 vErrors = [err88];
 }
@@ -1390,7 +1396,7 @@ errors++;
 }
 }
 else {
-const err89 = {instancePath:instancePath+"/dnsAccount/allowedDomainSuffixes/" + i6,schemaPath:"urn:certflow:schema:definitions#/$defs/domainSuffix/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema36.type,parentSchema:schema36,data:data41};
+const err89 = {instancePath:instancePath+"/dnsAccount/allowedDomainSuffixes/" + i6,schemaPath:"urn:certflow:schema:definitions#/$defs/domainSuffix/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema36.type,parentSchema:schema36,data:data42};
 if(vErrors === null){
 vErrors = [err89];
 }
@@ -1402,7 +1408,7 @@ errors++;
 }
 }
 else {
-const err90 = {instancePath:instancePath+"/dnsAccount/allowedDomainSuffixes",schemaPath:"#/properties/dnsAccount/properties/allowedDomainSuffixes/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema31.properties.dnsAccount.properties.allowedDomainSuffixes.type,parentSchema:schema31.properties.dnsAccount.properties.allowedDomainSuffixes,data:data40};
+const err90 = {instancePath:instancePath+"/dnsAccount/allowedDomainSuffixes",schemaPath:"#/properties/dnsAccount/properties/allowedDomainSuffixes/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema31.properties.dnsAccount.properties.allowedDomainSuffixes.type,parentSchema:schema31.properties.dnsAccount.properties.allowedDomainSuffixes,data:data41};
 if(vErrors === null){
 vErrors = [err90];
 }
@@ -1414,7 +1420,7 @@ errors++;
 }
 }
 else {
-const err91 = {instancePath:instancePath+"/dnsAccount",schemaPath:"#/properties/dnsAccount/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema31.properties.dnsAccount.type,parentSchema:schema31.properties.dnsAccount,data:data32};
+const err91 = {instancePath:instancePath+"/dnsAccount",schemaPath:"#/properties/dnsAccount/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema31.properties.dnsAccount.type,parentSchema:schema31.properties.dnsAccount,data:data33};
 if(vErrors === null){
 vErrors = [err91];
 }
@@ -1425,14 +1431,14 @@ errors++;
 }
 }
 if(data.tenants !== undefined && func0.call(data, "tenants")){
-let data42 = data.tenants;
-if(Array.isArray(data42)){
-const len6 = data42.length;
+let data43 = data.tenants;
+if(Array.isArray(data43)){
+const len6 = data43.length;
 for(let i7=0; i7<len6; i7++){
-let data43 = data42[i7];
-if(data43 && typeof data43 == "object" && !Array.isArray(data43)){
-if((data43.name === undefined) || (!(func0.call(data43, "name")))){
-const err92 = {instancePath:instancePath+"/tenants/" + i7,schemaPath:"#/properties/tenants/items/required",keyword:"required",params:{missingProperty: "name"},message:"must have required property '"+"name"+"'",schema:schema31.properties.tenants.items.required,parentSchema:schema31.properties.tenants.items,data:data43};
+let data44 = data43[i7];
+if(data44 && typeof data44 == "object" && !Array.isArray(data44)){
+if((data44.name === undefined) || (!(func0.call(data44, "name")))){
+const err92 = {instancePath:instancePath+"/tenants/" + i7,schemaPath:"#/properties/tenants/items/required",keyword:"required",params:{missingProperty: "name"},message:"must have required property '"+"name"+"'",schema:schema31.properties.tenants.items.required,parentSchema:schema31.properties.tenants.items,data:data44};
 if(vErrors === null){
 vErrors = [err92];
 }
@@ -1441,8 +1447,8 @@ vErrors.push(err92);
 }
 errors++;
 }
-if((data43.principals === undefined) || (!(func0.call(data43, "principals")))){
-const err93 = {instancePath:instancePath+"/tenants/" + i7,schemaPath:"#/properties/tenants/items/required",keyword:"required",params:{missingProperty: "principals"},message:"must have required property '"+"principals"+"'",schema:schema31.properties.tenants.items.required,parentSchema:schema31.properties.tenants.items,data:data43};
+if((data44.principals === undefined) || (!(func0.call(data44, "principals")))){
+const err93 = {instancePath:instancePath+"/tenants/" + i7,schemaPath:"#/properties/tenants/items/required",keyword:"required",params:{missingProperty: "principals"},message:"must have required property '"+"principals"+"'",schema:schema31.properties.tenants.items.required,parentSchema:schema31.properties.tenants.items,data:data44};
 if(vErrors === null){
 vErrors = [err93];
 }
@@ -1451,8 +1457,8 @@ vErrors.push(err93);
 }
 errors++;
 }
-if((data43.domainSuffixes === undefined) || (!(func0.call(data43, "domainSuffixes")))){
-const err94 = {instancePath:instancePath+"/tenants/" + i7,schemaPath:"#/properties/tenants/items/required",keyword:"required",params:{missingProperty: "domainSuffixes"},message:"must have required property '"+"domainSuffixes"+"'",schema:schema31.properties.tenants.items.required,parentSchema:schema31.properties.tenants.items,data:data43};
+if((data44.domainSuffixes === undefined) || (!(func0.call(data44, "domainSuffixes")))){
+const err94 = {instancePath:instancePath+"/tenants/" + i7,schemaPath:"#/properties/tenants/items/required",keyword:"required",params:{missingProperty: "domainSuffixes"},message:"must have required property '"+"domainSuffixes"+"'",schema:schema31.properties.tenants.items.required,parentSchema:schema31.properties.tenants.items,data:data44};
 if(vErrors === null){
 vErrors = [err94];
 }
@@ -1461,9 +1467,9 @@ vErrors.push(err94);
 }
 errors++;
 }
-for(const key10 of Object.keys(data43)){
+for(const key10 of Object.keys(data44)){
 if(!((((key10 === "name") || (key10 === "principals")) || (key10 === "domainSuffixes")) || (pattern4.test(key10)))){
-const err95 = {instancePath:instancePath+"/tenants/" + i7,schemaPath:"#/properties/tenants/items/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key10},message:"must NOT have additional properties",schema:false,parentSchema:schema31.properties.tenants.items,data:data43};
+const err95 = {instancePath:instancePath+"/tenants/" + i7,schemaPath:"#/properties/tenants/items/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key10},message:"must NOT have additional properties",schema:false,parentSchema:schema31.properties.tenants.items,data:data44};
 if(vErrors === null){
 vErrors = [err95];
 }
@@ -1473,11 +1479,11 @@ vErrors.push(err95);
 errors++;
 }
 }
-if(data43.name !== undefined && func0.call(data43, "name")){
-let data44 = data43.name;
-if(typeof data44 === "string"){
-if(!pattern33.test(data44)){
-const err96 = {instancePath:instancePath+"/tenants/" + i7+"/name",schemaPath:"#/properties/tenants/items/properties/name/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z0-9][\\w.-]{0,63}$"},message:"must match pattern \""+"^[A-Za-z0-9][\\w.-]{0,63}$"+"\"",schema:"^[A-Za-z0-9][\\w.-]{0,63}$",parentSchema:schema31.properties.tenants.items.properties.name,data:data44};
+if(data44.name !== undefined && func0.call(data44, "name")){
+let data45 = data44.name;
+if(typeof data45 === "string"){
+if(!pattern33.test(data45)){
+const err96 = {instancePath:instancePath+"/tenants/" + i7+"/name",schemaPath:"#/properties/tenants/items/properties/name/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z0-9][\\w.-]{0,63}$"},message:"must match pattern \""+"^[A-Za-z0-9][\\w.-]{0,63}$"+"\"",schema:"^[A-Za-z0-9][\\w.-]{0,63}$",parentSchema:schema31.properties.tenants.items.properties.name,data:data45};
 if(vErrors === null){
 vErrors = [err96];
 }
@@ -1488,7 +1494,7 @@ errors++;
 }
 }
 else {
-const err97 = {instancePath:instancePath+"/tenants/" + i7+"/name",schemaPath:"#/properties/tenants/items/properties/name/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.tenants.items.properties.name.type,parentSchema:schema31.properties.tenants.items.properties.name,data:data44};
+const err97 = {instancePath:instancePath+"/tenants/" + i7+"/name",schemaPath:"#/properties/tenants/items/properties/name/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema31.properties.tenants.items.properties.name.type,parentSchema:schema31.properties.tenants.items.properties.name,data:data45};
 if(vErrors === null){
 vErrors = [err97];
 }
@@ -1498,11 +1504,11 @@ vErrors.push(err97);
 errors++;
 }
 }
-if(data43.principals !== undefined && func0.call(data43, "principals")){
-let data45 = data43.principals;
-if(Array.isArray(data45)){
-if(data45.length < 1){
-const err98 = {instancePath:instancePath+"/tenants/" + i7+"/principals",schemaPath:"#/properties/tenants/items/properties/principals/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items",schema:1,parentSchema:schema31.properties.tenants.items.properties.principals,data:data45};
+if(data44.principals !== undefined && func0.call(data44, "principals")){
+let data46 = data44.principals;
+if(Array.isArray(data46)){
+if(data46.length < 1){
+const err98 = {instancePath:instancePath+"/tenants/" + i7+"/principals",schemaPath:"#/properties/tenants/items/properties/principals/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items",schema:1,parentSchema:schema31.properties.tenants.items.properties.principals,data:data46};
 if(vErrors === null){
 vErrors = [err98];
 }
@@ -1511,12 +1517,12 @@ vErrors.push(err98);
 }
 errors++;
 }
-const len7 = data45.length;
+const len7 = data46.length;
 for(let i8=0; i8<len7; i8++){
-let data46 = data45[i8];
-if(typeof data46 === "string"){
-if(func69(data46) > 2048){
-const err99 = {instancePath:instancePath+"/tenants/" + i7+"/principals/" + i8,schemaPath:"urn:certflow:schema:definitions#/$defs/principalPattern/maxLength",keyword:"maxLength",params:{limit: 2048},message:"must NOT have more than 2048 characters",schema:2048,parentSchema:schema48,data:data46};
+let data47 = data46[i8];
+if(typeof data47 === "string"){
+if(func69(data47) > 2048){
+const err99 = {instancePath:instancePath+"/tenants/" + i7+"/principals/" + i8,schemaPath:"urn:certflow:schema:definitions#/$defs/principalPattern/maxLength",keyword:"maxLength",params:{limit: 2048},message:"must NOT have more than 2048 characters",schema:2048,parentSchema:schema48,data:data47};
 if(vErrors === null){
 vErrors = [err99];
 }
@@ -1525,8 +1531,8 @@ vErrors.push(err99);
 }
 errors++;
 }
-if(!pattern34.test(data46)){
-const err100 = {instancePath:instancePath+"/tenants/" + i7+"/principals/" + i8,schemaPath:"urn:certflow:schema:definitions#/$defs/principalPattern/pattern",keyword:"pattern",params:{pattern: "^arn:aws(-[a-z]+)*:(iam|sts)::\\d{12}:[\\w+=,.@/*?:-]+$"},message:"must match pattern \""+"^arn:aws(-[a-z]+)*:(iam|sts)::\\d{12}:[\\w+=,.@/*?:-]+$"+"\"",schema:"^arn:aws(-[a-z]+)*:(iam|sts)::\\d{12}:[\\w+=,.@/*?:-]+$",parentSchema:schema48,data:data46};
+if(!pattern34.test(data47)){
+const err100 = {instancePath:instancePath+"/tenants/" + i7+"/principals/" + i8,schemaPath:"urn:certflow:schema:definitions#/$defs/principalPattern/pattern",keyword:"pattern",params:{pattern: "^arn:aws(-[a-z]+)*:(iam|sts)::\\d{12}:[\\w+=,.@/*?:-]+$"},message:"must match pattern \""+"^arn:aws(-[a-z]+)*:(iam|sts)::\\d{12}:[\\w+=,.@/*?:-]+$"+"\"",schema:"^arn:aws(-[a-z]+)*:(iam|sts)::\\d{12}:[\\w+=,.@/*?:-]+$",parentSchema:schema48,data:data47};
 if(vErrors === null){
 vErrors = [err100];
 }
@@ -1537,7 +1543,7 @@ errors++;
 }
 }
 else {
-const err101 = {instancePath:instancePath+"/tenants/" + i7+"/principals/" + i8,schemaPath:"urn:certflow:schema:definitions#/$defs/principalPattern/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema48.type,parentSchema:schema48,data:data46};
+const err101 = {instancePath:instancePath+"/tenants/" + i7+"/principals/" + i8,schemaPath:"urn:certflow:schema:definitions#/$defs/principalPattern/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema48.type,parentSchema:schema48,data:data47};
 if(vErrors === null){
 vErrors = [err101];
 }
@@ -1549,7 +1555,7 @@ errors++;
 }
 }
 else {
-const err102 = {instancePath:instancePath+"/tenants/" + i7+"/principals",schemaPath:"#/properties/tenants/items/properties/principals/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema31.properties.tenants.items.properties.principals.type,parentSchema:schema31.properties.tenants.items.properties.principals,data:data45};
+const err102 = {instancePath:instancePath+"/tenants/" + i7+"/principals",schemaPath:"#/properties/tenants/items/properties/principals/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema31.properties.tenants.items.properties.principals.type,parentSchema:schema31.properties.tenants.items.properties.principals,data:data46};
 if(vErrors === null){
 vErrors = [err102];
 }
@@ -1559,11 +1565,11 @@ vErrors.push(err102);
 errors++;
 }
 }
-if(data43.domainSuffixes !== undefined && func0.call(data43, "domainSuffixes")){
-let data47 = data43.domainSuffixes;
-if(Array.isArray(data47)){
-if(data47.length < 1){
-const err103 = {instancePath:instancePath+"/tenants/" + i7+"/domainSuffixes",schemaPath:"#/properties/tenants/items/properties/domainSuffixes/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items",schema:1,parentSchema:schema31.properties.tenants.items.properties.domainSuffixes,data:data47};
+if(data44.domainSuffixes !== undefined && func0.call(data44, "domainSuffixes")){
+let data48 = data44.domainSuffixes;
+if(Array.isArray(data48)){
+if(data48.length < 1){
+const err103 = {instancePath:instancePath+"/tenants/" + i7+"/domainSuffixes",schemaPath:"#/properties/tenants/items/properties/domainSuffixes/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items",schema:1,parentSchema:schema31.properties.tenants.items.properties.domainSuffixes,data:data48};
 if(vErrors === null){
 vErrors = [err103];
 }
@@ -1572,12 +1578,12 @@ vErrors.push(err103);
 }
 errors++;
 }
-const len8 = data47.length;
+const len8 = data48.length;
 for(let i9=0; i9<len8; i9++){
-let data48 = data47[i9];
-if(typeof data48 === "string"){
-if(func69(data48) > 300){
-const err104 = {instancePath:instancePath+"/tenants/" + i7+"/domainSuffixes/" + i9,schemaPath:"urn:certflow:schema:definitions#/$defs/domainSuffix/maxLength",keyword:"maxLength",params:{limit: 300},message:"must NOT have more than 300 characters",schema:300,parentSchema:schema36,data:data48};
+let data49 = data48[i9];
+if(typeof data49 === "string"){
+if(func69(data49) > 300){
+const err104 = {instancePath:instancePath+"/tenants/" + i7+"/domainSuffixes/" + i9,schemaPath:"urn:certflow:schema:definitions#/$defs/domainSuffix/maxLength",keyword:"maxLength",params:{limit: 300},message:"must NOT have more than 300 characters",schema:300,parentSchema:schema36,data:data49};
 if(vErrors === null){
 vErrors = [err104];
 }
@@ -1586,8 +1592,8 @@ vErrors.push(err104);
 }
 errors++;
 }
-if(!pattern10.test(data48)){
-const err105 = {instancePath:instancePath+"/tenants/" + i7+"/domainSuffixes/" + i9,schemaPath:"urn:certflow:schema:definitions#/$defs/domainSuffix/pattern",keyword:"pattern",params:{pattern: "^\\s*(?=[A-Za-z0-9.-]{1,253}\\.?\\s*$)(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\\.)*[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\\.?\\s*$"},message:"must match pattern \""+"^\\s*(?=[A-Za-z0-9.-]{1,253}\\.?\\s*$)(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\\.)*[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\\.?\\s*$"+"\"",schema:"^\\s*(?=[A-Za-z0-9.-]{1,253}\\.?\\s*$)(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\\.)*[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\\.?\\s*$",parentSchema:schema36,data:data48};
+if(!pattern10.test(data49)){
+const err105 = {instancePath:instancePath+"/tenants/" + i7+"/domainSuffixes/" + i9,schemaPath:"urn:certflow:schema:definitions#/$defs/domainSuffix/pattern",keyword:"pattern",params:{pattern: "^\\s*(?=[A-Za-z0-9.-]{1,253}\\.?\\s*$)(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\\.)*[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\\.?\\s*$"},message:"must match pattern \""+"^\\s*(?=[A-Za-z0-9.-]{1,253}\\.?\\s*$)(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\\.)*[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\\.?\\s*$"+"\"",schema:"^\\s*(?=[A-Za-z0-9.-]{1,253}\\.?\\s*$)(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\\.)*[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\\.?\\s*$",parentSchema:schema36,data:data49};
 if(vErrors === null){
 vErrors = [err105];
 }
@@ -1598,7 +1604,7 @@ errors++;
 }
 }
 else {
-const err106 = {instancePath:instancePath+"/tenants/" + i7+"/domainSuffixes/" + i9,schemaPath:"urn:certflow:schema:definitions#/$defs/domainSuffix/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema36.type,parentSchema:schema36,data:data48};
+const err106 = {instancePath:instancePath+"/tenants/" + i7+"/domainSuffixes/" + i9,schemaPath:"urn:certflow:schema:definitions#/$defs/domainSuffix/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema36.type,parentSchema:schema36,data:data49};
 if(vErrors === null){
 vErrors = [err106];
 }
@@ -1610,7 +1616,7 @@ errors++;
 }
 }
 else {
-const err107 = {instancePath:instancePath+"/tenants/" + i7+"/domainSuffixes",schemaPath:"#/properties/tenants/items/properties/domainSuffixes/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema31.properties.tenants.items.properties.domainSuffixes.type,parentSchema:schema31.properties.tenants.items.properties.domainSuffixes,data:data47};
+const err107 = {instancePath:instancePath+"/tenants/" + i7+"/domainSuffixes",schemaPath:"#/properties/tenants/items/properties/domainSuffixes/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema31.properties.tenants.items.properties.domainSuffixes.type,parentSchema:schema31.properties.tenants.items.properties.domainSuffixes,data:data48};
 if(vErrors === null){
 vErrors = [err107];
 }
@@ -1622,7 +1628,7 @@ errors++;
 }
 }
 else {
-const err108 = {instancePath:instancePath+"/tenants/" + i7,schemaPath:"#/properties/tenants/items/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema31.properties.tenants.items.type,parentSchema:schema31.properties.tenants.items,data:data43};
+const err108 = {instancePath:instancePath+"/tenants/" + i7,schemaPath:"#/properties/tenants/items/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema31.properties.tenants.items.type,parentSchema:schema31.properties.tenants.items,data:data44};
 if(vErrors === null){
 vErrors = [err108];
 }
@@ -1634,7 +1640,7 @@ errors++;
 }
 }
 else {
-const err109 = {instancePath:instancePath+"/tenants",schemaPath:"#/properties/tenants/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema31.properties.tenants.type,parentSchema:schema31.properties.tenants,data:data42};
+const err109 = {instancePath:instancePath+"/tenants",schemaPath:"#/properties/tenants/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema31.properties.tenants.type,parentSchema:schema31.properties.tenants,data:data43};
 if(vErrors === null){
 vErrors = [err109];
 }
@@ -1645,14 +1651,14 @@ errors++;
 }
 }
 if(data.operators !== undefined && func0.call(data, "operators")){
-let data49 = data.operators;
-if(Array.isArray(data49)){
-const len9 = data49.length;
+let data50 = data.operators;
+if(Array.isArray(data50)){
+const len9 = data50.length;
 for(let i10=0; i10<len9; i10++){
-let data50 = data49[i10];
-if(typeof data50 === "string"){
-if(func69(data50) > 2048){
-const err110 = {instancePath:instancePath+"/operators/" + i10,schemaPath:"urn:certflow:schema:definitions#/$defs/principalPattern/maxLength",keyword:"maxLength",params:{limit: 2048},message:"must NOT have more than 2048 characters",schema:2048,parentSchema:schema48,data:data50};
+let data51 = data50[i10];
+if(typeof data51 === "string"){
+if(func69(data51) > 2048){
+const err110 = {instancePath:instancePath+"/operators/" + i10,schemaPath:"urn:certflow:schema:definitions#/$defs/principalPattern/maxLength",keyword:"maxLength",params:{limit: 2048},message:"must NOT have more than 2048 characters",schema:2048,parentSchema:schema48,data:data51};
 if(vErrors === null){
 vErrors = [err110];
 }
@@ -1661,8 +1667,8 @@ vErrors.push(err110);
 }
 errors++;
 }
-if(!pattern34.test(data50)){
-const err111 = {instancePath:instancePath+"/operators/" + i10,schemaPath:"urn:certflow:schema:definitions#/$defs/principalPattern/pattern",keyword:"pattern",params:{pattern: "^arn:aws(-[a-z]+)*:(iam|sts)::\\d{12}:[\\w+=,.@/*?:-]+$"},message:"must match pattern \""+"^arn:aws(-[a-z]+)*:(iam|sts)::\\d{12}:[\\w+=,.@/*?:-]+$"+"\"",schema:"^arn:aws(-[a-z]+)*:(iam|sts)::\\d{12}:[\\w+=,.@/*?:-]+$",parentSchema:schema48,data:data50};
+if(!pattern34.test(data51)){
+const err111 = {instancePath:instancePath+"/operators/" + i10,schemaPath:"urn:certflow:schema:definitions#/$defs/principalPattern/pattern",keyword:"pattern",params:{pattern: "^arn:aws(-[a-z]+)*:(iam|sts)::\\d{12}:[\\w+=,.@/*?:-]+$"},message:"must match pattern \""+"^arn:aws(-[a-z]+)*:(iam|sts)::\\d{12}:[\\w+=,.@/*?:-]+$"+"\"",schema:"^arn:aws(-[a-z]+)*:(iam|sts)::\\d{12}:[\\w+=,.@/*?:-]+$",parentSchema:schema48,data:data51};
 if(vErrors === null){
 vErrors = [err111];
 }
@@ -1673,7 +1679,7 @@ errors++;
 }
 }
 else {
-const err112 = {instancePath:instancePath+"/operators/" + i10,schemaPath:"urn:certflow:schema:definitions#/$defs/principalPattern/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema48.type,parentSchema:schema48,data:data50};
+const err112 = {instancePath:instancePath+"/operators/" + i10,schemaPath:"urn:certflow:schema:definitions#/$defs/principalPattern/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema48.type,parentSchema:schema48,data:data51};
 if(vErrors === null){
 vErrors = [err112];
 }
@@ -1685,7 +1691,7 @@ errors++;
 }
 }
 else {
-const err113 = {instancePath:instancePath+"/operators",schemaPath:"#/properties/operators/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema31.properties.operators.type,parentSchema:schema31.properties.operators,data:data49};
+const err113 = {instancePath:instancePath+"/operators",schemaPath:"#/properties/operators/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema31.properties.operators.type,parentSchema:schema31.properties.operators,data:data50};
 if(vErrors === null){
 vErrors = [err113];
 }
@@ -1696,10 +1702,10 @@ errors++;
 }
 }
 if(data.canary !== undefined && func0.call(data, "canary")){
-let data51 = data.canary;
-if(data51 && typeof data51 == "object" && !Array.isArray(data51)){
-if((data51.domainName === undefined) || (!(func0.call(data51, "domainName")))){
-const err114 = {instancePath:instancePath+"/canary",schemaPath:"#/properties/canary/required",keyword:"required",params:{missingProperty: "domainName"},message:"must have required property '"+"domainName"+"'",schema:schema31.properties.canary.required,parentSchema:schema31.properties.canary,data:data51};
+let data52 = data.canary;
+if(data52 && typeof data52 == "object" && !Array.isArray(data52)){
+if((data52.domainName === undefined) || (!(func0.call(data52, "domainName")))){
+const err114 = {instancePath:instancePath+"/canary",schemaPath:"#/properties/canary/required",keyword:"required",params:{missingProperty: "domainName"},message:"must have required property '"+"domainName"+"'",schema:schema31.properties.canary.required,parentSchema:schema31.properties.canary,data:data52};
 if(vErrors === null){
 vErrors = [err114];
 }
@@ -1708,9 +1714,9 @@ vErrors.push(err114);
 }
 errors++;
 }
-for(const key11 of Object.keys(data51)){
+for(const key11 of Object.keys(data52)){
 if(!((((key11 === "domainName") || (key11 === "schedule")) || (key11 === "originDomainName")) || (pattern4.test(key11)))){
-const err115 = {instancePath:instancePath+"/canary",schemaPath:"#/properties/canary/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key11},message:"must NOT have additional properties",schema:false,parentSchema:schema31.properties.canary,data:data51};
+const err115 = {instancePath:instancePath+"/canary",schemaPath:"#/properties/canary/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key11},message:"must NOT have additional properties",schema:false,parentSchema:schema31.properties.canary,data:data52};
 if(vErrors === null){
 vErrors = [err115];
 }
@@ -1720,11 +1726,11 @@ vErrors.push(err115);
 errors++;
 }
 }
-if(data51.domainName !== undefined && func0.call(data51, "domainName")){
-let data52 = data51.domainName;
-if(typeof data52 === "string"){
-if(func69(data52) > 300){
-const err116 = {instancePath:instancePath+"/canary/domainName",schemaPath:"urn:certflow:schema:definitions#/$defs/domainSuffix/maxLength",keyword:"maxLength",params:{limit: 300},message:"must NOT have more than 300 characters",schema:300,parentSchema:schema36,data:data52};
+if(data52.domainName !== undefined && func0.call(data52, "domainName")){
+let data53 = data52.domainName;
+if(typeof data53 === "string"){
+if(func69(data53) > 300){
+const err116 = {instancePath:instancePath+"/canary/domainName",schemaPath:"urn:certflow:schema:definitions#/$defs/domainSuffix/maxLength",keyword:"maxLength",params:{limit: 300},message:"must NOT have more than 300 characters",schema:300,parentSchema:schema36,data:data53};
 if(vErrors === null){
 vErrors = [err116];
 }
@@ -1733,8 +1739,8 @@ vErrors.push(err116);
 }
 errors++;
 }
-if(!pattern10.test(data52)){
-const err117 = {instancePath:instancePath+"/canary/domainName",schemaPath:"urn:certflow:schema:definitions#/$defs/domainSuffix/pattern",keyword:"pattern",params:{pattern: "^\\s*(?=[A-Za-z0-9.-]{1,253}\\.?\\s*$)(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\\.)*[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\\.?\\s*$"},message:"must match pattern \""+"^\\s*(?=[A-Za-z0-9.-]{1,253}\\.?\\s*$)(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\\.)*[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\\.?\\s*$"+"\"",schema:"^\\s*(?=[A-Za-z0-9.-]{1,253}\\.?\\s*$)(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\\.)*[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\\.?\\s*$",parentSchema:schema36,data:data52};
+if(!pattern10.test(data53)){
+const err117 = {instancePath:instancePath+"/canary/domainName",schemaPath:"urn:certflow:schema:definitions#/$defs/domainSuffix/pattern",keyword:"pattern",params:{pattern: "^\\s*(?=[A-Za-z0-9.-]{1,253}\\.?\\s*$)(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\\.)*[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\\.?\\s*$"},message:"must match pattern \""+"^\\s*(?=[A-Za-z0-9.-]{1,253}\\.?\\s*$)(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\\.)*[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\\.?\\s*$"+"\"",schema:"^\\s*(?=[A-Za-z0-9.-]{1,253}\\.?\\s*$)(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\\.)*[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\\.?\\s*$",parentSchema:schema36,data:data53};
 if(vErrors === null){
 vErrors = [err117];
 }
@@ -1745,7 +1751,7 @@ errors++;
 }
 }
 else {
-const err118 = {instancePath:instancePath+"/canary/domainName",schemaPath:"urn:certflow:schema:definitions#/$defs/domainSuffix/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema36.type,parentSchema:schema36,data:data52};
+const err118 = {instancePath:instancePath+"/canary/domainName",schemaPath:"urn:certflow:schema:definitions#/$defs/domainSuffix/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema36.type,parentSchema:schema36,data:data53};
 if(vErrors === null){
 vErrors = [err118];
 }
@@ -1755,11 +1761,11 @@ vErrors.push(err118);
 errors++;
 }
 }
-if(data51.schedule !== undefined && func0.call(data51, "schedule")){
-let data53 = data51.schedule;
-if(typeof data53 === "string"){
-if(!pattern39.test(data53)){
-const err119 = {instancePath:instancePath+"/canary/schedule",schemaPath:"#/$defs/scheduleExpression/pattern",keyword:"pattern",params:{pattern: "^(?:rate\\((?:1 (?:minute|hour|day)|(?:[2-9]|[1-9]\\d+) (?:minutes|hours|days))\\)|cron\\(\\S+ \\S+ \\S+ \\S+ \\S+ \\S+\\))$"},message:"must match pattern \""+"^(?:rate\\((?:1 (?:minute|hour|day)|(?:[2-9]|[1-9]\\d+) (?:minutes|hours|days))\\)|cron\\(\\S+ \\S+ \\S+ \\S+ \\S+ \\S+\\))$"+"\"",schema:"^(?:rate\\((?:1 (?:minute|hour|day)|(?:[2-9]|[1-9]\\d+) (?:minutes|hours|days))\\)|cron\\(\\S+ \\S+ \\S+ \\S+ \\S+ \\S+\\))$",parentSchema:schema52,data:data53};
+if(data52.schedule !== undefined && func0.call(data52, "schedule")){
+let data54 = data52.schedule;
+if(typeof data54 === "string"){
+if(!pattern39.test(data54)){
+const err119 = {instancePath:instancePath+"/canary/schedule",schemaPath:"#/$defs/scheduleExpression/pattern",keyword:"pattern",params:{pattern: "^(?:rate\\((?:1 (?:minute|hour|day)|(?:[2-9]|[1-9]\\d+) (?:minutes|hours|days))\\)|cron\\(\\S+ \\S+ \\S+ \\S+ \\S+ \\S+\\))$"},message:"must match pattern \""+"^(?:rate\\((?:1 (?:minute|hour|day)|(?:[2-9]|[1-9]\\d+) (?:minutes|hours|days))\\)|cron\\(\\S+ \\S+ \\S+ \\S+ \\S+ \\S+\\))$"+"\"",schema:"^(?:rate\\((?:1 (?:minute|hour|day)|(?:[2-9]|[1-9]\\d+) (?:minutes|hours|days))\\)|cron\\(\\S+ \\S+ \\S+ \\S+ \\S+ \\S+\\))$",parentSchema:schema52,data:data54};
 if(vErrors === null){
 vErrors = [err119];
 }
@@ -1770,7 +1776,7 @@ errors++;
 }
 }
 else {
-const err120 = {instancePath:instancePath+"/canary/schedule",schemaPath:"#/$defs/scheduleExpression/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema52.type,parentSchema:schema52,data:data53};
+const err120 = {instancePath:instancePath+"/canary/schedule",schemaPath:"#/$defs/scheduleExpression/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema52.type,parentSchema:schema52,data:data54};
 if(vErrors === null){
 vErrors = [err120];
 }
@@ -1780,14 +1786,14 @@ vErrors.push(err120);
 errors++;
 }
 }
-if(data51.originDomainName !== undefined && func0.call(data51, "originDomainName")){
-let data54 = data51.originDomainName;
-const _errs143 = errors;
+if(data52.originDomainName !== undefined && func0.call(data52, "originDomainName")){
+let data55 = data52.originDomainName;
+const _errs144 = errors;
 let valid52 = false;
 let passing1 = null;
-const _errs144 = errors;
-if(data54 !== null){
-const err121 = {instancePath:instancePath+"/canary/originDomainName",schemaPath:"#/properties/canary/properties/originDomainName/oneOf/0/type",keyword:"type",params:{type: "null"},message:"must be null",schema:schema31.properties.canary.properties.originDomainName.oneOf[0].type,parentSchema:schema31.properties.canary.properties.originDomainName.oneOf[0],data:data54};
+const _errs145 = errors;
+if(data55 !== null){
+const err121 = {instancePath:instancePath+"/canary/originDomainName",schemaPath:"#/properties/canary/properties/originDomainName/oneOf/0/type",keyword:"type",params:{type: "null"},message:"must be null",schema:schema31.properties.canary.properties.originDomainName.oneOf[0].type,parentSchema:schema31.properties.canary.properties.originDomainName.oneOf[0],data:data55};
 if(vErrors === null){
 vErrors = [err121];
 }
@@ -1796,15 +1802,15 @@ vErrors.push(err121);
 }
 errors++;
 }
-var _valid1 = _errs144 === errors;
+var _valid1 = _errs145 === errors;
 if(_valid1){
 valid52 = true;
 passing1 = 0;
 }
-const _errs146 = errors;
-if(typeof data54 === "string"){
-if(func69(data54) > 300){
-const err122 = {instancePath:instancePath+"/canary/originDomainName",schemaPath:"urn:certflow:schema:definitions#/$defs/domainSuffix/maxLength",keyword:"maxLength",params:{limit: 300},message:"must NOT have more than 300 characters",schema:300,parentSchema:schema36,data:data54};
+const _errs147 = errors;
+if(typeof data55 === "string"){
+if(func69(data55) > 300){
+const err122 = {instancePath:instancePath+"/canary/originDomainName",schemaPath:"urn:certflow:schema:definitions#/$defs/domainSuffix/maxLength",keyword:"maxLength",params:{limit: 300},message:"must NOT have more than 300 characters",schema:300,parentSchema:schema36,data:data55};
 if(vErrors === null){
 vErrors = [err122];
 }
@@ -1813,8 +1819,8 @@ vErrors.push(err122);
 }
 errors++;
 }
-if(!pattern10.test(data54)){
-const err123 = {instancePath:instancePath+"/canary/originDomainName",schemaPath:"urn:certflow:schema:definitions#/$defs/domainSuffix/pattern",keyword:"pattern",params:{pattern: "^\\s*(?=[A-Za-z0-9.-]{1,253}\\.?\\s*$)(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\\.)*[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\\.?\\s*$"},message:"must match pattern \""+"^\\s*(?=[A-Za-z0-9.-]{1,253}\\.?\\s*$)(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\\.)*[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\\.?\\s*$"+"\"",schema:"^\\s*(?=[A-Za-z0-9.-]{1,253}\\.?\\s*$)(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\\.)*[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\\.?\\s*$",parentSchema:schema36,data:data54};
+if(!pattern10.test(data55)){
+const err123 = {instancePath:instancePath+"/canary/originDomainName",schemaPath:"urn:certflow:schema:definitions#/$defs/domainSuffix/pattern",keyword:"pattern",params:{pattern: "^\\s*(?=[A-Za-z0-9.-]{1,253}\\.?\\s*$)(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\\.)*[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\\.?\\s*$"},message:"must match pattern \""+"^\\s*(?=[A-Za-z0-9.-]{1,253}\\.?\\s*$)(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\\.)*[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\\.?\\s*$"+"\"",schema:"^\\s*(?=[A-Za-z0-9.-]{1,253}\\.?\\s*$)(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\\.)*[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\\.?\\s*$",parentSchema:schema36,data:data55};
 if(vErrors === null){
 vErrors = [err123];
 }
@@ -1825,7 +1831,7 @@ errors++;
 }
 }
 else {
-const err124 = {instancePath:instancePath+"/canary/originDomainName",schemaPath:"urn:certflow:schema:definitions#/$defs/domainSuffix/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema36.type,parentSchema:schema36,data:data54};
+const err124 = {instancePath:instancePath+"/canary/originDomainName",schemaPath:"urn:certflow:schema:definitions#/$defs/domainSuffix/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema36.type,parentSchema:schema36,data:data55};
 if(vErrors === null){
 vErrors = [err124];
 }
@@ -1834,7 +1840,7 @@ vErrors.push(err124);
 }
 errors++;
 }
-var _valid1 = _errs146 === errors;
+var _valid1 = _errs147 === errors;
 if(_valid1 && valid52){
 valid52 = false;
 passing1 = [passing1, 1];
@@ -1846,7 +1852,7 @@ passing1 = 1;
 }
 }
 if(!valid52){
-const err125 = {instancePath:instancePath+"/canary/originDomainName",schemaPath:"#/properties/canary/properties/originDomainName/oneOf",keyword:"oneOf",params:{passingSchemas: passing1},message:"must match exactly one schema in oneOf",schema:schema31.properties.canary.properties.originDomainName.oneOf,parentSchema:schema31.properties.canary.properties.originDomainName,data:data54};
+const err125 = {instancePath:instancePath+"/canary/originDomainName",schemaPath:"#/properties/canary/properties/originDomainName/oneOf",keyword:"oneOf",params:{passingSchemas: passing1},message:"must match exactly one schema in oneOf",schema:schema31.properties.canary.properties.originDomainName.oneOf,parentSchema:schema31.properties.canary.properties.originDomainName,data:data55};
 if(vErrors === null){
 vErrors = [err125];
 }
@@ -1856,10 +1862,10 @@ vErrors.push(err125);
 errors++;
 }
 else {
-errors = _errs143;
+errors = _errs144;
 if(vErrors !== null){
-if(_errs143){
-vErrors.length = _errs143;
+if(_errs144){
+vErrors.length = _errs144;
 }
 else {
 vErrors = null;
@@ -1869,7 +1875,7 @@ vErrors = null;
 }
 }
 else {
-const err126 = {instancePath:instancePath+"/canary",schemaPath:"#/properties/canary/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema31.properties.canary.type,parentSchema:schema31.properties.canary,data:data51};
+const err126 = {instancePath:instancePath+"/canary",schemaPath:"#/properties/canary/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema31.properties.canary.type,parentSchema:schema31.properties.canary,data:data52};
 if(vErrors === null){
 vErrors = [err126];
 }
@@ -1880,11 +1886,11 @@ errors++;
 }
 }
 if(data.renewal !== undefined && func0.call(data, "renewal")){
-let data55 = data.renewal;
-if(data55 && typeof data55 == "object" && !Array.isArray(data55)){
-for(const key12 of Object.keys(data55)){
+let data56 = data.renewal;
+if(data56 && typeof data56 == "object" && !Array.isArray(data56)){
+for(const key12 of Object.keys(data56)){
 if(!((((key12 === "schedule") || (key12 === "atRiskDays")) || (key12 === "sweepConcurrency")) || (pattern4.test(key12)))){
-const err127 = {instancePath:instancePath+"/renewal",schemaPath:"#/properties/renewal/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key12},message:"must NOT have additional properties",schema:false,parentSchema:schema31.properties.renewal,data:data55};
+const err127 = {instancePath:instancePath+"/renewal",schemaPath:"#/properties/renewal/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key12},message:"must NOT have additional properties",schema:false,parentSchema:schema31.properties.renewal,data:data56};
 if(vErrors === null){
 vErrors = [err127];
 }
@@ -1894,11 +1900,11 @@ vErrors.push(err127);
 errors++;
 }
 }
-if(data55.schedule !== undefined && func0.call(data55, "schedule")){
-let data56 = data55.schedule;
-if(typeof data56 === "string"){
-if(!pattern39.test(data56)){
-const err128 = {instancePath:instancePath+"/renewal/schedule",schemaPath:"#/$defs/scheduleExpression/pattern",keyword:"pattern",params:{pattern: "^(?:rate\\((?:1 (?:minute|hour|day)|(?:[2-9]|[1-9]\\d+) (?:minutes|hours|days))\\)|cron\\(\\S+ \\S+ \\S+ \\S+ \\S+ \\S+\\))$"},message:"must match pattern \""+"^(?:rate\\((?:1 (?:minute|hour|day)|(?:[2-9]|[1-9]\\d+) (?:minutes|hours|days))\\)|cron\\(\\S+ \\S+ \\S+ \\S+ \\S+ \\S+\\))$"+"\"",schema:"^(?:rate\\((?:1 (?:minute|hour|day)|(?:[2-9]|[1-9]\\d+) (?:minutes|hours|days))\\)|cron\\(\\S+ \\S+ \\S+ \\S+ \\S+ \\S+\\))$",parentSchema:schema52,data:data56};
+if(data56.schedule !== undefined && func0.call(data56, "schedule")){
+let data57 = data56.schedule;
+if(typeof data57 === "string"){
+if(!pattern39.test(data57)){
+const err128 = {instancePath:instancePath+"/renewal/schedule",schemaPath:"#/$defs/scheduleExpression/pattern",keyword:"pattern",params:{pattern: "^(?:rate\\((?:1 (?:minute|hour|day)|(?:[2-9]|[1-9]\\d+) (?:minutes|hours|days))\\)|cron\\(\\S+ \\S+ \\S+ \\S+ \\S+ \\S+\\))$"},message:"must match pattern \""+"^(?:rate\\((?:1 (?:minute|hour|day)|(?:[2-9]|[1-9]\\d+) (?:minutes|hours|days))\\)|cron\\(\\S+ \\S+ \\S+ \\S+ \\S+ \\S+\\))$"+"\"",schema:"^(?:rate\\((?:1 (?:minute|hour|day)|(?:[2-9]|[1-9]\\d+) (?:minutes|hours|days))\\)|cron\\(\\S+ \\S+ \\S+ \\S+ \\S+ \\S+\\))$",parentSchema:schema52,data:data57};
 if(vErrors === null){
 vErrors = [err128];
 }
@@ -1909,7 +1915,7 @@ errors++;
 }
 }
 else {
-const err129 = {instancePath:instancePath+"/renewal/schedule",schemaPath:"#/$defs/scheduleExpression/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema52.type,parentSchema:schema52,data:data56};
+const err129 = {instancePath:instancePath+"/renewal/schedule",schemaPath:"#/$defs/scheduleExpression/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema52.type,parentSchema:schema52,data:data57};
 if(vErrors === null){
 vErrors = [err129];
 }
@@ -1919,10 +1925,10 @@ vErrors.push(err129);
 errors++;
 }
 }
-if(data55.atRiskDays !== undefined && func0.call(data55, "atRiskDays")){
-let data57 = data55.atRiskDays;
-if(!(((typeof data57 == "number") && (!(data57 % 1) && !isNaN(data57))) && (isFinite(data57)))){
-const err130 = {instancePath:instancePath+"/renewal/atRiskDays",schemaPath:"#/properties/renewal/properties/atRiskDays/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema31.properties.renewal.properties.atRiskDays.type,parentSchema:schema31.properties.renewal.properties.atRiskDays,data:data57};
+if(data56.atRiskDays !== undefined && func0.call(data56, "atRiskDays")){
+let data58 = data56.atRiskDays;
+if(!(((typeof data58 == "number") && (!(data58 % 1) && !isNaN(data58))) && (isFinite(data58)))){
+const err130 = {instancePath:instancePath+"/renewal/atRiskDays",schemaPath:"#/properties/renewal/properties/atRiskDays/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema31.properties.renewal.properties.atRiskDays.type,parentSchema:schema31.properties.renewal.properties.atRiskDays,data:data58};
 if(vErrors === null){
 vErrors = [err130];
 }
@@ -1931,9 +1937,9 @@ vErrors.push(err130);
 }
 errors++;
 }
-if((typeof data57 == "number") && (isFinite(data57))){
-if(data57 > 395 || isNaN(data57)){
-const err131 = {instancePath:instancePath+"/renewal/atRiskDays",schemaPath:"#/properties/renewal/properties/atRiskDays/maximum",keyword:"maximum",params:{comparison: "<=", limit: 395},message:"must be <= 395",schema:395,parentSchema:schema31.properties.renewal.properties.atRiskDays,data:data57};
+if((typeof data58 == "number") && (isFinite(data58))){
+if(data58 > 395 || isNaN(data58)){
+const err131 = {instancePath:instancePath+"/renewal/atRiskDays",schemaPath:"#/properties/renewal/properties/atRiskDays/maximum",keyword:"maximum",params:{comparison: "<=", limit: 395},message:"must be <= 395",schema:395,parentSchema:schema31.properties.renewal.properties.atRiskDays,data:data58};
 if(vErrors === null){
 vErrors = [err131];
 }
@@ -1942,8 +1948,8 @@ vErrors.push(err131);
 }
 errors++;
 }
-if(data57 < 1 || isNaN(data57)){
-const err132 = {instancePath:instancePath+"/renewal/atRiskDays",schemaPath:"#/properties/renewal/properties/atRiskDays/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema31.properties.renewal.properties.atRiskDays,data:data57};
+if(data58 < 1 || isNaN(data58)){
+const err132 = {instancePath:instancePath+"/renewal/atRiskDays",schemaPath:"#/properties/renewal/properties/atRiskDays/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema31.properties.renewal.properties.atRiskDays,data:data58};
 if(vErrors === null){
 vErrors = [err132];
 }
@@ -1954,10 +1960,10 @@ errors++;
 }
 }
 }
-if(data55.sweepConcurrency !== undefined && func0.call(data55, "sweepConcurrency")){
-let data58 = data55.sweepConcurrency;
-if(!(((typeof data58 == "number") && (!(data58 % 1) && !isNaN(data58))) && (isFinite(data58)))){
-const err133 = {instancePath:instancePath+"/renewal/sweepConcurrency",schemaPath:"#/properties/renewal/properties/sweepConcurrency/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema31.properties.renewal.properties.sweepConcurrency.type,parentSchema:schema31.properties.renewal.properties.sweepConcurrency,data:data58};
+if(data56.sweepConcurrency !== undefined && func0.call(data56, "sweepConcurrency")){
+let data59 = data56.sweepConcurrency;
+if(!(((typeof data59 == "number") && (!(data59 % 1) && !isNaN(data59))) && (isFinite(data59)))){
+const err133 = {instancePath:instancePath+"/renewal/sweepConcurrency",schemaPath:"#/properties/renewal/properties/sweepConcurrency/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema31.properties.renewal.properties.sweepConcurrency.type,parentSchema:schema31.properties.renewal.properties.sweepConcurrency,data:data59};
 if(vErrors === null){
 vErrors = [err133];
 }
@@ -1966,9 +1972,9 @@ vErrors.push(err133);
 }
 errors++;
 }
-if((typeof data58 == "number") && (isFinite(data58))){
-if(data58 > 40 || isNaN(data58)){
-const err134 = {instancePath:instancePath+"/renewal/sweepConcurrency",schemaPath:"#/properties/renewal/properties/sweepConcurrency/maximum",keyword:"maximum",params:{comparison: "<=", limit: 40},message:"must be <= 40",schema:40,parentSchema:schema31.properties.renewal.properties.sweepConcurrency,data:data58};
+if((typeof data59 == "number") && (isFinite(data59))){
+if(data59 > 40 || isNaN(data59)){
+const err134 = {instancePath:instancePath+"/renewal/sweepConcurrency",schemaPath:"#/properties/renewal/properties/sweepConcurrency/maximum",keyword:"maximum",params:{comparison: "<=", limit: 40},message:"must be <= 40",schema:40,parentSchema:schema31.properties.renewal.properties.sweepConcurrency,data:data59};
 if(vErrors === null){
 vErrors = [err134];
 }
@@ -1977,8 +1983,8 @@ vErrors.push(err134);
 }
 errors++;
 }
-if(data58 < 1 || isNaN(data58)){
-const err135 = {instancePath:instancePath+"/renewal/sweepConcurrency",schemaPath:"#/properties/renewal/properties/sweepConcurrency/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema31.properties.renewal.properties.sweepConcurrency,data:data58};
+if(data59 < 1 || isNaN(data59)){
+const err135 = {instancePath:instancePath+"/renewal/sweepConcurrency",schemaPath:"#/properties/renewal/properties/sweepConcurrency/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema31.properties.renewal.properties.sweepConcurrency,data:data59};
 if(vErrors === null){
 vErrors = [err135];
 }
@@ -1991,7 +1997,7 @@ errors++;
 }
 }
 else {
-const err136 = {instancePath:instancePath+"/renewal",schemaPath:"#/properties/renewal/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema31.properties.renewal.type,parentSchema:schema31.properties.renewal,data:data55};
+const err136 = {instancePath:instancePath+"/renewal",schemaPath:"#/properties/renewal/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema31.properties.renewal.type,parentSchema:schema31.properties.renewal,data:data56};
 if(vErrors === null){
 vErrors = [err136];
 }
@@ -2002,10 +2008,10 @@ errors++;
 }
 }
 if(data.certificateRegions !== undefined && func0.call(data, "certificateRegions")){
-let data59 = data.certificateRegions;
-if(Array.isArray(data59)){
-if(data59.length < 1){
-const err137 = {instancePath:instancePath+"/certificateRegions",schemaPath:"#/properties/certificateRegions/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items",schema:1,parentSchema:schema31.properties.certificateRegions,data:data59};
+let data60 = data.certificateRegions;
+if(Array.isArray(data60)){
+if(data60.length < 1){
+const err137 = {instancePath:instancePath+"/certificateRegions",schemaPath:"#/properties/certificateRegions/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items",schema:1,parentSchema:schema31.properties.certificateRegions,data:data60};
 if(vErrors === null){
 vErrors = [err137];
 }
@@ -2014,12 +2020,12 @@ vErrors.push(err137);
 }
 errors++;
 }
-const len10 = data59.length;
+const len10 = data60.length;
 for(let i11=0; i11<len10; i11++){
-let data60 = data59[i11];
-if(typeof data60 === "string"){
-if(!pattern6.test(data60)){
-const err138 = {instancePath:instancePath+"/certificateRegions/" + i11,schemaPath:"urn:certflow:schema:definitions#/$defs/awsRegion/pattern",keyword:"pattern",params:{pattern: "^[a-z]{2}(-gov|-iso[a-z]*)?-[a-z]+-\\d{1,2}$"},message:"must match pattern \""+"^[a-z]{2}(-gov|-iso[a-z]*)?-[a-z]+-\\d{1,2}$"+"\"",schema:"^[a-z]{2}(-gov|-iso[a-z]*)?-[a-z]+-\\d{1,2}$",parentSchema:schema33,data:data60};
+let data61 = data60[i11];
+if(typeof data61 === "string"){
+if(!pattern6.test(data61)){
+const err138 = {instancePath:instancePath+"/certificateRegions/" + i11,schemaPath:"urn:certflow:schema:definitions#/$defs/awsRegion/pattern",keyword:"pattern",params:{pattern: "^[a-z]{2}(-gov|-iso[a-z]*)?-[a-z]+-\\d{1,2}$"},message:"must match pattern \""+"^[a-z]{2}(-gov|-iso[a-z]*)?-[a-z]+-\\d{1,2}$"+"\"",schema:"^[a-z]{2}(-gov|-iso[a-z]*)?-[a-z]+-\\d{1,2}$",parentSchema:schema33,data:data61};
 if(vErrors === null){
 vErrors = [err138];
 }
@@ -2030,7 +2036,7 @@ errors++;
 }
 }
 else {
-const err139 = {instancePath:instancePath+"/certificateRegions/" + i11,schemaPath:"urn:certflow:schema:definitions#/$defs/awsRegion/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema33.type,parentSchema:schema33,data:data60};
+const err139 = {instancePath:instancePath+"/certificateRegions/" + i11,schemaPath:"urn:certflow:schema:definitions#/$defs/awsRegion/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema33.type,parentSchema:schema33,data:data61};
 if(vErrors === null){
 vErrors = [err139];
 }
@@ -2040,14 +2046,14 @@ vErrors.push(err139);
 errors++;
 }
 }
-let i12 = data59.length;
+let i12 = data60.length;
 let j1;
 if(i12 > 1){
 outer1:
 for(;i12--;){
 for(j1 = i12; j1--;){
-if(func27(data59[i12], data59[j1])){
-const err140 = {instancePath:instancePath+"/certificateRegions",schemaPath:"#/properties/certificateRegions/uniqueItems",keyword:"uniqueItems",params:{i: i12, j: j1},message:"must NOT have duplicate items (items ## "+j1+" and "+i12+" are identical)",schema:true,parentSchema:schema31.properties.certificateRegions,data:data59};
+if(func27(data60[i12], data60[j1])){
+const err140 = {instancePath:instancePath+"/certificateRegions",schemaPath:"#/properties/certificateRegions/uniqueItems",keyword:"uniqueItems",params:{i: i12, j: j1},message:"must NOT have duplicate items (items ## "+j1+" and "+i12+" are identical)",schema:true,parentSchema:schema31.properties.certificateRegions,data:data60};
 if(vErrors === null){
 vErrors = [err140];
 }
@@ -2062,7 +2068,7 @@ break outer1;
 }
 }
 else {
-const err141 = {instancePath:instancePath+"/certificateRegions",schemaPath:"#/properties/certificateRegions/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema31.properties.certificateRegions.type,parentSchema:schema31.properties.certificateRegions,data:data59};
+const err141 = {instancePath:instancePath+"/certificateRegions",schemaPath:"#/properties/certificateRegions/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema31.properties.certificateRegions.type,parentSchema:schema31.properties.certificateRegions,data:data60};
 if(vErrors === null){
 vErrors = [err141];
 }
