@@ -17,7 +17,6 @@ import { CertflowFunction } from './certflow-function';
 import type { CanaryConfig } from './config';
 import { type AlarmTopic, alarmNameFor, failedExecutionsAlarm, missedRunsAlarm, notifyTopic, runTimeoutSeconds } from './execution-alarms';
 import { route53RecordStatements } from './route53-record-permissions';
-import { durationText, missedRunWindow } from './schedule-window';
 
 /** The canary's definition (STYLE: one source of truth, filled by definitionSubstitutions). */
 export const CANARY_DEFINITION_FILE = join(__dirname, '..', 'statemachine', 'canary.asl.json');
@@ -243,15 +242,14 @@ export class Canary extends Construct {
       outcomes: ['failed', 'timedOut'],
       label: 'Failed or timed-out canary runs',
     });
-    const window = missedRunWindow(schedule, 'canary.schedule', { maxRunSeconds: runTimeoutSeconds(CANARY_DEFINITION_FILE) });
     const missedRuns = missedRunsAlarm(this, 'MissedRunsAlarm', {
       stateMachine: this.stateMachine,
       alarmName: alarmNameFor(this, 'missed-runs'),
-      description:
-        `certflow: no canary run under ${domainName} succeeded in ${durationText(window.windowSeconds)} (schedule "${schedule}"): runs have stopped or keep failing. ` +
-        "Check that the canary's EventBridge Scheduler schedule exists and is enabled, that its role may still start the state machine, " +
-        "and the canary state machine's recent executions (none started, or failed ones). Until the first run succeeds after a deployment, this alarm is in ALARM: start one with 'certflow canary'.",
-      window,
+      schedule,
+      scheduleField: 'canary.schedule',
+      slack: { maxRunSeconds: runTimeoutSeconds(CANARY_DEFINITION_FILE) },
+      subject: `canary run under ${domainName}`,
+      runNow: 'certflow canary',
     });
     if (props.notificationTopic) notifyTopic(props.notificationTopic, 'AllowCanaryAlarmToPublish', [failed, missedRuns]);
     return [failed, missedRuns];

@@ -13,7 +13,7 @@ import type * as kms from 'aws-cdk-lib/aws-kms';
 import type * as sns from 'aws-cdk-lib/aws-sns';
 import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import type { Construct } from 'constructs';
-import type { MissedRunWindow } from './schedule-window';
+import { durationText, missedRunWindow, type MissedRunWindow, type RunSlack } from './schedule-window';
 
 /** The notification topic alarms notify, with the customer managed key that encrypts it. */
 export interface AlarmTopic {
@@ -42,10 +42,21 @@ export interface MissedRunsAlarmProps {
   readonly stateMachine: sfn.StateMachine;
   /** A fixed name (see {@link alarmNameFor}). */
   readonly alarmName: string;
-  /** What the alarm means and what to check. */
-  readonly description: string;
-  /** The window derived from the schedule (lib/schedule-window.ts). */
-  readonly window: MissedRunWindow;
+  /** The EventBridge Scheduler expression that starts the runs. */
+  readonly schedule: string;
+  /** The configuration field of the schedule, for error messages (`canary.schedule`). */
+  readonly scheduleField: string;
+  /** What a run may add to the gap between starts: its timeout and the schedule's flexible window. */
+  readonly slack: RunSlack;
+  /** What did not succeed, for the description (`canary run under canary.example.com`). */
+  readonly subject: string;
+  /**
+   * What follows when no run succeeds, for the description.
+   * @default - nothing said
+   */
+  readonly consequence?: string;
+  /** The CLI command that starts a run now. */
+  readonly runNow: string;
 }
 
 /**
@@ -105,10 +116,16 @@ export function failedExecutionsAlarm(scope: Construct, id: string, props: Faile
  * the state machine's dimension.
  */
 export function missedRunsAlarm(scope: Construct, id: string, props: MissedRunsAlarmProps): cloudwatch.Alarm {
-  const { periodSeconds, evaluationPeriods } = props.window;
+  const window: MissedRunWindow = missedRunWindow(props.schedule, props.scheduleField, props.slack);
+  const { periodSeconds, evaluationPeriods } = window;
   return new cloudwatch.Alarm(scope, id, {
     alarmName: props.alarmName,
-    alarmDescription: props.description,
+    alarmDescription:
+      `certflow: no ${props.subject} succeeded in ${durationText(window.windowSeconds)} (schedule "${props.schedule}"): runs have stopped or keep failing.` +
+      (props.consequence ? ` ${props.consequence}` : '') +
+      " Check that its EventBridge Scheduler schedule exists and is enabled, that the schedule's role may still start the state machine, " +
+      "and the state machine's recent executions (none started, or failed ones). " +
+      `Until a run succeeds after a deployment this alarm is in ALARM: '${props.runNow}' starts one now.`,
     metric: props.stateMachine.metricSucceeded({ period: Duration.seconds(periodSeconds), statistic: 'Sum' }),
     threshold: 1,
     comparisonOperator: cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,

@@ -20,7 +20,6 @@ import { CertflowFunction } from './certflow-function';
 import { type AlarmTopic, alarmNameFor, failedExecutionsAlarm, missedRunsAlarm, notifyTopic, runTimeoutSeconds } from './execution-alarms';
 import { grantTableActions } from './grants';
 import { route53RecordStatements } from './route53-record-permissions';
-import { durationText, missedRunWindow } from './schedule-window';
 import { RENEWAL_TABLE_ACTIONS, type RenewalFunctionFolder } from './step-table-actions';
 
 /** The sweep's definition (STYLE: one source of truth, filled by definitionSubstitutions). */
@@ -173,19 +172,15 @@ export class RenewalWatch extends Construct {
       outcomes: ['failed', 'timedOut', 'aborted'],
       label: 'Failed, timed-out or aborted renewal sweeps',
     });
-    const window = missedRunWindow(schedule, 'renewal.schedule', {
-      maxRunSeconds: runTimeoutSeconds(RENEWAL_SWEEP_DEFINITION_FILE),
-      flexibleWindowSeconds: SWEEP_FLEXIBLE_WINDOW_MINUTES * 60,
-    });
     const missedSweeps = missedRunsAlarm(this, 'MissedSweepsAlarm', {
       stateMachine: this.stateMachine,
       alarmName: alarmNameFor(this, 'missed-sweeps'),
-      description:
-        `certflow: no renewal sweep succeeded in ${durationText(window.windowSeconds)} (schedule "${schedule}"): sweeps have stopped or keep failing, ` +
-        'and certificates whose validation CNAME went missing will not renew. ' +
-        "Check that the sweep's EventBridge Scheduler schedule exists and is enabled, that its role may still start the sweep state machine, " +
-        "and the sweep state machine's recent executions (none started, or failed ones). Until the first sweep succeeds after a deployment, this alarm is in ALARM: run 'certflow check'.",
-      window,
+      schedule,
+      scheduleField: 'renewal.schedule',
+      slack: { maxRunSeconds: runTimeoutSeconds(RENEWAL_SWEEP_DEFINITION_FILE), flexibleWindowSeconds: SWEEP_FLEXIBLE_WINDOW_MINUTES * 60 },
+      subject: 'renewal sweep',
+      consequence: 'Certificates whose validation CNAME went missing are not repaired, and will not renew.',
+      runNow: 'certflow check',
     });
     if (notificationTopic) notifyTopic(notificationTopic, 'AllowRenewalSweepAlarmsToPublish', [failed, missedSweeps]);
     return [failed, missedSweeps];

@@ -126,7 +126,7 @@ export function missedRunWindow(schedule: string, what: string, slack: RunSlack)
   const maxInterval = Math.floor((CLOUDWATCH_ALARM_LIMITS.maxEvaluationSeconds - LONG_PERIOD_SECONDS - slackSeconds) / 2 / HOUR) * HOUR;
   throw new Error(
     `${what} "${schedule}" runs up to ${durationText(intervalSeconds)} apart, so its missed-run alarm would have to look back ` +
-      `${durationText(windowSeconds)} (2 × the interval + ${durationText(slackSeconds)} for a run's own duration); ` +
+      `${durationText(windowSeconds)} (2 × the interval + ${durationText(slackSeconds)} for a run's timeout and start delay); ` +
       `a CloudWatch alarm looks back at most 7 days (Period × EvaluationPeriods ≤ ${CLOUDWATCH_ALARM_LIMITS.maxEvaluationSeconds} s). ` +
       `Use a schedule that runs at least every ${durationText(maxInterval)}.`,
   );

@@ -210,7 +210,7 @@ describe('alarms', () => {
     expect(alarm.AlarmName).toMatch(/-missed-runs$/);
     expect(alarm.AlarmDescription).toContain('rate(6 hours)');
     expect(alarm.AlarmDescription).toContain('15 hours');
-    expect(alarm.AlarmDescription).toMatch(/schedule exists and is enabled.*its role may still start the state machine.*recent executions/);
+    expect(alarm.AlarmDescription).toMatch(/schedule exists and is enabled.*role may still start the state machine.*recent executions.*'certflow canary'/);
   });
 
   it('derives the missed-run window from the default daily schedule: 51 hours in hour periods', () => {

@@ -106,7 +106,7 @@ describe('sweep alarms', () => {
     expect(alarm).toMatchObject({ Period: 3600, EvaluationPeriods: window / 3600 + 1, DatapointsToAlarm: window / 3600 + 1 });
     expect(alarm.AlarmName).toMatch(/-missed-sweeps$/);
     expect(alarm.AlarmDescription).toMatch(
-      /"rate\(1 day\)".*schedule exists and is enabled.*its role may still start the sweep state machine.*recent executions/,
+      /no renewal sweep succeeded in 2 days 7 hours \(schedule "rate\(1 day\)"\).*not renew.*schedule exists and is enabled.*role may still start the state machine.*recent executions.*'certflow check'/,
     );
   });
 
