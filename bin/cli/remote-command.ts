@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { GetExecutionHistoryCommand, SFNClient } from '@aws-sdk/client-sfn';
+import { SFNClient } from '@aws-sdk/client-sfn';
 import { type AwsClientOptions, awsClientConfig, makeDocumentClient } from '../../lambdas/core/deps';
 import { type Api, type ApiErrorBody, makeApi, makeApiDeps } from '../../lambdas/core/api';
 import { DomainNotAllowedError, ERROR_CODES, InvalidRequestError, isTransientAwsError } from '../../lambdas/core/errors';
@@ -11,6 +11,7 @@ import type { Deployment } from './deployment';
 import { type CliIo, EXIT_INTERRUPTED, exitStatusOf, progressOf } from './local-command';
 import { describeRecord, formatDuration, type ListedStatus, renderList, renderStatus } from './render';
 import { UsageError } from './request-input';
+import { waitingFor } from './follow-execution';
 
 const TERMINAL_STATES = new Set(['ISSUED', 'DEPLOYED', 'FAILED']);
 
@@ -226,17 +227,6 @@ export async function startRemote(raw: Record<string, unknown>, deployment: Depl
   return submitted.result;
 }
 
-async function waitingFor(sfn: SFNClient, executionArn: string): Promise<string | undefined> {
-  const history = await sfn.send(new GetExecutionHistoryCommand({ executionArn, reverseOrder: true, maxResults: 25, includeExecutionData: true }));
-  for (const event of history.events ?? []) {
-    if (event.type === 'WaitStateEntered' && event.stateEnteredEventDetails?.input) {
-      const poll = (JSON.parse(event.stateEnteredEventDetails.input) as { poll?: { waitingFor?: string } }).poll;
-      if (poll?.waitingFor) return poll.waitingFor;
-    }
-  }
-  return undefined;
-}
-
 /** Options of {@link waitForRequest}. */
 export interface WaitOptions {
   readonly intervalMs?: number;
@@ -297,7 +287,7 @@ export async function waitForRequest(source: StatusSource, requestId: string, op
         progress.note(`  ${describeRecord(record, status)}`);
       }
     }
-    const what = options.sfn && options.executionArn ? await waitingFor(options.sfn, options.executionArn).catch(() => undefined) : undefined;
+    const what = options.sfn && options.executionArn ? await waitingFor(options.sfn, options.executionArn) : undefined;
     const state = status?.state ?? 'REQUESTED';
     progress.update({ phase: state, title: FOLLOWED_STATES[state] ?? state, ...(what ? { awaiting: what } : {}) });
     if (Date.now() > deadline) {
