@@ -250,7 +250,9 @@ export async function finishDeleteStep(deps: Pick<DeleteDeps, 'store' | 'acm' | 
   const deletion: Deletion = { ...state.deletion, aliasRecordsRemoved: true };
   // A delete that stopped the execution between RequestCertificate and the first status write finds the certificate by its names.
   const certificate = state.status.certificate ?? (await findCertificateOf(deps, request));
-  let retirement = certificate ? await retireCertificate(deps, certificate, request.requestId, distributionId ? [distributionId] : []) : undefined;
+  // What let go of the certificate: the distribution just deleted, or (a replaced request) the one that moved to its replacement's certificate.
+  const releasedId = distributionId ?? (state.status.replacedBy ? state.status.distribution?.id : undefined);
+  let retirement = certificate ? await retireCertificate(deps, certificate, request.requestId, releasedId ? [releasedId] : []) : undefined;
   const distribution = distributionId && state.status.distribution ? { ...state.status.distribution, status: 'Deleted' } : state.status.distribution;
   const now = deps.now();
   const poll = nextPoll(
@@ -273,7 +275,7 @@ export async function finishDeleteStep(deps: Pick<DeleteDeps, 'store' | 'acm' | 
       certificateArn: certificate.arn,
       deleted: false,
       reason:
-        `kept: ACM still listed distribution ${distributionId} as using it at ${poll.deadline}, though the distribution is deleted; ` +
+        `kept: ACM still listed distribution ${releasedId} as using it at ${poll.deadline}, though the distribution no longer does; ` +
         `delete it once ACM lets go of it: aws acm delete-certificate --certificate-arn ${certificate.arn} --region ${certificate.region}`,
     };
   }

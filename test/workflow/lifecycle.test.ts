@@ -293,10 +293,16 @@ describe('request lifecycle on the emulator', () => {
       expect(replaced.retirement?.reason).toContain(`certflow delete ${old.requestId}`);
       expect(await certificateExists(oldArn)).toBe(true);
 
-      // ACM caught up: deleting the replaced request retires the certificate and leaves the live distribution alone.
+      // Deleting the replaced request waits while ACM still lags (two more reads), then retires the certificate and leaves the live distribution alone.
       harness.proxy.clearRules();
-      const deleted = await remove(old.requestId);
+      harness.proxy.addRule(inUseByLag(oldArn, old.distribution!.id, 2));
+      const waits: ProgressEvent[] = [];
+      const deleted = await harness.run(deleteInputOf(old.requestId), {
+        workflow: 'delete',
+        onProgress: (e) => e.waitKind === 'certificateRelease' && waits.push(e),
+      });
       expect(deleted.status).toMatchObject({ state: 'DELETED', retirement: { certificateArn: oldArn, deleted: true } });
+      expect(waits).toHaveLength(2);
       expect(await certificateExists(oldArn)).toBe(false);
       const live = await cloudfront.send(new GetDistributionCommand({ Id: old.distribution!.id }));
       expect(live.Distribution?.DistributionConfig?.ViewerCertificate?.ACMCertificateArn).toBe(result.status!.certificate!.arn);
