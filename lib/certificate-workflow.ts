@@ -347,6 +347,7 @@ export class CertificateWorkflow extends Construct {
     const completer = roles['complete-replacement'];
     grantCertificateRetirement(completer);
     grantLifecycleDns(completer, config);
+    grantCertificateRetirement(roles['retire-replaced-certificate']);
   }
 }
 

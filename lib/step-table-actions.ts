@@ -65,6 +65,8 @@ export const STEP_TABLE_ACTIONS: Readonly<Record<StepFolder, readonly TableActio
   'replace-distribution': SAVE_INTERIM_STATUS,
   // getRequest, saveStatus REPLACED and DEPLOYED (final), retirement's requests by name (Query of the name index)
   'complete-replacement': [...SAVE_STATUS, 'dynamodb:Query'],
+  // getRequest (the replaced request), saveRetirement (a conditional UpdateItem), retirement's requests by name (Query of the name index)
+  'retire-replaced-certificate': ['dynamodb:GetItem', 'dynamodb:UpdateItem', 'dynamodb:Query'],
 };
 
 /** Request-table actions of each step of the delete state machine (lambdas/core/deletion.ts). */

@@ -11,6 +11,7 @@ import * as recordFailure from '../../lambdas/record-failure/handler';
 import * as validateRequest from '../../lambdas/validate-request/handler';
 import * as replaceDistribution from '../../lambdas/replace-distribution/handler';
 import * as completeReplacement from '../../lambdas/complete-replacement/handler';
+import * as retireReplacedCertificate from '../../lambdas/retire-replaced-certificate/handler';
 import * as startDelete from '../../lambdas/start-delete/handler';
 import * as deleteDistribution from '../../lambdas/delete-distribution/handler';
 import * as finishDelete from '../../lambdas/finish-delete/handler';
@@ -48,6 +49,7 @@ export const STEP_MODULES: Record<StepFolder, StepModule> = {
   'record-failure': recordFailure,
   'replace-distribution': replaceDistribution,
   'complete-replacement': completeReplacement,
+  'retire-replaced-certificate': retireReplacedCertificate,
 };
 
 /** Every step's handler module of the delete state machine, by folder. */

@@ -21,7 +21,7 @@ import type { DnsAccess } from './dns';
 import { createDistribution, distributionConfigOf, statusOfSummary } from './distributions';
 import { AliasConflictError, InvalidRequestError, RequestConflictError, RequestNotFoundError, TransientAwsError, translateAwsError } from './errors';
 import type { Locks } from './lock';
-import type { Clock } from './poll';
+import { type Clock, isPastDeadline, nextPoll } from './poll';
 import { deleteAliasRecords } from './record-cleanup';
 import { retireCertificate } from './retire';
 import type { Settings } from './settings';
@@ -305,6 +305,13 @@ export async function replaceDistributionStep(
   return { request, status };
 }
 
+/** The poll of the wait for ACM to release the replaced request's certificate (the certificateRelease wait); done unless `retirement` is pending. */
+function releasePoll(deps: Pick<ReplacementDeps, 'settings'>, previous: ReplacementState['poll'], retirement: CertificateRetirement | undefined, now: Date) {
+  const pending = retirement?.pending === true;
+  const waitingFor = pending ? `ACM to release the replaced request's certificate ${retirement?.certificateArn}` : 'nothing';
+  return nextPoll(previous, { kind: 'certificateRelease', done: !pending, waitingFor }, deps.settings.waits.certificateRelease, now);
+}
+
 /**
  * Step: the distribution is Deployed with the new names (or there is none).
  * Alias records follow the names: UPSERTed for the new request's names when
@@ -312,9 +319,12 @@ export async function replaceDistributionStep(
  * this distribution. Then the replaced request ends REPLACED with
  * `replacedBy`, its certificate is retired (unless the new request reuses
  * it), and the new request ends DEPLOYED (ISSUED without a distribution).
+ * While ACM still lists the distribution as using the old certificate (it
+ * lags the update by minutes), the retirement is `pending` and the output's
+ * poll is not done: {@link retireReplacedCertificateStep} tries again.
  */
 export async function completeReplacementStep(
-  deps: Pick<ReplacementDeps, 'acm' | 'dns' | 'store' | 'settings'>,
+  deps: Pick<ReplacementDeps, 'acm' | 'dns' | 'store' | 'settings' | 'now'>,
   state: WorkflowState,
 ): Promise<ReplacementState> {
   const { request } = state;
@@ -343,16 +353,6 @@ export async function completeReplacementStep(
     const movedId = replaced.status.distribution?.id;
     const moved = movedId !== undefined && movedId === distribution?.id ? [movedId] : [];
     retirement = await retireCertificate(deps, oldCertificate, replaced.request.requestId, moved);
-    if (retirement.pending) {
-      // Nothing here waits for ACM (the new request is done); deleting the replaced request later retires it with every check.
-      retirement = {
-        certificateArn: oldCertificate.arn,
-        deleted: false,
-        reason:
-          `kept for now: ACM still lists distribution ${movedId}, which moved to certificate ${state.status.certificate?.arn}, as using it ` +
-          `(ACM updates InUseBy minutes later); certflow delete ${replaced.request.requestId} retires it once ACM lets go`,
-      };
-    }
   }
   const replacedStatus: StatusRecord = {
     ...replaced.status,
@@ -363,5 +363,43 @@ export async function completeReplacementStep(
   await deps.store.saveStatus(replacedStatus);
   const status: StatusRecord = { ...state.status, state: request.distribution ? 'DEPLOYED' : 'ISSUED' };
   await deps.store.saveStatus(status);
-  return { request, status, replaced: replacedStatus };
+  if (!retirement?.pending) return { request, status, replaced: replacedStatus };
+  return { request, status, replaced: replacedStatus, poll: releasePoll(deps, undefined, retirement, deps.now()) };
+}
+
+/**
+ * Step (polled, after the replacement is announced): retires the replaced
+ * request's certificate once ACM no longer lists the distribution that moved
+ * to the new certificate. Only while the replaced request is still REPLACED
+ * with its retirement pending: a delete of it meanwhile takes over. At the
+ * wait's deadline the certificate is kept and the reason says how to delete it.
+ */
+export async function retireReplacedCertificateStep(
+  deps: Pick<ReplacementDeps, 'acm' | 'store' | 'settings' | 'now'>,
+  state: ReplacementState,
+): Promise<ReplacementState> {
+  const now = deps.now();
+  const replacedId = state.request.replaces;
+  const stored = replacedId ? await deps.store.getRequest(replacedId) : undefined;
+  const certificate = stored?.status.certificate;
+  const movedId = stored?.status.distribution?.id;
+  const pending = stored?.status.state === 'REPLACED' && stored.status.retirement?.pending === true;
+  if (!stored || !pending || !certificate) {
+    return { ...state, poll: releasePoll(deps, state.poll, undefined, now) };
+  }
+  let retirement = await retireCertificate(deps, certificate, stored.request.requestId, movedId ? [movedId] : []);
+  const poll = releasePoll(deps, state.poll, retirement, now);
+  if (retirement.pending) {
+    if (!isPastDeadline(poll, now)) return { ...state, poll };
+    retirement = {
+      certificateArn: certificate.arn,
+      deleted: false,
+      reason:
+        `kept: ACM still listed distribution ${movedId} as using it at ${poll.deadline}, though the distribution moved to certificate ${state.status.certificate?.arn}; ` +
+        `certflow delete ${stored.request.requestId} retires it once ACM lets go (or: aws acm delete-certificate --certificate-arn ${certificate.arn} --region ${certificate.region})`,
+    };
+  }
+  const saved = await deps.store.saveRetirement(stored.request.requestId, retirement, 'REPLACED');
+  const replaced = saved ? { ...stored.status, retirement } : state.replaced;
+  return { ...state, ...(replaced ? { replaced } : {}), poll: { ...poll, done: true, waitingFor: 'nothing' } };
 }

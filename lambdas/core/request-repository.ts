@@ -6,7 +6,7 @@ import { isConditionFailure, type Locks, makeLocks, type TransactItem } from './
 import type { Clock } from './poll';
 import { STATE_INDEX_NAME } from './renewal-store';
 import { initialStatus, namesOf } from './status';
-import type { NormalizedRequest, RequestState, StatusError, StatusRecord } from './types';
+import type { CertificateRetirement, NormalizedRequest, RequestState, StatusError, StatusRecord } from './types';
 
 /**
  * The request repository: requests in the request table (pk/sk), with the
@@ -155,6 +155,12 @@ export interface RequestRepository {
   startAttempt(request: NormalizedRequest, options: AttemptOptions): Promise<AttemptResult>;
   /** Replaces the status record; a final state ({@link isFinalState}) also releases the name-set lock. */
   saveStatus(status: StatusRecord, options?: SaveStatusOptions): Promise<void>;
+  /**
+   * Sets the status record's `retirement` only while the request is in
+   * `whileState` (a replaced request's certificate, retired after ACM let go
+   * of it); false, and nothing written, once the request left that state.
+   */
+  saveRetirement(requestId: string, retirement: CertificateRetirement, whileState: RequestState): Promise<boolean>;
   getRequest(requestId: string): Promise<StoredRequest | undefined>;
   /**
    * Marks a request whose execution ended without recording an outcome (stopped,
@@ -266,6 +272,27 @@ export function makeRequestRepository(deps: RequestRepositoryDeps): RequestRepos
   }
 
   const transact = (items: TransactItem[]) => call('TransactWriteItems', () => documentClient.send(new TransactWriteCommand({ TransactItems: items })));
+
+  async function saveRetirement(requestId: string, retirement: CertificateRetirement, whileState: RequestState): Promise<boolean> {
+    try {
+      await call('UpdateItem', () =>
+        documentClient.send(
+          new UpdateCommand({
+            TableName: tableName,
+            Key: requestKey(requestId),
+            UpdateExpression: 'SET #status.#retirement = :retirement, updatedAt = :now',
+            ConditionExpression: '#state = :state',
+            ExpressionAttributeNames: { '#status': 'status', '#retirement': 'retirement', '#state': 'state' },
+            ExpressionAttributeValues: { ':retirement': retirement, ':state': whileState, ':now': deps.now().toISOString() },
+          }),
+        ),
+      );
+      return true;
+    } catch (error) {
+      if (isConditionFailure(error)) return false;
+      throw error;
+    }
+  }
 
   async function getRequest(requestId: string): Promise<StoredRequest | undefined> {
     const result = await call('GetItem', () => documentClient.send(new GetCommand({ TableName: tableName, Key: requestKey(requestId), ConsistentRead: true })));
@@ -609,6 +636,7 @@ export function makeRequestRepository(deps: RequestRepositoryDeps): RequestRepos
     storeRequest,
     startAttempt,
     saveStatus: (status, options = {}) => writeStatus(status, options),
+    saveRetirement,
     getRequest,
     failAbandonedRequest,
     nameSetHolder,

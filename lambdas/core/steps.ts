@@ -56,6 +56,11 @@ export const STEPS = [
     substitution: 'CompleteReplacementFunctionArn',
     description: 'Moves alias records to the new names, marks the replaced request REPLACED and retires its certificate',
   },
+  {
+    folder: 'retire-replaced-certificate',
+    substitution: 'RetireReplacedCertificateFunctionArn',
+    description: "Retires the replaced request's certificate once ACM no longer lists the distribution that moved to the new one",
+  },
   { folder: 'record-failure', substitution: 'RecordFailureFunctionArn', description: 'Turns a caught error into the FAILED status record' },
 ] as const satisfies readonly StepDefinition[];
 

@@ -58,6 +58,7 @@ const STEP_ACTIONS: Record<StepFolder, string[]> = {
     'sts:AssumeRole',
   ],
   'complete-replacement': ['acm:DeleteCertificate', 'acm:DescribeCertificate', 'acm:ListTagsForCertificate', 'sts:AssumeRole'],
+  'retire-replaced-certificate': ['acm:DeleteCertificate', 'acm:DescribeCertificate', 'acm:ListTagsForCertificate'],
 };
 
 /** Actions that support no resource-level permissions, the only ones allowed on "*". */
@@ -195,6 +196,7 @@ describe('least privilege', () => {
       'record-failure': ['dynamodb:DeleteItem', 'dynamodb:GetItem', 'dynamodb:UpdateItem'],
       'replace-distribution': ['dynamodb:GetItem', 'dynamodb:UpdateItem'],
       'complete-replacement': ['dynamodb:DeleteItem', 'dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:UpdateItem'],
+      'retire-replaced-certificate': ['dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:UpdateItem'],
     };
     const tableArn = `<${logicalId(workflow().table)}.Arn>`;
     for (const step of STEPS) {

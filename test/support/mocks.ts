@@ -21,7 +21,7 @@ import type {
   StoreResult,
   StoredRequest,
 } from '../../lambdas/core/request-repository';
-import type { DistributionRequest, NormalizedRequest, StatusRecord, ValidationRecord } from '../../lambdas/core/types';
+import type { CertificateRetirement, DistributionRequest, NormalizedRequest, RequestState, StatusRecord, ValidationRecord } from '../../lambdas/core/types';
 
 /** A request id shaped like the real ones: 32 lower-case hex digits. */
 export const REQUEST_ID = '0123456789abcdef0123456789abcdef';
@@ -130,6 +130,15 @@ export class InMemoryRequestStore implements RequestRepository {
     const existing = this.items.get(status.requestId);
     if (!existing) return;
     this.items.set(status.requestId, { ...existing, status, updatedAt: this.now().toISOString(), ...(distributionId ? { distributionId } : {}) });
+  }
+
+  async saveRetirement(requestId: string, retirement: CertificateRetirement, whileState: RequestState): Promise<boolean> {
+    const existing = this.items.get(requestId);
+    if (!existing || existing.status.state !== whileState) return false;
+    const status = { ...existing.status, retirement };
+    this.savedStatuses.push({ status });
+    this.items.set(requestId, { ...existing, status, updatedAt: this.now().toISOString() });
+    return true;
   }
 
   async getRequest(requestId: string): Promise<StoredRequest | undefined> {

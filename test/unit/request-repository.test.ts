@@ -232,6 +232,31 @@ describe('saveStatus', () => {
   });
 });
 
+describe('saveRetirement (a replaced request, once ACM let go of its certificate)', () => {
+  const retirement = { certificateArn: 'arn:aws:acm:us-east-1:111111111111:certificate/old', deleted: true, reason: 'deleted' };
+
+  test("one UpdateItem of the status record's retirement alone, only while the request is in the given state", async () => {
+    ddb.on(UpdateCommand).resolves({});
+    expect(await repository().saveRetirement(request.requestId, retirement, 'REPLACED')).toBe(true);
+    const update = ddb.commandCalls(UpdateCommand)[0]!.args[0].input;
+    expect(update.Key).toEqual(requestKey(request.requestId));
+    expect(update.UpdateExpression).toBe('SET #status.#retirement = :retirement, updatedAt = :now');
+    expect(update.ConditionExpression).toBe('#state = :state');
+    expect(update.ExpressionAttributeValues).toMatchObject({ ':retirement': retirement, ':state': 'REPLACED' });
+  });
+
+  test('the request left that state (a delete took over): false, nothing else tried', async () => {
+    ddb.on(UpdateCommand).rejects(awsError('ConditionalCheckFailedException', 'The conditional request failed'));
+    expect(await repository().saveRetirement(request.requestId, retirement, 'REPLACED')).toBe(false);
+    expect(ddb.calls()).toHaveLength(1);
+  });
+
+  test('DynamoDB throttling becomes TransientAwsError', async () => {
+    ddb.on(UpdateCommand).rejects(awsError('ProvisionedThroughputExceededException', 'slow down'));
+    await expect(repository().saveRetirement(request.requestId, retirement, 'REPLACED')).rejects.toThrow(TransientAwsError);
+  });
+});
+
 describe('reading', () => {
   test('getRequest puts the owner into the status record', async () => {
     ddb.on(GetCommand).resolves({ Item: item(request, { owner: '111111111111' }) });

@@ -66,11 +66,11 @@ describe('request lifecycle on the emulator', () => {
    * ACM's lag after a distribution lets go of a certificate, which moto does not have: DescribeCertificate of
    * `certificateArn` still lists the distribution in InUseBy (the first `count` times, or always).
    */
-  const inUseByLag = (certificateArn: string, distributionId: string, count?: number): FaultRule => ({
+  const inUseByLag = (certificateArn: string, distributionId: string, count?: number, from: () => boolean = () => true): FaultRule => ({
     service: 'acm',
     operation: 'DescribeCertificate',
     kind: 'rewrite',
-    match: (call) => call.body.includes(certificateArn),
+    match: (call) => from() && call.body.includes(certificateArn),
     ...(count !== undefined ? { count } : {}),
     rewrite: rewriteJson<{ Certificate?: { InUseBy?: string[] } }>((body) => {
       if (body.Certificate) body.Certificate.InUseBy = [`arn:aws:cloudfront::123456789012:distribution/${distributionId}`];
@@ -276,17 +276,53 @@ describe('request lifecycle on the emulator', () => {
       expect(retried.status).toMatchObject({ state: 'DEPLOYED', distribution: { id } });
     });
 
-    test('ACM still lists the distribution as using the old certificate (AWS lags; moto does not): the old certificate is kept for now, and deleting the replaced request retires it', async () => {
+    test('ACM still lists the distribution as using the old certificate for a while (AWS lags; moto does not): announced first, then the execution waits and retires it', async () => {
       const old = await deployed({ domainName: 'laggard.example.com', distribution: { originDomainName: 'origin-a.example.net' } });
+      const oldArn = old.certificate!.arn;
+      // From the moment the distribution uses the new certificate: CompleteReplacement's read and the first retry still list it; the second retry does not.
+      let moved = false;
+      harness.proxy.addRule(inUseByLag(oldArn, old.distribution!.id, 2, () => moved));
+      const waits: ProgressEvent[] = [];
+      const states: string[] = [];
+      const result = await harness.run(
+        {
+          domainName: 'laggard.example.com',
+          subjectAlternativeNames: ['www.laggard.example.com'],
+          distribution: { originDomainName: 'origin-a.example.net' },
+          replaces: old.requestId,
+        },
+        {
+          onProgress: (e) => {
+            if (e.state === 'CompleteReplacement') moved = true;
+            if (e.type !== undefined && !e.status) states.push(e.state);
+            if (e.waitKind === 'certificateRelease') waits.push(e);
+          },
+        },
+      );
+      expect(result.error).toBeUndefined();
+      expect(result.status).toMatchObject({ state: 'DEPLOYED', distribution: { id: old.distribution!.id } });
+      expect(waits).toHaveLength(2);
+      expect(waits[0]?.waitingFor).toContain(oldArn);
+      // The new request was announced before any waiting for ACM.
+      expect(states.indexOf('AnnounceDeployed')).toBeLessThan(states.indexOf('WaitForReplacedCertificateRelease'));
+      const replaced = (await harness.store.getRequest(old.requestId))!.status;
+      expect(replaced).toMatchObject({ state: 'REPLACED', replacedBy: result.status!.requestId, retirement: { certificateArn: oldArn, deleted: true } });
+      expect(replaced.retirement?.pending).toBeUndefined();
+      expect(await certificateExists(oldArn)).toBe(false);
+    });
+
+    test('ACM never lets go within the wait: the old certificate is kept with the way to delete it, and deleting the replaced request later retires it', async () => {
+      const old = await deployed({ domainName: 'stubborn.example.com', distribution: { originDomainName: 'origin-a.example.net' } });
       const oldArn = old.certificate!.arn;
       harness.proxy.addRule(inUseByLag(oldArn, old.distribution!.id));
       const result = await harness.run({
-        domainName: 'laggard.example.com',
-        subjectAlternativeNames: ['www.laggard.example.com'],
+        domainName: 'stubborn.example.com',
+        subjectAlternativeNames: ['www.stubborn.example.com'],
         distribution: { originDomainName: 'origin-a.example.net' },
         replaces: old.requestId,
       });
       expect(result.status?.state).toBe('DEPLOYED');
+      expect(result.clock!.simulatedSeconds).toBeGreaterThanOrEqual(harness.settings.waits.certificateRelease.deadlineSeconds);
       const replaced = (await harness.store.getRequest(old.requestId))!.status;
       expect(replaced).toMatchObject({ state: 'REPLACED', retirement: { certificateArn: oldArn, deleted: false } });
       expect(replaced.retirement?.pending).toBeUndefined();
