@@ -64,6 +64,11 @@ describe('error names in the state machine definitions', () => {
     for (const { name, transient, lambda } of blocks) expect({ name, transient, lambda }).toEqual({ name, transient: first?.transient, lambda: first?.lambda });
   });
 
+  it("a replaced request's certificate that cannot be retired never fails the request that replaced it (already DEPLOYED and announced)", () => {
+    const retire = ALL_STATES.find(([name]) => name === 'certificate-workflow.asl.json:RetireReplacedCertificate')?.[1];
+    expect(retire?.Catch?.map((c) => c.Next)).toEqual(['ReplacementFinished']);
+  });
+
   it('a progress announcement that cannot be published never leads to the failure path', () => {
     const announcements = ALL_STATES.filter(([name, s]) => s.Resource?.includes('events:putEvents') && !name.endsWith(':AnnounceFailed'));
     expect(announcements.map(([name]) => name)).toEqual(

@@ -304,7 +304,7 @@ describe('request lifecycle on the emulator', () => {
       expect(waits).toHaveLength(2);
       expect(waits[0]?.waitingFor).toContain(oldArn);
       // The new request was announced before any waiting for ACM.
-      expect(states.indexOf('AnnounceDeployed')).toBeLessThan(states.indexOf('WaitForReplacedCertificateRelease'));
+      expect(states.indexOf('AnnounceReplacementDeployed')).toBeLessThan(states.indexOf('WaitForReplacedCertificateRelease'));
       const replaced = (await harness.store.getRequest(old.requestId))!.status;
       expect(replaced).toMatchObject({ state: 'REPLACED', replacedBy: result.status!.requestId, retirement: { certificateArn: oldArn, deleted: true } });
       expect(replaced.retirement?.pending).toBeUndefined();
