@@ -20,7 +20,7 @@ import {
   type FlatStatement,
   type SynthesizedCertflow,
 } from '../support/synth';
-import { alarmArn, alarmProperties, cloudWatchPublishers } from '../support/alarms';
+import { alarmArn, alarmProperties, cloudWatchPublishers, missedRunsShape } from '../support/alarms';
 
 const CANARY = { domainName: 'Canary.Example.com', schedule: 'rate(6 hours)', originDomainName: 'origin.example.net' };
 /** A real ACM validation record label: `_` and 32 hex digits. */
@@ -190,13 +190,7 @@ describe('alarms', () => {
   it("alarms on missed runs: fewer than 1 succeeded canary execution in every period of the schedule's window, missing data breaching", () => {
     const alarm = missedRunsOf(crossAccount);
     expect(alarm).toMatchObject({
-      Namespace: 'AWS/States',
-      MetricName: 'ExecutionsSucceeded',
-      Dimensions: [{ Name: 'StateMachineArn', Value: canaryArnRef(crossAccount) }],
-      Statistic: 'Sum',
-      Threshold: 1,
-      ComparisonOperator: 'LessThanThreshold',
-      TreatMissingData: 'breaching',
+      ...missedRunsShape(canaryArnRef(crossAccount)),
       AlarmActions: [{ Ref: logicalId(crossAccount.workflowStack.notifications!.topic) }],
     });
     // rate(6 hours): 2 × 6 h + the canary's timeout (3 h) = 15 h, in 5-minute periods (the evaluation fits in a day),

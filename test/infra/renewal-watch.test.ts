@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { ACM_RENEWAL_DETAIL_TYPES, RENEWAL_DEFAULTS } from '../../lambdas/core/renewal';
 import { RENEWAL_SWEEP_DEFINITION_FILE } from '../../lib/renewal-watch';
 import { WORKFLOW_STACK_OUTPUTS } from '../../lib/stack-outputs';
-import { alarmArn, alarmProperties, cloudWatchPublishers } from '../support/alarms';
+import { alarmArn, alarmProperties, cloudWatchPublishers, missedRunsShape } from '../support/alarms';
 import { CROSS_ACCOUNT_CONFIG, flatten, logicalId, OWN_ACCOUNT_CONFIG, roleStatements, synthCertflow, type SynthesizedCertflow } from '../support/synth';
 
 let s: SynthesizedCertflow;
@@ -88,15 +88,7 @@ describe('sweep alarms', () => {
 
   it('alarms on missed sweeps: no succeeded sweep in 2 days + its timeout + the flexible window, missing data breaching', () => {
     const alarm = alarmProperties(s, watch().missedSweepsAlarm);
-    expect(alarm).toMatchObject({
-      Namespace: 'AWS/States',
-      MetricName: 'ExecutionsSucceeded',
-      Dimensions: [{ Name: 'StateMachineArn', Value: sweepRef(s) }],
-      Statistic: 'Sum',
-      Threshold: 1,
-      ComparisonOperator: 'LessThanThreshold',
-      TreatMissingData: 'breaching',
-    });
+    expect(alarm).toMatchObject(missedRunsShape(sweepRef(s)));
     // rate(1 day): 2 × 24 h + the sweep's timeout (6 h) + Scheduler's 60-minute flexible window = 55 h,
     // in hour periods (beyond CloudWatch's one day for shorter ones), plus one period for alignment.
     const schedule = resources()[s.workflowStack.getLogicalId(watch().schedule)]!.Properties.FlexibleTimeWindow;

@@ -17,6 +17,19 @@ export function alarmProperties(s: SynthesizedCertflow, alarm: cloudwatch.Alarm)
   return resource.Properties;
 }
 
+/** What every missed-runs alarm is: fewer than 1 succeeded execution of the state machine (`stateMachineArn` as rendered) per period, missing data breaching. */
+export function missedRunsShape(stateMachineArn: unknown): Record<string, unknown> {
+  return {
+    Namespace: 'AWS/States',
+    MetricName: 'ExecutionsSucceeded',
+    Dimensions: [{ Name: 'StateMachineArn', Value: stateMachineArn }],
+    Statistic: 'Sum',
+    Threshold: 1,
+    ComparisonOperator: 'LessThanThreshold',
+    TreatMissingData: 'breaching',
+  };
+}
+
 /** The ARN of an alarm, as the policies render it. */
 export function alarmArn(alarmName: string): string {
   return `arn:<AWS::Partition>:cloudwatch:<AWS::Region>:<AWS::AccountId>:alarm:${alarmName}`;
