@@ -27,7 +27,6 @@ export interface DeleteFlags {
 /** 0 when the request ended DELETED. */
 function finish(status: StatusRecord | undefined, error: { code: string; message: string } | undefined, json: boolean, io: CliIo): number {
   if (status) io.stderr(renderStatus(status));
-  if (status?.retirement) io.stderr(`certificate ${status.retirement.certificateArn}: ${status.retirement.reason}`);
   if (status?.state !== 'DELETED')
     io.stderr(`certflow: the delete did not finish: ${error?.code ?? status?.error?.code}: ${error?.message ?? status?.error?.message}`);
   if (json && status) io.stdout(JSON.stringify(status, null, 2));

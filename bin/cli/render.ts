@@ -29,6 +29,7 @@ const WAIT_PHASES: Record<string, Phase> = {
   dnsChanges: DNS_CHANGES_PHASE,
   issuance: { phase: 'issuance', title: 'waiting for the certificate to be issued' },
   distribution: { phase: 'distribution', title: 'waiting for the distribution to deploy' },
+  certificateRelease: { phase: 'retire', title: "waiting for ACM to let go of the replaced request's certificate, to delete it" },
 };
 
 /** The phase a state belongs to, or undefined when entering it changes nothing a person follows. */
@@ -93,6 +94,9 @@ export function renderStatus(status: StatusRecord): string {
   if (status.distribution) {
     lines.push(`  distribution: ${status.distribution.id} ${status.distribution.domainName} (${status.distribution.status})`);
   }
+  if (status.replacedBy) lines.push(`  replaced by request ${status.replacedBy}`);
+  // The reason says what happened ("deleted: ...", "kept: ...", "waiting for ACM to release it: ...").
+  if (status.retirement) lines.push(`  certificate ${status.retirement.certificateArn}: ${status.retirement.reason}`);
   if (status.error) lines.push(`  error ${status.error.code}: ${status.error.message}`);
   return lines.join('\n');
 }
