@@ -31,6 +31,7 @@ import {
   EXAMPLE_CONFIG_FILE,
   MAX_STACK_NAME_FOR_ROLE_PREFIX,
 } from './defaults';
+import { scheduleIntervalSeconds } from '../schedule-window';
 import { settingsFor } from './settings';
 import type { CertflowConfig, DnsAccountConfig, NotificationsConfig, TenantConfig } from './types';
 
@@ -235,6 +236,20 @@ function ruleProblems(config: CertflowConfig, doc: ConfigDocument): string[] {
     }
     if (merged.maxSeconds > merged.deadlineSeconds) {
       fail(`waits.${name}`, `maxSeconds (${merged.maxSeconds}) exceeds deadlineSeconds (${merged.deadlineSeconds})`);
+    }
+  }
+
+  // Each schedule starts a backstop that its missed-run alarm watches (lib/schedule-window.ts): one the alarm cannot read
+  // (a one-time at(...), a monthly cron) is refused here, before the CLI runs or anything is synthesized.
+  for (const [field, schedule] of [
+    ['canary.schedule', config.canary?.schedule],
+    ['renewal.schedule', config.renewal.schedule],
+  ] as const) {
+    if (schedule === undefined || problems.some((problem) => problem.startsWith(`${field}:`))) continue;
+    try {
+      scheduleIntervalSeconds(schedule, field);
+    } catch (error) {
+      problems.push(error instanceof Error ? error.message : String(error));
     }
   }
 

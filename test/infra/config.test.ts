@@ -323,6 +323,13 @@ describe('parseConfig', () => {
       }
     });
 
+    it('refuses, when loading, a schedule the missed-run alarm cannot watch (a monthly or nth-weekday cron), naming the field', () => {
+      expect(problemsOf({ renewal: { schedule: 'cron(0 4 1 * ? *)' } })).toEqual([expect.stringMatching(/^renewal\.schedule "cron\(0 4 1 \* \? \*\)"/)]);
+      expect(problemsOf({ canary: { domainName: 'canary.example.org', schedule: 'cron(0 4 ? * MON#1 *)' } })).toEqual([
+        expect.stringMatching(/^canary\.schedule "cron\(0 4 \? \* MON#1 \*\)"/),
+      ]);
+    });
+
     it('defaults the forwarded ACM event regions to us-east-1 and the deployment region', () => {
       expect(certificateRegionsOf(parseConfig({}), 'eu-west-1')).toEqual(['us-east-1', 'eu-west-1']);
       expect(certificateRegionsOf(parseConfig({}), 'us-east-1')).toEqual(['us-east-1']);
