@@ -23,7 +23,7 @@ import { DeadlineExceededError, InvalidRequestError, RequestNotFoundError, trans
 import { type CaughtError, statusErrorOf } from './failure';
 import { type Clock, isPastDeadline, nextPoll } from './poll';
 import { deleteAliasRecords, deleteValidationRecords } from './record-cleanup';
-import { retireCertificate } from './retire';
+import { retireOrWait } from './retire';
 import type { Settings } from './settings';
 import { namesOf } from './status';
 import { isFinalState, type RequestRepository, type StoredRequest } from './request-repository';
@@ -252,32 +252,14 @@ export async function finishDeleteStep(deps: Pick<DeleteDeps, 'store' | 'acm' | 
   const certificate = state.status.certificate ?? (await findCertificateOf(deps, request));
   // What let go of the certificate: the distribution just deleted, or (a replaced request) the one that moved to its replacement's certificate.
   const releasedId = distributionId ?? (state.status.replacedBy ? state.status.distribution?.id : undefined);
-  let retirement = certificate ? await retireCertificate(deps, certificate, request.requestId, releasedId ? [releasedId] : []) : undefined;
+  const wait = { previous: state.poll, policy: deps.settings.waits.certificateRelease, now: deps.now() };
+  const released = certificate ? await retireOrWait(deps, certificate, request.requestId, releasedId, wait) : undefined;
+  const retirement = released?.retirement;
   const distribution = distributionId && state.status.distribution ? { ...state.status.distribution, status: 'Deleted' } : state.status.distribution;
-  const now = deps.now();
-  const poll = nextPoll(
-    state.poll,
-    {
-      kind: 'certificateRelease',
-      done: !retirement?.pending,
-      waitingFor: retirement?.pending ? `ACM to release certificate ${retirement.certificateArn}` : 'nothing',
-    },
-    deps.settings.waits.certificateRelease,
-    now,
-  );
-  if (retirement?.pending && certificate) {
-    if (!isPastDeadline(poll, now)) {
-      const waiting: StatusRecord = { ...state.status, distribution, retirement };
-      await deps.store.saveStatus(waiting);
-      return { ...state, deletion, status: waiting, poll };
-    }
-    retirement = {
-      certificateArn: certificate.arn,
-      deleted: false,
-      reason:
-        `kept: ACM still listed distribution ${releasedId} as using it at ${poll.deadline}, though the distribution no longer does; ` +
-        `delete it once ACM lets go of it: aws acm delete-certificate --certificate-arn ${certificate.arn} --region ${certificate.region}`,
-    };
+  if (released && !released.poll.done) {
+    const waiting: StatusRecord = { ...state.status, distribution, retirement };
+    await deps.store.saveStatus(waiting);
+    return { ...state, deletion, status: waiting, poll: released.poll };
   }
   if (state.deletion.deleteValidationRecords) await deleteValidationRecords(deps, request.requestId, state.status.validationRecords);
   const status: StatusRecord = {
@@ -288,7 +270,7 @@ export async function finishDeleteStep(deps: Pick<DeleteDeps, 'store' | 'acm' | 
     ...(retirement ? { retirement } : {}),
   };
   await deps.store.saveStatus(status);
-  return { ...state, deletion, status, poll: { ...poll, done: true, waitingFor: 'nothing' } };
+  return { ...state, deletion, status, ...(released ? { poll: released.poll } : {}) };
 }
 
 async function findCertificateOf(deps: Pick<DeleteDeps, 'acm'>, request: NormalizedRequest): Promise<CertificateStatus | undefined> {

@@ -45,6 +45,11 @@ export function makeDocumentClient(options: AwsClientOptions, region: string): D
   });
 }
 
+/** The document client of the deployment's request table: in the options' region, else the deployment's. */
+function tableClientOf(settings: Settings, options: AwsClientOptions): DynamoDBDocumentClient {
+  return makeDocumentClient(options, options.region ?? settings.defaultRegion);
+}
+
 /**
  * The request table's requests and locks. Each builder below creates one kind
  * of client, so a handler that builds only what its step uses bundles only
@@ -54,7 +59,7 @@ export function makeCoreDeps(
   settings: Settings,
   options: AwsClientOptions = {},
   now: Clock = () => new Date(),
-  documentClient: DynamoDBDocumentClient = makeDocumentClient(options, options.region ?? settings.defaultRegion),
+  documentClient: DynamoDBDocumentClient = tableClientOf(settings, options),
 ): CoreDeps {
   const locks = makeLocks({ documentClient, tableName: settings.tableName, now });
   return {
@@ -103,7 +108,7 @@ export function makeWaiters(
   settings: Settings,
   options: AwsClientOptions = {},
   now: Clock = () => new Date(),
-  documentClient: DynamoDBDocumentClient = makeDocumentClient(options, options.region ?? settings.defaultRegion),
+  documentClient: DynamoDBDocumentClient = tableClientOf(settings, options),
 ): IssuanceWaiters {
   return makeIssuanceWaiters({ documentClient, tableName: settings.tableName, now });
 }
@@ -124,7 +129,7 @@ export function makeIssuanceWaitDeps(settings: Settings, documentClient?: Dynamo
  * DynamoDB client.
  */
 export function makeAwaitIssuanceDeps(settings: Settings): IssuanceWaitDeps & Pick<CoreDeps, 'store'> {
-  const documentClient = makeDocumentClient({}, settings.defaultRegion);
+  const documentClient = tableClientOf(settings, {});
   return { ...makeIssuanceWaitDeps(settings, documentClient), store: makeCoreDeps(settings, {}, undefined, documentClient).store };
 }
 
@@ -133,7 +138,7 @@ export function makeAwaitIssuanceDeps(settings: Settings): IssuanceWaitDeps & Pi
  * one process (and passes its own task tokens: Step Functions is not there).
  */
 export function makeStepDeps(settings: Settings, options: AwsClientOptions = {}, now: Clock = () => new Date(), taskTokens?: TaskTokens): StepDeps {
-  const documentClient = makeDocumentClient(options, options.region ?? settings.defaultRegion);
+  const documentClient = tableClientOf(settings, options);
   return {
     ...makeCoreDeps(settings, options, now, documentClient),
     acm: makeAcm(options),

@@ -21,13 +21,13 @@ import type { DnsAccess } from './dns';
 import { createDistribution, distributionConfigOf, statusOfSummary } from './distributions';
 import { AliasConflictError, InvalidRequestError, RequestConflictError, RequestNotFoundError, TransientAwsError, translateAwsError } from './errors';
 import type { Locks } from './lock';
-import { type Clock, isPastDeadline, nextPoll } from './poll';
+import type { Clock } from './poll';
 import { deleteAliasRecords } from './record-cleanup';
-import { retireCertificate } from './retire';
+import { certificateReleasePoll, type ReleaseWait, retireOrWait } from './retire';
 import type { Settings } from './settings';
 import { namesOf } from './status';
 import { isFinalState, type RequestRepository, type StoredRequest } from './request-repository';
-import type { CertificateRetirement, DistributionStatus, NormalizedRequest, RequestState, StatusRecord, WorkflowState } from './types';
+import type { CertificateRetirement, DistributionStatus, NormalizedRequest, PollState, RequestState, StatusRecord, WorkflowState } from './types';
 
 /** The lock key of replacing a request: one replacement of it at a time. */
 export function replacementLockKey(replacedId: string): string {
@@ -305,13 +305,6 @@ export async function replaceDistributionStep(
   return { request, status };
 }
 
-/** The poll of the wait for ACM to release the replaced request's certificate (the certificateRelease wait); done unless `retirement` is pending. */
-function releasePoll(deps: Pick<ReplacementDeps, 'settings'>, previous: ReplacementState['poll'], retirement: CertificateRetirement | undefined, now: Date) {
-  const pending = retirement?.pending === true;
-  const waitingFor = pending ? `ACM to release the replaced request's certificate ${retirement?.certificateArn}` : 'nothing';
-  return nextPoll(previous, { kind: 'certificateRelease', done: !pending, waitingFor }, deps.settings.waits.certificateRelease, now);
-}
-
 /**
  * Step: the distribution is Deployed with the new names (or there is none).
  * Alias records follow the names: UPSERTed for the new request's names when
@@ -346,13 +339,21 @@ export async function completeReplacementStep(
   }
   const oldCertificate = replaced.status.certificate;
   let retirement: CertificateRetirement | undefined = replaced.status.retirement;
+  let poll: PollState | undefined;
   if (oldCertificate && oldCertificate.arn === state.status.certificate?.arn) {
     retirement = { certificateArn: oldCertificate.arn, deleted: false, reason: `kept: request ${request.requestId} that replaced this one uses it` };
   } else if (oldCertificate) {
     // The live distribution moved from the old certificate to the new one just now: ACM lists it in InUseBy for minutes more.
     const movedId = replaced.status.distribution?.id;
-    const moved = movedId !== undefined && movedId === distribution?.id ? [movedId] : [];
-    retirement = await retireCertificate(deps, oldCertificate, replaced.request.requestId, moved);
+    const released = await retireOrWait(
+      deps,
+      oldCertificate,
+      replaced.request.requestId,
+      movedId === distribution?.id ? movedId : undefined,
+      releaseWait(deps, undefined, replaced.request.requestId),
+    );
+    retirement = released.retirement;
+    if (!released.poll.done) poll = released.poll;
   }
   const replacedStatus: StatusRecord = {
     ...replaced.status,
@@ -363,8 +364,12 @@ export async function completeReplacementStep(
   await deps.store.saveStatus(replacedStatus);
   const status: StatusRecord = { ...state.status, state: request.distribution ? 'DEPLOYED' : 'ISSUED' };
   await deps.store.saveStatus(status);
-  if (!retirement?.pending) return { request, status, replaced: replacedStatus };
-  return { request, status, replaced: replacedStatus, poll: releasePoll(deps, undefined, retirement, deps.now()) };
+  return { request, status, replaced: replacedStatus, ...(poll ? { poll } : {}) };
+}
+
+/** The certificateRelease wait of a replaced request's certificate; past its deadline, deleting the replaced request retires it. */
+function releaseWait(deps: Pick<ReplacementDeps, 'settings' | 'now'>, previous: PollState | undefined, replacedId: string): ReleaseWait {
+  return { previous, policy: deps.settings.waits.certificateRelease, now: deps.now(), retry: `certflow delete ${replacedId}` };
 }
 
 /**
@@ -378,28 +383,22 @@ export async function retireReplacedCertificateStep(
   deps: Pick<ReplacementDeps, 'acm' | 'store' | 'settings' | 'now'>,
   state: ReplacementState,
 ): Promise<ReplacementState> {
-  const now = deps.now();
   const replacedId = state.request.replaces;
   const stored = replacedId ? await deps.store.getRequest(replacedId) : undefined;
   const certificate = stored?.status.certificate;
-  const movedId = stored?.status.distribution?.id;
   const pending = stored?.status.state === 'REPLACED' && stored.status.retirement?.pending === true;
   if (!stored || !pending || !certificate) {
-    return { ...state, poll: releasePoll(deps, state.poll, undefined, now) };
+    return { ...state, poll: certificateReleasePoll({ previous: state.poll, policy: deps.settings.waits.certificateRelease, now: deps.now() }, undefined) };
   }
-  let retirement = await retireCertificate(deps, certificate, stored.request.requestId, movedId ? [movedId] : []);
-  const poll = releasePoll(deps, state.poll, retirement, now);
-  if (retirement.pending) {
-    if (!isPastDeadline(poll, now)) return { ...state, poll };
-    retirement = {
-      certificateArn: certificate.arn,
-      deleted: false,
-      reason:
-        `kept: ACM still listed distribution ${movedId} as using it at ${poll.deadline}, though the distribution moved to certificate ${state.status.certificate?.arn}; ` +
-        `certflow delete ${stored.request.requestId} retires it once ACM lets go (or: aws acm delete-certificate --certificate-arn ${certificate.arn} --region ${certificate.region})`,
-    };
-  }
+  const { retirement, poll } = await retireOrWait(
+    deps,
+    certificate,
+    stored.request.requestId,
+    stored.status.distribution?.id,
+    releaseWait(deps, state.poll, stored.request.requestId),
+  );
+  if (!poll.done) return { ...state, poll };
   const saved = await deps.store.saveRetirement(stored.request.requestId, retirement, 'REPLACED');
   const replaced = saved ? { ...stored.status, retirement } : state.replaced;
-  return { ...state, ...(replaced ? { replaced } : {}), poll: { ...poll, done: true, waitingFor: 'nothing' } };
+  return { ...state, ...(replaced ? { replaced } : {}), poll };
 }

@@ -1,8 +1,10 @@
 import { type ACMClient, DeleteCertificateCommand, DescribeCertificateCommand, ListTagsForCertificateCommand } from '@aws-sdk/client-acm';
 import { REQUEST_ID_TAG } from './certificates';
 import { translateAwsError } from './errors';
+import { isPastDeadline, nextPoll } from './poll';
 import type { RequestRepository, StoredRequest } from './request-repository';
-import type { CertificateRetirement, CertificateStatus, RequestState } from './types';
+import type { WaitPolicy } from './settings';
+import type { CertificateRetirement, CertificateStatus, PollState, RequestState } from './types';
 
 /** Dependencies of {@link retireCertificate}. */
 export interface RetireDeps {
@@ -108,4 +110,53 @@ export async function retireCertificate(
   } catch (error) {
     throw translateAwsError(error, `retiring certificate ${arn} in ${certificate.region}`);
   }
+}
+
+/** Where a retirement stands in the certificateRelease wait. */
+export interface ReleaseWait {
+  /** The wait so far (a poll of another kind, or none, starts it afresh). */
+  readonly previous: PollState | undefined;
+  readonly policy: WaitPolicy;
+  readonly now: Date;
+  /**
+   * A certflow command that retires the certificate later, said in the reason when the wait's deadline passes.
+   * @default - only the AWS CLI command is said
+   */
+  readonly retry?: string;
+}
+
+/** The certificateRelease wait's next poll: waiting for ACM to release `pendingArn`, or done without one. */
+export function certificateReleasePoll(wait: Omit<ReleaseWait, 'retry'>, pendingArn: string | undefined): PollState {
+  const waitingFor = pendingArn ? `ACM to release certificate ${pendingArn}` : 'nothing';
+  return nextPoll(wait.previous, { kind: 'certificateRelease', done: !pendingArn, waitingFor }, wait.policy, wait.now);
+}
+
+/**
+ * {@link retireCertificate} as one check of the certificateRelease wait, for
+ * a certificate that the distribution `releasedId` has just let go of. The
+ * poll is not done while ACM still lists that distribution (the retirement is
+ * `pending`); once the wait's deadline passed the certificate is kept, and the
+ * reason says how to delete it.
+ */
+export async function retireOrWait(
+  deps: RetireDeps,
+  certificate: Pick<CertificateStatus, 'arn' | 'region'>,
+  requestId: string,
+  releasedId: string | undefined,
+  wait: ReleaseWait,
+): Promise<{ retirement: CertificateRetirement; poll: PollState }> {
+  const retirement = await retireCertificate(deps, certificate, requestId, releasedId ? [releasedId] : []);
+  const poll = certificateReleasePoll(wait, retirement.pending ? certificate.arn : undefined);
+  if (!retirement.pending || !isPastDeadline(poll, wait.now)) return { retirement, poll };
+  const awsCli = `aws acm delete-certificate --certificate-arn ${certificate.arn} --region ${certificate.region}`;
+  return {
+    retirement: {
+      certificateArn: certificate.arn,
+      deleted: false,
+      reason:
+        `kept: ACM still listed distribution ${releasedId} as using it at ${poll.deadline}, though the distribution no longer does; ` +
+        (wait.retry ? `${wait.retry} retires it once ACM lets go (or: ${awsCli})` : `delete it once ACM lets go of it: ${awsCli}`),
+    },
+    poll: { ...poll, done: true, waitingFor: 'nothing' },
+  };
 }
