@@ -149,11 +149,14 @@ function bundleFigures(): { bundles: BundleFigure[]; peer: BundleFigure; floors:
   const built = [...functions, ...floors, peerBuilt];
   const samples = built.map(() => [] as number[]);
   for (let round = 0; round < INIT_ROUNDS; round++) built.forEach((bundle, i) => samples[i]?.push(coldInitMs(bundle.outfile)));
-  const figures = built.map((bundle, i) => ({ function: bundle.function, bytes: bundle.bytes, initMs: median(samples[i] ?? []) }));
-  const peer = figures.pop() as BundleFigure;
-  const floorFigures = figures
-    .splice(functions.length)
-    .map((f, i) => ({ floor: f.function, carriedBy: FLOORS[i]?.carriedBy ?? '', bytes: f.bytes, initMs: f.initMs }));
+  const measured = built.map((bundle, i) => ({ function: bundle.function, bytes: bundle.bytes, initMs: median(samples[i] ?? []) }));
+  // In the order built: the functions, the floors, the peer.
+  const figures = measured.slice(0, functions.length);
+  const floorFigures = FLOORS.map((floor, i) => {
+    const { bytes, initMs } = measured[functions.length + i] as BundleFigure;
+    return { floor: floor.floor, carriedBy: floor.carriedBy, bytes, initMs };
+  });
+  const peer = measured[measured.length - 1] as BundleFigure;
   const ratio = (initMs: number) => (initMs / peer.initMs).toFixed(2);
   for (const b of [...figures, { ...peer, function: `peer: ${peer.function}` }])
     say(`${b.function} | ${(b.bytes / 1024).toFixed(0)} KiB | ${b.initMs.toFixed(1)} ms | ${ratio(b.initMs)}`);
